@@ -1,0 +1,1 @@
+"""Framework-free pieces shared by the database, GraphQL and HTTP layers."""

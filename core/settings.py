@@ -1,0 +1,41 @@
+"""The service's configuration: the one place that reads the environment."""
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Settings from environment variables (a `.env` file may add them)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./chatstore.db"
+    broadcast_url: str = "memory://"
+    jwt_secret: SecretStr | None = None
+
+    max_query_depth: int = Field(60, gt=0)
+    max_aliases: int = Field(2_000, gt=0)
+    max_tokens: int = Field(100_000, gt=0)
+    max_body_bytes: int = Field(40 * MiB, gt=0)
+    max_content_bytes: int = Field(24 * MiB, gt=0)
+    max_batch_messages: int = Field(1_000, gt=0)
+
+    allowed_origins: list[str] = []
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 bytes (HS256 needs a 256-bit key)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_is_async(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value

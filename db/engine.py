@@ -1,0 +1,77 @@
+"""The async engine, its per-connection settings, and the unit of work."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from core.errors import Conflict
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+Query = Callable[Concatenate[AsyncConnection, P], Awaitable[T]]
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # Without this SQLite ignores ON DELETE CASCADE.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class Database:
+    """The engine plus the two ways the service talks to it: reads and atomic writes."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`query(conn, ...)` on a connection of its own."""
+        async with self.engine.connect() as conn:
+            return await query(conn, *args, **kwargs)
+
+    async def write(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`query(conn, ...)` in one transaction: all of it commits, or none of it.
+
+        A unique-constraint violation means a concurrent write got there first (the same
+        client id twice, say). The query runs once more: its own checks then see the
+        committed row and answer as for a retry. A second violation is a CONFLICT.
+        """
+        try:
+            return await self._transaction(query, *args, **kwargs)
+        except IntegrityError:
+            pass
+        try:
+            return await self._transaction(query, *args, **kwargs)
+        except IntegrityError as exc:
+            raise Conflict("A concurrent write conflicted with this one; retry it.") from exc
+
+    async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self.engine.begin() as conn:
+            return await query(conn, *args, **kwargs)
+
+    async def is_reachable(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

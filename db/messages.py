@@ -1,0 +1,212 @@
+"""Queries on chat messages: appends, tool results, windows and revision replays."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.errors import Conflict, NotFound
+from core.identity import Identity
+from db.sessions import SESSION_NOT_FOUND, claim_revision, get_session
+from db.tables import Row, messages
+
+TOOL = "TOOL"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A validated message to append; `id` is the client's, when it chose one."""
+
+    role: str
+    id: uuid.UUID | None = None
+    content: str | None = None
+    name: str | None = None
+    tool_call_id: str | None = None
+    refusal: str | None = None
+    tool_calls: Any = None
+    function_call: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Which messages of a session to return (bounds exclusive; at most one of first/last)."""
+
+    after_sequence: int | None = None
+    before_sequence: int | None = None
+    first: int | None = None
+    last: int | None = None
+
+
+async def append_messages(
+    conn: AsyncConnection,
+    *,
+    session_id: uuid.UUID,
+    caller: Identity,
+    new: Sequence[NewMessage],
+) -> list[Row]:
+    """Append `new` in order as one write, and return them as stored.
+
+    Messages whose client id is already stored in this session are returned as stored
+    (a retry); the others get contiguous sequences and the session's next revision.
+    """
+    stored = await _stored_by_client_id(conn, session_id=session_id, new=new)
+    fresh = [message for message in new if message.id not in stored]
+    if not fresh:  # nothing to write: an empty batch, or a retry of stored messages
+        await _require_session(conn, session_id=session_id, caller=caller)
+        return [stored[message.id] for message in new if message.id is not None]
+
+    claim = await claim_revision(
+        conn, session_id=session_id, caller=caller, new_messages=len(fresh)
+    )
+    await _refuse_second_tool_message(conn, session_id=session_id, fresh=fresh)
+    first_sequence = claim["message_count"] - len(fresh)
+    now = claim["updated_at"]
+    rows = [
+        {
+            "id": message.id or uuid.uuid4(),
+            "session_id": session_id,
+            "sequence": first_sequence + offset,
+            "role": message.role,
+            "content": message.content,
+            "name": message.name,
+            "tool_call_id": message.tool_call_id,
+            "refusal": message.refusal,
+            "tool_calls": message.tool_calls,
+            "function_call": message.function_call,
+            "created_at": now,
+            "updated_at": now,
+            "revision": claim["revision"],
+        }
+        for offset, message in enumerate(fresh)
+    ]
+    await conn.execute(insert(messages), rows)
+    appended = iter(rows)
+    return [stored[message.id] if message.id in stored else next(appended) for message in new]
+
+
+async def _stored_by_client_id(
+    conn: AsyncConnection, *, session_id: uuid.UUID, new: Sequence[NewMessage]
+) -> dict[uuid.UUID, Row]:
+    ids = [message.id for message in new if message.id is not None]
+    if not ids:
+        return {}
+    result = await conn.execute(select(messages).where(messages.c.id.in_(ids)))
+    stored: dict[uuid.UUID, Row] = {row["id"]: row for row in result.mappings()}
+    if any(row["session_id"] != session_id for row in stored.values()):
+        raise Conflict("A message with this id already exists in another session.")
+    return stored
+
+
+async def _require_session(
+    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
+) -> None:
+    if await get_session(conn, session_id=session_id, caller=caller) is None:
+        raise NotFound(SESSION_NOT_FOUND)
+
+
+async def _refuse_second_tool_message(
+    conn: AsyncConnection, *, session_id: uuid.UUID, fresh: Sequence[NewMessage]
+) -> None:
+    """At most one TOOL message per toolCallId in a session (the index is the backstop)."""
+    tool_call_ids = [m.tool_call_id for m in fresh if m.role == TOOL and m.tool_call_id]
+    if len(set(tool_call_ids)) < len(tool_call_ids):
+        raise Conflict("Two TOOL messages in this call answer the same toolCallId.")
+    if not tool_call_ids:
+        return
+    taken = await conn.execute(
+        select(messages.c.tool_call_id).where(
+            messages.c.session_id == session_id,
+            messages.c.role == TOOL,
+            messages.c.tool_call_id.in_(tool_call_ids),
+        )
+    )
+    duplicate = taken.scalars().first()
+    if duplicate is not None:
+        raise Conflict(f"The session already has a TOOL message for toolCallId {duplicate!r}.")
+
+
+async def set_tool_result(
+    conn: AsyncConnection,
+    *,
+    session_id: uuid.UUID,
+    caller: Identity,
+    tool_call_id: str,
+    content: str,
+) -> Row:
+    """Set the content of the session's TOOL message for `tool_call_id`, as one write."""
+    claim = await claim_revision(conn, session_id=session_id, caller=caller)
+    result = await conn.execute(
+        update(messages)
+        .where(
+            messages.c.session_id == session_id,
+            messages.c.role == TOOL,
+            messages.c.tool_call_id == tool_call_id,
+        )
+        .values(content=content, revision=claim["revision"], updated_at=claim["updated_at"])
+        .returning(*messages.c)
+    )
+    row = result.mappings().first()
+    if row is None:
+        raise NotFound(f"The session has no TOOL message for toolCallId {tool_call_id!r}.")
+    return row
+
+
+async def list_windows(
+    conn: AsyncConnection, *, session_ids: Sequence[uuid.UUID], window: Window
+) -> dict[uuid.UUID, list[Row]]:
+    """The window of messages of each session, in ascending sequence, in one query."""
+    conditions = [messages.c.session_id.in_(session_ids)]
+    if window.after_sequence is not None:
+        conditions.append(messages.c.sequence > window.after_sequence)
+    if window.before_sequence is not None:
+        conditions.append(messages.c.sequence < window.before_sequence)
+    query = _limited(select(messages).where(and_(*conditions)), window)
+    result = await conn.execute(query)
+    windows: dict[uuid.UUID, list[Row]] = {session_id: [] for session_id in session_ids}
+    for row in result.mappings():
+        windows[row["session_id"]].append(row)
+    return windows
+
+
+async def list_windows_by_window(
+    conn: AsyncConnection, *, by_window: Mapping[Window, Sequence[uuid.UUID]]
+) -> dict[Window, dict[uuid.UUID, list[Row]]]:
+    """`list_windows` for several windows: one query per distinct window."""
+    return {
+        window: await list_windows(conn, session_ids=session_ids, window=window)
+        for window, session_ids in by_window.items()
+    }
+
+
+def _limited(query: Select[Any], window: Window) -> Select[Any]:
+    """Keep the lowest `first` or highest `last` of each session, ordered by the database."""
+    if window.first is None and window.last is None:
+        return query.order_by(messages.c.session_id, messages.c.sequence)
+    order = messages.c.sequence.asc() if window.first is not None else messages.c.sequence.desc()
+    limit = window.first if window.first is not None else window.last
+    rank = func.row_number().over(partition_by=messages.c.session_id, order_by=order).label("rank")
+    ranked = query.add_columns(rank).subquery()
+    return (
+        select(*[ranked.c[column.name] for column in messages.c])
+        .where(ranked.c.rank <= limit)
+        .order_by(ranked.c.session_id, ranked.c.sequence)
+    )
+
+
+async def list_tool_messages_after(
+    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int
+) -> list[Row]:
+    """The session's TOOL messages changed after `revision`, in (revision, sequence) order."""
+    result = await conn.execute(
+        select(messages)
+        .where(
+            messages.c.session_id == session_id,
+            messages.c.role == TOOL,
+            messages.c.revision > revision,
+        )
+        .order_by(messages.c.revision, messages.c.sequence)
+    )
+    return list(result.mappings())

@@ -1,0 +1,1 @@
+"""What each GraphQL field does: validate arguments, call db/, publish hints."""

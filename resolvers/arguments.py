@@ -1,0 +1,35 @@
+"""Argument checks shared by resolvers: each failure is a BAD_USER_INPUT with a clear message."""
+
+import uuid
+from typing import Any, TypeVar
+
+from core.errors import BadUserInput
+
+Text = TypeVar("Text", bound=str | None)
+
+
+def parse_id(value: str, argument: str) -> uuid.UUID:
+    """A UUID from an ID argument; anything else is BAD_USER_INPUT, never a 500."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise BadUserInput(f"{argument} must be a UUID, got {str(value)[:80]!r}.") from None
+
+
+def require_non_negative(value: int, argument: str) -> int:
+    if value < 0:
+        raise BadUserInput(f"{argument} must be ≥ 0, got {value}.")
+    return value
+
+
+def require_object(value: Any, argument: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadUserInput(f"{argument} must be a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def require_size(value: Text, limit: int, argument: str) -> Text:
+    # A character is at most 4 bytes of UTF-8: most strings need no encoding to pass.
+    if value is not None and len(value) > limit // 4 and len(value.encode()) > limit:
+        raise BadUserInput(f"{argument} is larger than the limit of {limit} bytes.")
+    return value

@@ -1,0 +1,77 @@
+"""Message mutations: appends and tool results. Each publishes a hint after its commit."""
+
+from collections.abc import Sequence
+
+import strawberry
+
+from core.errors import BadUserInput
+from db import messages as db
+from resolvers.arguments import parse_id, require_size
+from schema.context import Info
+from schema.inputs import MessageInput
+from schema.types import ChatMessage
+
+
+async def append_message(
+    info: Info, session_id: strawberry.ID, message: MessageInput
+) -> ChatMessage:
+    [stored] = await _append(info, session_id, [message], "message")
+    return stored
+
+
+async def append_messages(
+    info: Info, session_id: strawberry.ID, messages: list[MessageInput]
+) -> list[ChatMessage]:
+    limit = info.context.settings.max_batch_messages
+    if len(messages) > limit:
+        raise BadUserInput(f"At most {limit} messages per call, got {len(messages)}.")
+    return await _append(info, session_id, messages, "messages")
+
+
+async def _append(
+    info: Info, session_id: strawberry.ID, inputs: Sequence[MessageInput], argument: str
+) -> list[ChatMessage]:
+    key = parse_id(session_id, "sessionId")
+    limit = info.context.settings.max_content_bytes
+    new = [
+        new_message(message, limit, argument if len(inputs) == 1 else f"{argument}[{index}]")
+        for index, message in enumerate(inputs)
+    ]
+    client_ids = [message.id for message in new if message.id is not None]
+    if len(set(client_ids)) < len(client_ids):
+        raise BadUserInput(f"Two {argument} have the same id.")
+    rows = await info.context.database.write(
+        db.append_messages, session_id=key, caller=info.context.caller, new=new
+    )
+    tool_revisions = [row["revision"] for row in rows if row["role"] == db.TOOL]
+    if tool_revisions:
+        await info.context.events.publish_revision(key, max(tool_revisions))
+    return [ChatMessage.from_row(row) for row in rows]
+
+
+def new_message(message: MessageInput, max_content_bytes: int, argument: str) -> db.NewMessage:
+    return db.NewMessage(
+        id=parse_id(message.id, f"{argument}.id") if message.id is not None else None,
+        role=message.role.value,
+        content=require_size(message.content, max_content_bytes, f"{argument}.content"),
+        name=message.name,
+        tool_call_id=message.tool_call_id,
+        refusal=message.refusal,
+        tool_calls=message.tool_calls,
+        function_call=message.function_call,
+    )
+
+
+async def update_tool_result(
+    info: Info, session_id: strawberry.ID, tool_call_id: str, content: str
+) -> ChatMessage:
+    key = parse_id(session_id, "sessionId")
+    row = await info.context.database.write(
+        db.set_tool_result,
+        session_id=key,
+        caller=info.context.caller,
+        tool_call_id=tool_call_id,
+        content=require_size(content, info.context.settings.max_content_bytes, "content"),
+    )
+    await info.context.events.publish_revision(key, row["revision"])
+    return ChatMessage.from_row(row)

@@ -1,0 +1,38 @@
+"""The GraphQL schema: types, root fields, scalars, error codes and request limits."""
+
+from functools import partial
+
+from strawberry import Schema
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from core.settings import Settings
+from graphql import GraphQLError
+from schema.errors import ErrorCodes, log_unexpected
+from schema.root import Mutation, Query, Subscription
+from schema.scalars import SCALAR_MAP
+
+
+class ChatSchema(Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Client errors are answers, not incidents: log only what gets masked.
+        log_unexpected(errors)
+
+
+def build_schema(settings: Settings) -> Schema:
+    return ChatSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            # Factories, not instances: each operation gets extensions of its own.
+            partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            ErrorCodes,
+        ],
+    )

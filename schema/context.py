@@ -1,0 +1,39 @@
+"""What every resolver receives: built once per HTTP request or WebSocket connection."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from strawberry.types import Info as StrawberryInfo
+
+from core.errors import Unauthenticated
+from core.events import Events
+from core.identity import Identity
+from core.settings import Settings
+from db.engine import Database
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class Context:
+    database: Database
+    events: Events
+    settings: Settings
+    identity: Identity | None = None
+    # Why the caller has no identity, told to it when an operation needs one.
+    auth_problem: Unauthenticated | None = None
+    # Set by Strawberry from the WebSocket `connection_init` payload.
+    connection_params: dict[str, Any] | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.database)
+
+    @property
+    def caller(self) -> Identity:
+        """The verified caller; operations are guarded, so one is always there."""
+        if self.identity is None:
+            raise self.auth_problem or Unauthenticated("Missing credentials.")
+        return self.identity
+
+
+Info = StrawberryInfo[Context, None]

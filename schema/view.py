@@ -1,0 +1,69 @@
+"""The Strawberry ASGI app: who is calling, and bodies it cannot parse."""
+
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from core.errors import Unauthenticated
+from core.events import Events
+from core.identity import identity_from_authorization
+from core.settings import Settings
+from db.engine import Database
+from schema.context import Context
+
+
+class ChatGraphQL(GraphQL[Context, None]):
+    """HTTP identity comes from the Authorization header, WebSocket identity from the
+    `connection_init` payload, checked before any operation can start."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        events: Events,
+        settings: Settings,
+        jwt_secret: str,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.database = database
+        self.events = events
+        self.settings = settings
+        self.jwt_secret = jwt_secret
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        context = Context(database=self.database, events=self.events, settings=self.settings)
+        if isinstance(request, Request):
+            self._identify(context, request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> None:
+        params = context.connection_params or {}
+        self._identify(context, params.get("Authorization") or params.get("authorization"))
+        if context.identity is None:
+            problem = context.auth_problem or Unauthenticated("Missing credentials.")
+            raise ConnectionRejectionError(
+                {"message": problem.message, "extensions": {"code": problem.code}}
+            )
+
+    def _identify(self, context: Context, authorization: object) -> None:
+        try:
+            header = authorization if isinstance(authorization, str) else None
+            context.identity = identity_from_authorization(header, self.jwt_secret)
+        except Unauthenticated as problem:
+            context.auth_problem = problem
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # json.loads raises RecursionError on deep nesting and UnicodeDecodeError on bad
+        # bytes; both are the client's malformed body, not a server failure.
+        try:
+            return super().parse_json(data)
+        except (RecursionError, UnicodeDecodeError, ValueError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
