@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> Starlette:
             status_code=200 if all(checks.values()) else 503,
         )
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
@@ -77,6 +77,9 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
+    app.state.database = database
+    app.state.events = events
+    return app
 
 
 app = create_app(Settings())

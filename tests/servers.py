@@ -1,0 +1,96 @@
+"""Real servers for the tests: databases to run against, and uvicorn serving the app."""
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from app import create_app
+from core.settings import Settings
+
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRED_IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def postgres_or_skip() -> asyncpg.Connection:
+    """An admin connection to PostgreSQL; a visible skip without one (a failure under CI)."""
+    try:
+        return await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        reason = (
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); set TEST_POSTGRES_URL"
+        )
+        if REQUIRED_IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+
+
+@asynccontextmanager
+async def database_url(kind: str, workdir: Path) -> AsyncIterator[str]:
+    """A fresh, empty database of `kind` ("sqlite" or "postgres"), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / f'chatstore-{uuid.uuid4().hex}.db'}"
+        return
+    admin = await postgres_or_skip()
+    name = f"chatstore_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = _asyncpg_dsn(POSTGRES_ADMIN_URL).rsplit("/", 1)[0]
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    app: Starlette
+    settings: Settings
+    http_url: str
+    ws_url: str
+
+
+@asynccontextmanager
+async def running_server(**settings: Any) -> AsyncIterator[RunningServer]:
+    """The app under a real uvicorn on a free loopback port, lifespan included."""
+    config = Settings(**{"jwt_secret": JWT_SECRET, **settings})
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(config)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises what stopped the server
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        yield RunningServer(
+            app=app,
+            settings=config,
+            http_url=f"http://127.0.0.1:{port}",
+            ws_url=f"ws://127.0.0.1:{port}/graphql",
+        )
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
