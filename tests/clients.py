@@ -78,10 +78,10 @@ class Subscriber:
         self.ws = ws
         self.protocol = protocol
 
-    async def receive(self, timeout: float = WAIT) -> dict[str, Any]:
+    async def receive(self, seconds: float = WAIT) -> dict[str, Any]:
         """The next protocol message, answering pings on the way."""
         while True:
-            message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), seconds))
             if message["type"] == "ping":
                 await self.ws.send(json.dumps({"type": "pong"}))
                 continue
@@ -108,14 +108,14 @@ class Subscriber:
             )
         )
 
-    async def next_payload(self, timeout: float = WAIT) -> dict[str, Any]:
+    async def next_payload(self, seconds: float = WAIT) -> dict[str, Any]:
         """The payload of the next `next`/`data` message (fails on anything else)."""
-        message = await self.receive(timeout)
+        message = await self.receive(seconds)
         assert message["type"] in ("next", "data"), message
         return message["payload"]
 
-    async def next_tool_message(self, timeout: float = WAIT) -> dict[str, Any]:
-        payload = await self.next_payload(timeout)
+    async def next_tool_message(self, seconds: float = WAIT) -> dict[str, Any]:
+        payload = await self.next_payload(seconds)
         assert "errors" not in payload, payload
         return payload["data"]["toolMessageUpdated"]
 
