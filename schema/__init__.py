@@ -3,12 +3,13 @@
 from functools import partial
 
 from strawberry import Schema
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from core.settings import Settings
 from graphql import GraphQLError
+from schema.depth import max_depth_rule
 from schema.errors import ErrorCodes, log_unexpected
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
@@ -31,7 +32,7 @@ def build_schema(settings: Settings) -> Schema:
         extensions=[
             # Factories, not instances: each operation gets extensions of its own.
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-            partial(QueryDepthLimiter, max_depth=settings.max_query_depth),
+            partial(AddValidationRules, [max_depth_rule(settings.max_query_depth)]),
             partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
             ErrorCodes,
         ],

@@ -64,6 +64,9 @@ class ChatGraphQL(GraphQL[Context, None]):
         # json.loads raises RecursionError on deep nesting and UnicodeDecodeError on bad
         # bytes; both are the client's malformed body, not a server failure.
         try:
-            return super().parse_json(data)
+            parsed = super().parse_json(data)
         except (RecursionError, UnicodeDecodeError, ValueError) as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed

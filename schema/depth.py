@@ -1,0 +1,74 @@
+"""A query depth limit that counts every field, introspection included.
+
+Strawberry's QueryDepthLimiter skips `__schema`, `__type` and everything below them, so a
+deep introspection document would pass any limit. This rule counts them like any field.
+"""
+
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+)
+
+
+def max_depth_rule(max_depth: int) -> type[ASTValidationRule]:
+    class MaxDepth(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            fragments = {
+                definition.name.value: definition
+                for definition in context.document.definitions
+                if isinstance(definition, FragmentDefinitionNode)
+            }
+            for definition in context.document.definitions:
+                if isinstance(definition, OperationDefinitionNode) and _deeper_than(
+                    definition.selection_set, max_depth, fragments, frozenset()
+                ):
+                    name = definition.name.value if definition.name else "anonymous"
+                    context.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds the maximum operation depth of {max_depth}.",
+                            definition,
+                        )
+                    )
+
+    return MaxDepth
+
+
+def _deeper_than(
+    selection_set: SelectionSetNode | None,
+    allowed: int,
+    fragments: dict[str, FragmentDefinitionNode],
+    spreading: frozenset[str],
+) -> bool:
+    """True when a path through the selections has more than `allowed` fields.
+
+    It stops descending as soon as the answer is known, so its own recursion is bounded
+    by the limit, however deep the document. `spreading` guards against fragment cycles,
+    which another rule reports.
+    """
+    if selection_set is None:
+        return False
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if allowed < 1 or _deeper_than(
+                selection.selection_set, allowed - 1, fragments, spreading
+            ):
+                return True
+        elif isinstance(selection, InlineFragmentNode):
+            if _deeper_than(selection.selection_set, allowed, fragments, spreading):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in spreading:
+                if _deeper_than(fragment.selection_set, allowed, fragments, spreading | {name}):
+                    return True
+    return False
