@@ -125,7 +125,7 @@ class Subscriber:
             message = await asyncio.wait_for(self.ws.recv(), seconds)
         except TimeoutError:
             return
-        raise AssertionError(f"unexpected message: {message}")
+        raise AssertionError(f"unexpected message: {message!r}")
 
 
 @asynccontextmanager

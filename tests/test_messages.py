@@ -155,7 +155,7 @@ async def test_append_message_assigns_sequences_from_zero_and_returns_every_fiel
         "name": "lookup",
         "arguments": {"nested": {"list": [1, 2.5, True, None, "ü"]}, "empty": {}},
     }
-    inputs = [
+    inputs: list[dict[str, Any]] = [
         {"role": "SYSTEM", "content": "You are helpful."},
         {"role": "USER", "content": "héllo wörld 👋\nline two", "name": "alice"},
         {
@@ -211,7 +211,7 @@ async def test_append_messages_stores_all_in_order_with_contiguous_sequences_as_
     before = await state(api, session_id)
     assert before["revision"] == 1
 
-    batch = [
+    batch: list[dict[str, Any]] = [
         {"role": "USER", "content": "question"},
         {"role": "ASSISTANT", "toolCalls": [{"id": "c1", "type": "function"}]},
         tool_message("c1", "answer"),
@@ -708,7 +708,7 @@ async def test_concurrent_appends_and_batches_get_distinct_gap_free_sequences(ap
     calls = [call for pair in zip(singles[::5], batches, strict=True) for call in pair]
     calls += [call for index, call in enumerate(singles) if index % 5]
 
-    results = await asyncio.gather(*calls)
+    results: list[Any] = await asyncio.gather(*calls)
 
     writes = [result if isinstance(result, list) else [result] for result in results]
     sequences = sorted(m["sequence"] for write in writes for m in write)
