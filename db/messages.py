@@ -116,11 +116,15 @@ async def _refuse_second_tool_message(
         raise Conflict("Two TOOL messages in this call answer the same toolCallId.")
     if not tool_call_ids:
         return
+    # A message with one of our own client ids is a concurrent retry that committed first:
+    # the insert's primary key violation sends the whole call round again as a retry.
+    own_ids = [message.id for message in fresh if message.id is not None]
     taken = await conn.execute(
         select(messages.c.tool_call_id).where(
             messages.c.session_id == session_id,
             messages.c.role == TOOL,
             messages.c.tool_call_id.in_(tool_call_ids),
+            messages.c.id.not_in(own_ids),
         )
     )
     duplicate = taken.scalars().first()

@@ -137,7 +137,7 @@ async def websocket(ws_url: str, protocol: str = TRANSPORT_WS) -> AsyncIterator[
 @asynccontextmanager
 async def subscribed(
     ws_url: str,
-    token: str,
+    token: str | None,
     variables: dict[str, Any],
     protocol: str = TRANSPORT_WS,
     query: str | None = None,
