@@ -1,7 +1,9 @@
 """The ASGI application: `uvicorn app:app` serves the whole API."""
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -13,10 +15,13 @@ from starlette.routing import Route, WebSocketRoute
 from core.body_limit import BodySizeLimit
 from core.events import Events
 from core.identity import generate_dev_secret, issue_token
+from core.recheck import recheck_forever
 from core.settings import Settings
 from db.engine import Database, create_engine
 from db.migrate import migrate
+from db.sessions import revisions_by_id
 from schema import build_schema
+from schema.sse import tool_messages_endpoint
 from schema.view import ChatGraphQL
 
 logger = logging.getLogger("chatstore")
@@ -30,7 +35,7 @@ def create_app(settings: Settings) -> Starlette:
         else (settings.jwt_secret.get_secret_value())
     )
     database = Database(create_engine(settings.database_url))
-    events = Events(settings.broadcast_url)
+    events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
     graphql = ChatGraphQL(
         schema=build_schema(settings),
         database=database,
@@ -38,12 +43,20 @@ def create_app(settings: Settings) -> Starlette:
         settings=settings,
         jwt_secret=jwt_secret,
         allowed_origins=settings.allowed_origins,
+        keep_alive=True,  # "ka" messages for legacy graphql-ws clients
+        keep_alive_interval=settings.ws_ping_seconds,
     )
+
+    async def read_revisions(session_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, int]:
+        return await database.read(revisions_by_id, session_ids=session_ids)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await migrate(database.engine)
-        await events.connect()
+        await events.start()
+        recheck = asyncio.create_task(
+            recheck_forever(events.hub, read_revisions, settings.recheck_seconds)
+        )
         if dev_mode:
             logger.warning(
                 "JWT_SECRET is not set: dev mode, with a random key for this run only. "
@@ -54,7 +67,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            await events.disconnect()
+            recheck.cancel()
+            await events.stop()
             await database.dispose()
 
     async def healthz(_: Request) -> JSONResponse:
@@ -62,15 +76,21 @@ def create_app(settings: Settings) -> Starlette:
 
     async def readyz(_: Request) -> JSONResponse:
         checks = {"database": await database.is_reachable(), "broadcast": events.connected}
+        ready = all(checks.values())
         return JSONResponse(
-            {"status": "ready" if all(checks.values()) else "unavailable", **checks},
-            status_code=200 if all(checks.values()) else 503,
+            {
+                "status": "ready" if ready else "unavailable",
+                **checks,
+                "subscriptions": events.hub.subscription_count,
+            },
+            status_code=200 if ready else 503,
         )
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/sse/tool-messages", tool_messages_endpoint(graphql)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

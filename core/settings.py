@@ -24,6 +24,12 @@ class Settings(BaseSettings):
 
     allowed_origins: list[str] = []
 
+    # Live updates: GraphQL-level pings to WebSocket clients, the broker's own liveness
+    # ping, and the periodic revision check that bounds the delay of a lost hint.
+    ws_ping_seconds: float = Field(15.0, gt=0)
+    broker_heartbeat_seconds: float = Field(1.0, gt=0)
+    recheck_seconds: float = Field(5.0, gt=0)
+
     @field_validator("jwt_secret")
     @classmethod
     def _secret_is_strong(cls, value: SecretStr | None) -> SecretStr | None:

@@ -5,7 +5,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy import Select, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import Conflict, NotFound
@@ -201,16 +201,19 @@ def _limited(query: Select[Any], window: Window) -> Select[Any]:
 
 
 async def list_tool_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int
+    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
 ) -> list[Row]:
-    """The session's TOOL messages changed after `revision`, in (revision, sequence) order."""
+    """The session's TOOL messages past the cursor, in (revision, sequence) order.
+
+    The cursor is (`revision`, `sequence`): without a sequence, every message changed after
+    `revision`; with one, also the messages of `revision` itself after that sequence.
+    """
+    after = messages.c.revision > revision
+    if sequence is not None:
+        after = or_(after, and_(messages.c.revision == revision, messages.c.sequence > sequence))
     result = await conn.execute(
         select(messages)
-        .where(
-            messages.c.session_id == session_id,
-            messages.c.role == TOOL,
-            messages.c.revision > revision,
-        )
+        .where(messages.c.session_id == session_id, messages.c.role == TOOL, after)
         .order_by(messages.c.revision, messages.c.sequence)
     )
     return list(result.mappings())

@@ -1,6 +1,7 @@
 """Queries on chat sessions. Each takes the caller's connection: the caller owns the transaction."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -168,3 +169,18 @@ async def delete_session(conn: AsyncConnection, *, session_id: uuid.UUID, caller
         delete(sessions).where(sessions.c.id == session_id, accessible_by(caller))
     )
     return bool(result.rowcount)
+
+
+async def revisions_by_id(
+    conn: AsyncConnection, *, session_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The current revision of each of `session_ids` that exists (any owner)."""
+    revisions: dict[uuid.UUID, int] = {}
+    for start in range(0, len(session_ids), 1000):
+        result = await conn.execute(
+            select(sessions.c.id, sessions.c.revision).where(
+                sessions.c.id.in_(session_ids[start : start + 1000])
+            )
+        )
+        revisions.update({row.id: row.revision for row in result})
+    return revisions

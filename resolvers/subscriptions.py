@@ -4,7 +4,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from core.errors import NotFound
+from core.errors import BadUserInput, NotFound
 from db.messages import list_tool_messages_after
 from db.sessions import SESSION_NOT_FOUND, get_session
 from resolvers.arguments import parse_id
@@ -13,31 +13,43 @@ from schema.types import ChatMessage
 
 
 async def tool_message_updated(
-    info: Info, session_id: strawberry.ID, after_revision: int | None = None
+    info: Info,
+    session_id: strawberry.ID,
+    after_revision: int | None = None,
+    after_sequence: int | None = None,
 ) -> AsyncGenerator[ChatMessage, None]:
-    """Subscribe first, then read: a write that lands in between is both read and hinted,
-    and `sent` (the highest revision sent) drops the second copy.
+    """Register for the session's news first, then read: a write that lands in between is
+    both read and announced, and the cursor (the revision and sequence of the last message
+    sent) drops the second copy.
 
-    Every hint is answered from the database with all TOOL messages changed after `sent`,
-    so a hint that arrives late, twice or not at all (caught up by the next) loses nothing.
+    News only prompts a read of every TOOL message changed after the cursor, so news that
+    arrives late, twice, coalesced or not at all (caught up by a resync) loses nothing.
     """
     key = parse_id(session_id, "sessionId")
+    if after_sequence is not None and after_revision is None:
+        raise BadUserInput("afterSequence needs afterRevision.")
     caller = info.context.caller
     database = info.context.database
-    async with info.context.events.subscribe(key) as hints:
+    with info.context.events.subscribe(key) as mailbox:
         session = await database.read(get_session, session_id=key, caller=caller)
         if session is None:
             raise NotFound(SESSION_NOT_FOUND)
-        sent = session["revision"] if after_revision is None else after_revision
-        pending = after_revision is not None
+        live_only = after_revision is None
+        revision = session["revision"] if after_revision is None else after_revision
+        sequence = after_sequence
+        pending = not live_only
         while True:
             if pending:
-                for row in await database.read(
-                    list_tool_messages_after, session_id=key, revision=sent
-                ):
-                    sent = row["revision"]
+                rows = await database.read(
+                    list_tool_messages_after,
+                    session_id=key,
+                    revision=revision,
+                    sequence=sequence,
+                )
+                for row in rows:
+                    revision, sequence = row["revision"], row["sequence"]
                     yield ChatMessage.from_row(row)
-            hint = await anext(hints, None)
-            if hint is None or hint.deleted:
+            change = await mailbox.next_change()
+            if change.deleted:
                 return
-            pending = hint.revision > sent
+            pending = change.resync or change.revision > revision

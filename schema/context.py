@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from core.errors import Unauthenticated
@@ -11,6 +12,7 @@ from core.identity import Identity
 from core.settings import Settings
 from db.engine import Database
 from resolvers.loaders import Loaders
+from schema.connection import ConnectionDuties
 
 
 @dataclass
@@ -23,6 +25,8 @@ class Context:
     auth_problem: Unauthenticated | None = None
     # Set by Strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, Any] | None = None
+    websocket: WebSocket | None = None
+    duties: ConnectionDuties = field(default_factory=ConnectionDuties)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

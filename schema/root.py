@@ -85,6 +85,8 @@ class Subscription:
         permission_classes=guarded,
         description=(
             "Tool messages of the session as they are created or change; with afterRevision,\n"
-            "first those changed after that revision, then live, with no gap and no duplicate."
+            "first those changed after that revision, then live, with no gap and no duplicate.\n"
+            "With afterSequence too, the resume point is exact within a revision: messages of\n"
+            "revision afterRevision with a higher sequence are sent as well."
         ),
     )

@@ -8,6 +8,8 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from core.errors import Unauthenticated
 from core.events import Events
@@ -40,20 +42,49 @@ class ChatGraphQL(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         context = Context(database=self.database, events=self.events, settings=self.settings)
-        if isinstance(request, Request):
-            self._identify(context, request.headers.get("authorization"))
+        if isinstance(request, WebSocket):
+            context.websocket = request
+        else:
+            self.identify(context, request.headers.get("authorization"))
         return context
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Any = UNSET,
+        root_value: Any = UNSET,
+    ) -> Response | WebSocket:
+        """Runs the request; a WebSocket's background duties stop when it ends."""
+        if not isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+        context = await self.get_context(request, request)
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            context.duties.stop()
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
-        self._identify(context, params.get("Authorization") or params.get("authorization"))
+        self.identify(context, params.get("Authorization") or params.get("authorization"))
         if context.identity is None:
             problem = context.auth_problem or Unauthenticated("Missing credentials.")
             raise ConnectionRejectionError(
                 {"message": problem.message, "extensions": {"code": problem.code}}
             )
+        websocket = context.websocket
+        assert websocket is not None
+        protocol = await self.pick_websocket_subprotocol(websocket)
+        context.duties.start(
+            websocket,
+            # Legacy graphql-ws clients get Strawberry's own "ka" messages instead.
+            ping_seconds=(
+                self.settings.ws_ping_seconds if protocol == GRAPHQL_TRANSPORT_WS_PROTOCOL else None
+            ),
+            expires_at=context.identity.expires_at,
+        )
 
-    def _identify(self, context: Context, authorization: object) -> None:
+    def identify(self, context: Context, authorization: object) -> None:
+        """Set the context's identity from an Authorization value, or why there is none."""
         try:
             header = authorization if isinstance(authorization, str) else None
             context.identity = identity_from_authorization(header, self.jwt_secret)

@@ -120,9 +120,9 @@ class Subscriber:
         return payload["data"]["toolMessageUpdated"]
 
     async def nothing_within(self, seconds: float) -> None:
-        """Assert that no message arrives for `seconds` (used to prove no duplicate)."""
+        """Assert that no message but keep-alives arrives for `seconds` (no duplicate)."""
         try:
-            message = await asyncio.wait_for(self.ws.recv(), seconds)
+            message = await self.receive(seconds)
         except TimeoutError:
             return
         raise AssertionError(f"unexpected message: {message!r}")

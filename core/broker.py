@@ -1,0 +1,155 @@
+"""One supervised connection to the broadcast backend, through the `broadcaster` package.
+
+broadcaster 0.3.1 is unmaintained, and when its Redis or LISTEN connection drops its
+listener dies without a word: subscriptions go silent. So this process subscribes to one
+channel for all hints, checks that the channel is alive by sending itself a ping every
+`heartbeat` seconds, and on any failure (an error, or pings no longer coming back) drops
+the connection, reconnects with backoff, and reports the reconnect so that subscribers
+re-read what they may have missed. broadcaster's PostgreSQL backend publishes on its LISTEN
+connection, which cannot run two commands at once, so publishes there take turns.
+"""
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext, suppress
+from typing import Any
+from urllib.parse import urlparse
+
+from broadcaster import Broadcast
+from broadcaster._base import Subscriber
+
+logger = logging.getLogger("chatstore.broker")
+
+CHANNEL = "chatstore_hints"
+PING_PREFIX = "ping:"
+MIN_BACKOFF, MAX_BACKOFF = 0.1, 5.0
+
+
+class BrokerSilent(Exception):
+    """The channel stopped delivering: our own pings no longer come back."""
+
+
+class Broker:
+    def __init__(
+        self,
+        url: str,
+        *,
+        on_message: Callable[[str], None],
+        on_reconnect: Callable[[], None],
+        heartbeat_seconds: float,
+        timeout_seconds: float = 2.0,
+    ) -> None:
+        self.url = url
+        self.connected = False
+        self._on_message = on_message
+        self._on_reconnect = on_reconnect
+        self._heartbeat = heartbeat_seconds
+        self._timeout = timeout_seconds
+        self._ping = f"{PING_PREFIX}{uuid.uuid4().hex}"
+        self._broadcast: Broadcast | None = None
+        self._publishing: Any = (
+            asyncio.Lock() if urlparse(url).scheme in ("postgres", "postgresql") else nullcontext()
+        )
+        self._first_connection = asyncio.Event()
+        self._supervisor: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect in the background; wait a moment for the first connection, not longer."""
+        self._supervisor = asyncio.create_task(self._supervise(), name="broker-supervisor")
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._first_connection.wait(), self._timeout)
+        if not self.connected:
+            logger.warning("broadcast backend %s is not reachable yet; retrying", self._safe_url)
+
+    async def stop(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._supervisor
+
+    async def publish(self, message: str) -> None:
+        """Best effort: a hint that is not delivered is caught up by resync and recheck."""
+        broadcast = self._broadcast
+        if broadcast is None:
+            return
+        try:
+            await self._publish(broadcast, message)
+        except Exception as exc:
+            logger.warning("could not publish to the broadcast backend: %r", exc)
+
+    async def _publish(self, broadcast: Broadcast, message: str) -> None:
+        async with self._publishing:
+            await asyncio.wait_for(broadcast.publish(CHANNEL, message), self._timeout)
+
+    @property
+    def _safe_url(self) -> str:
+        parsed = urlparse(self.url)
+        return (
+            f"{parsed.scheme}://{parsed.hostname or ''}{f':{parsed.port}' if parsed.port else ''}"
+        )
+
+    async def _supervise(self) -> None:
+        delay = MIN_BACKOFF
+        reconnecting = False
+        while True:
+            broadcast = Broadcast(self.url)
+            subscription: AbstractAsyncContextManager[Subscriber] | None = None
+            try:
+                await asyncio.wait_for(broadcast.connect(), self._timeout)
+                entering = broadcast.subscribe(CHANNEL)
+                subscriber = await asyncio.wait_for(entering.__aenter__(), self._timeout)
+                subscription = entering
+                self._broadcast, self.connected = broadcast, True
+                self._first_connection.set()
+                if reconnecting:
+                    logger.warning("broadcast backend %s is back", self._safe_url)
+                    self._on_reconnect()
+                reconnecting, delay = True, MIN_BACKOFF
+                await self._relay(broadcast, subscriber)
+            except Exception as exc:
+                if self.connected:
+                    logger.warning("lost the broadcast backend %s: %r", self._safe_url, exc)
+                reconnecting = True
+            finally:
+                self._broadcast, self.connected = None, False
+                await self._close(broadcast, subscription)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+
+    async def _relay(self, broadcast: Broadcast, subscriber: Subscriber) -> None:
+        loop = asyncio.get_running_loop()
+        last_pong = loop.time()
+
+        async def listen() -> None:
+            nonlocal last_pong
+            async for event in subscriber:  # type: ignore[union-attr]
+                if event is None:
+                    break
+                if event.message == self._ping:
+                    last_pong = loop.time()
+                elif not event.message.startswith(PING_PREFIX):
+                    self._on_message(event.message)
+            raise BrokerSilent("the subscription ended")
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(self._heartbeat)
+                if loop.time() - last_pong > 3 * self._heartbeat:
+                    raise BrokerSilent("pings stopped coming back")
+                await self._publish(broadcast, self._ping)
+
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(listen())
+            tasks.create_task(heartbeat())
+
+    async def _close(
+        self, broadcast: Broadcast, subscription: AbstractAsyncContextManager[Subscriber] | None
+    ) -> None:
+        """Let go of a connection that may be dead: errors and hangs are expected here."""
+        if subscription is not None:
+            with suppress(Exception):
+                await asyncio.wait_for(subscription.__aexit__(None, None, None), self._timeout)
+        with suppress(Exception):
+            await asyncio.wait_for(broadcast.disconnect(), self._timeout)

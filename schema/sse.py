@@ -1,0 +1,136 @@
+"""`toolMessageUpdated` over Server-Sent Events, for a plain browser `EventSource`.
+
+GET /sse/tool-messages?sessionId=<id>[&afterRevision=<r>[&afterSequence=<s>]]
+
+Every event carries `id: <revision>-<sequence>` of its message, so an EventSource that
+reconnects sends it back as `Last-Event-ID` and resumes exactly after that message. The
+token comes from `Authorization: Bearer …`, or from `access_token=` in the query, since an
+EventSource cannot send headers (such URLs end up in access logs: prefer short-lived tokens).
+The stream runs the same GraphQL subscription as the WebSocket, so it answers the same
+messages, in the same shape, under the same rules.
+"""
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sse_starlette import EventSourceResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from core.errors import BadUserInput, ClientError, NotFound
+from db.sessions import SESSION_NOT_FOUND, get_session
+from graphql import ExecutionResult as GraphQLExecutionResult
+from resolvers.arguments import parse_id
+from schema.context import Context
+from schema.view import ChatGraphQL
+
+SUBSCRIPTION = """
+subscription ToolMessages($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
+  toolMessageUpdated(
+    sessionId: $sessionId, afterRevision: $afterRevision, afterSequence: $afterSequence
+  ) {
+    id sessionId sequence role content name toolCallId refusal toolCalls functionCall
+    createdAt updatedAt revision
+  }
+}
+"""
+
+EVENT_ID = re.compile(r"^(-?\d{1,10})-(-?\d{1,10})$")
+
+
+def tool_messages_endpoint(view: ChatGraphQL) -> Any:
+    async def tool_messages(request: Request) -> Response:
+        context = await view.get_context(request, Response())
+        if context.identity is None:
+            token = request.query_params.get("access_token")
+            if token:
+                view.identify(context, f"Bearer {token}")
+        try:
+            variables = await _variables(request, context)
+        except ClientError as error:
+            status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
+            return _error(status, error)
+        stream = await view.schema.subscribe(
+            SUBSCRIPTION, variable_values=variables, context_value=context
+        )
+        if isinstance(stream, GraphQLExecutionResult):  # refused before it started
+            return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
+        return EventSourceResponse(
+            _events(stream, context), ping=int(view.settings.ws_ping_seconds)
+        )
+
+    return tool_messages
+
+
+async def _variables(request: Request, context: Context) -> dict[str, Any]:
+    """The subscription's variables; checks identity and access before any byte is sent."""
+    caller = context.caller
+    params = request.query_params
+    session_id = parse_id(params.get("sessionId", ""), "sessionId")
+    variables: dict[str, Any] = {"sessionId": str(session_id)}
+    last_event_id = request.headers.get("last-event-id")
+    if last_event_id:
+        match = EVENT_ID.match(last_event_id.strip())
+        if match is None:
+            raise BadUserInput("Last-Event-ID must be <revision>-<sequence>.")
+        variables["afterRevision"], variables["afterSequence"] = map(int, match.groups())
+    else:
+        for name in ("afterRevision", "afterSequence"):
+            if params.get(name) is not None:
+                try:
+                    variables[name] = int(params[name])
+                except ValueError:
+                    raise BadUserInput(f"{name} must be an integer.") from None
+    session = await context.database.read(get_session, session_id=session_id, caller=caller)
+    if session is None:
+        raise NotFound(SESSION_NOT_FOUND)
+    return variables
+
+
+async def _events(stream: AsyncIterator[Any], context: Context) -> AsyncIterator[dict[str, str]]:
+    """One SSE event per message; an `error` event and the end when the stream fails or the
+    token expires; a `complete` event when the session is deleted."""
+    expires_at = context.caller.expires_at
+    try:
+        while True:
+            seconds_left = (
+                None if expires_at is None else (expires_at - datetime.now(UTC)).total_seconds()
+            )
+            try:
+                result = await asyncio.wait_for(anext(stream), seconds_left)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                yield _error_event("UNAUTHENTICATED", "The token has expired.")
+                return
+            if result.errors:
+                yield {
+                    "event": "error",
+                    "data": json.dumps({"errors": [e.formatted for e in result.errors]}),
+                }
+                return
+            message = result.data["toolMessageUpdated"]
+            yield {
+                "id": f"{message['revision']}-{message['sequence']}",
+                "data": json.dumps(message),
+            }
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    yield {"event": "complete", "data": ""}
+
+
+def _error_event(code: str, message: str) -> dict[str, str]:
+    return {
+        "event": "error",
+        "data": json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}),
+    }
+
+
+def _error(status: int, error: ClientError) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}, status
+    )
