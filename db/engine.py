@@ -21,7 +21,7 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(url, pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -3,12 +3,14 @@
 from functools import partial
 
 from strawberry import Schema
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from core.settings import Settings
 from graphql import GraphQLError
+from schema.caches import DocumentCache
 from schema.depth import max_depth_rule
 from schema.errors import ErrorCodes, log_unexpected
 from schema.root import Mutation, Query, Subscription
@@ -24,16 +26,18 @@ class ChatSchema(Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
+    limits = [max_depth_rule(settings.max_query_depth), max_aliases_rule(settings.max_aliases)]
     return ChatSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
-            # Factories, not instances: each operation gets extensions of its own.
+            # Factories, not instances: each operation gets extensions of its own. The rules
+            # themselves are built once, so that DocumentCache can key validations on them.
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-            partial(AddValidationRules, [max_depth_rule(settings.max_query_depth)]),
-            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            partial(AddValidationRules, limits),
+            DocumentCache,
             ErrorCodes,
         ],
     )

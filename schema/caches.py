@@ -1,0 +1,53 @@
+"""Parse and validate each distinct small document once per process.
+
+Strawberry parses and validates every request anew; for a small mutation that is about
+half of the server's CPU. Its own ParserCache and ValidationCache would keep any document,
+however large (a mutation with 24 MiB of content inline), so this caches only documents of
+up to MAX_CACHED_CHARS; larger ones take the ordinary path. Cached validation is sound
+because the rules (including the limits) are built once per schema and depend only on the
+document.
+"""
+
+from collections.abc import Iterator
+from contextlib import suppress
+from functools import lru_cache
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+
+MAX_CACHED_CHARS = 16_384
+CACHED_DOCUMENTS = 512
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def _parse(query: str, **options: Any) -> DocumentNode:
+    return parse(query, **options)
+
+
+@lru_cache(maxsize=CACHED_DOCUMENTS)
+def _validate(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]) -> Any:
+    return validate(schema, document, rules)
+
+
+class DocumentCache(SchemaExtension):
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None and len(context.query) <= MAX_CACHED_CHARS:
+            # A document that does not parse is parsed again by Strawberry, which reports it.
+            with suppress(GraphQLError):
+                context.graphql_document = _parse(context.query, **context.parse_options)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if (
+            context.graphql_document is not None
+            and context.query is not None
+            and len(context.query) <= MAX_CACHED_CHARS
+        ):
+            context.pre_execution_errors = _validate(
+                context.schema._schema, context.graphql_document, tuple(context.validation_rules)
+            )
+        yield
