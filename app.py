@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from core.body_limit import BodySizeLimit
 from core.events import Events
@@ -21,6 +21,8 @@ from db.engine import Database, create_engine
 from db.migrate import migrate
 from db.sessions import revisions_by_id
 from schema import build_schema
+from schema.browser import WebAssets
+from schema.read_cache import SessionReadCache
 from schema.sse import tool_messages_endpoint
 from schema.view import ChatGraphQL
 
@@ -88,11 +90,16 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                SessionReadCache(graphql, max_bytes=settings.response_cache_bytes),
+                methods=["GET", "POST"],
+            ),
             WebSocketRoute("/graphql", graphql),
             Route("/sse/tool-messages", tool_messages_endpoint(graphql)),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Mount("/app", WebAssets(), name="app"),
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,

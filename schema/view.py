@@ -16,6 +16,7 @@ from core.events import Events
 from core.identity import identity_from_authorization
 from core.settings import Settings
 from db.engine import Database
+from schema.browser import playground_page
 from schema.context import Context
 
 
@@ -62,6 +63,10 @@ class ChatGraphQL(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         finally:
             context.duties.stop()
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
+        return playground_page()
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}

@@ -1,0 +1,159 @@
+import { type Client, createClient } from 'graphql-ws';
+
+import { ToolMessageUpdatedDocument, type ToolMessageUpdatedSubscription } from '../gql/graphql';
+import { graphqlWebSocketUrl } from './api';
+import type { ResumePoint, ToolMessage } from './state';
+
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'ended' | 'failed';
+
+export interface FollowOptions {
+  sessionId: string;
+  token: string;
+  /** Read at every (re)subscription: the last point the view has everything up to. */
+  resumeAt: () => ResumePoint;
+  onMessage: (message: ToolMessage) => void;
+  onStatus: (status: LiveStatus, detail: string, resumedAt: ResumePoint) => void;
+  /** After each successful (re)connection, to fetch what the subscription does not carry. */
+  onConnected: () => void;
+}
+
+// Close codes after which retrying cannot help: bad request, unauthorized, forbidden,
+// unsupported subprotocol, duplicate operation id, server error.
+const FATAL_CLOSE_CODES = new Set([4400, 4401, 4403, 4406, 4409, 4500]);
+const KEEP_ALIVE_MS = 15_000;
+const PONG_TIMEOUT_MS = 5_000;
+const MAX_RETRY_WAIT_MS = 10_000;
+
+function closeCode(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? Number((error as { code: unknown }).code)
+    : undefined;
+}
+
+function describe(error: unknown): string {
+  if (Array.isArray(error)) {
+    return error.map((e: { message?: string }) => e.message ?? String(e)).join('; ');
+  }
+  const code = closeCode(error);
+  if (code !== undefined) {
+    const reason = (error as { reason?: string }).reason;
+    return `connection closed (${code}${reason ? `: ${reason}` : ''})`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Follows a session's tool messages until the returned function is called.
+ *
+ * Each connection carries one subscription whose `afterRevision`/`afterSequence` are read when
+ * it starts, so a reconnection resumes right after the last message the view has: the server
+ * replays what changed meanwhile, once, then goes live. graphql-ws's own retry would resend
+ * the first variables, so it is off (`retryAttempts: 0`) and this loop reconnects instead,
+ * with backoff, and waits for the browser to be back online.
+ */
+export function follow(options: FollowOptions): () => void {
+  let stopped = false;
+  let active: Client | undefined;
+  let retries = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const start = (): void => {
+    retryTimer = undefined;
+    if (stopped || active) return;
+    const resumedAt = options.resumeAt();
+    if (!navigator.onLine) {
+      options.onStatus('offline', 'waiting for the network', resumedAt);
+      return;
+    }
+    options.onStatus(retries ? 'reconnecting' : 'connecting', '', resumedAt);
+    let pongTimer: ReturnType<typeof setTimeout> | undefined;
+    const client = createClient({
+      url: graphqlWebSocketUrl(),
+      connectionParams: { Authorization: `Bearer ${options.token}` },
+      lazy: true,
+      retryAttempts: 0,
+      keepAlive: KEEP_ALIVE_MS,
+      on: {
+        connected: () => {
+          retries = 0;
+          options.onStatus('live', '', resumedAt);
+          options.onConnected();
+        },
+        // A connection that stops answering pings is dead even if the socket looks open.
+        ping: (received) => {
+          if (!received) pongTimer = setTimeout(() => client.terminate(), PONG_TIMEOUT_MS);
+        },
+        pong: (received) => {
+          if (received) clearTimeout(pongTimer);
+        },
+        closed: () => clearTimeout(pongTimer),
+      },
+    });
+    active = client;
+    const finish = (): void => {
+      if (active === client) active = undefined;
+      void client.dispose();
+    };
+    client.subscribe<ToolMessageUpdatedSubscription>(
+      {
+        query: ToolMessageUpdatedDocument.toString(),
+        variables: {
+          sessionId: options.sessionId,
+          afterRevision: resumedAt.revision,
+          afterSequence: resumedAt.sequence,
+        },
+      },
+      {
+        next: (result) => {
+          if (result.data) options.onMessage(result.data.toolMessageUpdated);
+        },
+        error: (error) => {
+          finish();
+          const code = closeCode(error);
+          if (Array.isArray(error) || (code !== undefined && FATAL_CLOSE_CODES.has(code))) {
+            options.onStatus('failed', describe(error), resumedAt);
+            return;
+          }
+          retry(describe(error));
+        },
+        complete: () => {
+          finish();
+          if (!stopped) options.onStatus('ended', 'the session was deleted', resumedAt);
+        },
+      },
+    );
+  };
+
+  const retry = (why: string): void => {
+    if (stopped || retryTimer) return;
+    const wait = Math.min(500 * 2 ** retries, MAX_RETRY_WAIT_MS) * (0.5 + Math.random() / 2);
+    retries += 1;
+    if (navigator.onLine) {
+      options.onStatus('reconnecting', why, options.resumeAt());
+    } else {
+      options.onStatus('offline', 'waiting for the network', options.resumeAt());
+    }
+    retryTimer = setTimeout(start, wait);
+  };
+
+  // The browser knows before the socket does: drop the connection when the network goes,
+  // reconnect at once when it comes back.
+  const wentOffline = (): void => active?.terminate();
+  const cameOnline = (): void => {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    retries = 0;
+    start();
+  };
+  window.addEventListener('offline', wentOffline);
+  window.addEventListener('online', cameOnline);
+  start();
+
+  return () => {
+    stopped = true;
+    clearTimeout(retryTimer);
+    window.removeEventListener('offline', wentOffline);
+    window.removeEventListener('online', cameOnline);
+    if (active) void active.dispose();
+  };
+}

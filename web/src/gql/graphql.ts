@@ -1,0 +1,417 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+/** A new chat session. */
+export type CreateSessionInput = {
+  /** Optional client-chosen UUID; repeating the call with the same id returns the stored session. */
+  id?: string | number | null | undefined;
+  title?: string | null | undefined;
+};
+
+/** A message to append; the server assigns its sequence. */
+export type MessageInput = {
+  content?: string | null | undefined;
+  functionCall?: unknown;
+  /** Optional client-chosen UUID; repeating an append with the same id returns the stored message. */
+  id?: string | number | null | undefined;
+  name?: string | null | undefined;
+  refusal?: string | null | undefined;
+  role: MessageRole;
+  toolCallId?: string | null | undefined;
+  toolCalls?: unknown;
+};
+
+/** Who wrote a message, as in the OpenAI chat format. */
+export type MessageRole =
+  | 'ASSISTANT'
+  | 'DEVELOPER'
+  | 'FUNCTION'
+  | 'SYSTEM'
+  | 'TOOL'
+  | 'USER';
+
+/** Changes to a session's metadata. Fields left out keep their value; null clears `title` and is refused for the others. */
+export type UpdateSessionInput = {
+  credentials?: unknown;
+  successfulAgentRuns?: unknown;
+  successfulAgentSchedules?: unknown;
+  title?: string | null | undefined;
+  totalCompletionTokens?: number | null | undefined;
+  totalPromptTokens?: number | null | undefined;
+};
+
+export type AddTokenUsageMutationVariables = Exact<{
+  sessionId: string | number;
+  promptTokens: number;
+  completionTokens: number;
+}>;
+
+
+export type AddTokenUsageMutation = { addTokenUsage: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } };
+
+export type AppendMessageMutationVariables = Exact<{
+  sessionId: string | number;
+  message: MessageInput;
+}>;
+
+
+export type AppendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } };
+
+export type AppendMessagesMutationVariables = Exact<{
+  sessionId: string | number;
+  messages: Array<MessageInput> | MessageInput;
+}>;
+
+
+export type AppendMessagesMutation = { appendMessages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> };
+
+export type ChatPageQueryVariables = Exact<{
+  id: string | number;
+  last?: number;
+  beforeSequence?: number | null | undefined;
+}>;
+
+
+export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+
+export type CreateSessionMutationVariables = Exact<{
+  input?: CreateSessionInput | null | undefined;
+}>;
+
+
+export type CreateSessionMutation = { createSession: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } };
+
+export type DeleteSessionMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type DeleteSessionMutation = { deleteSession: boolean };
+
+export type GetSessionQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type GetSessionQuery = { session: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+
+export type ListSessionsQueryVariables = Exact<{
+  limit?: number;
+  offset?: number;
+}>;
+
+
+export type ListSessionsQuery = { sessionCount: number, sessions: Array<{ id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number }> };
+
+export type SessionMessagesQueryVariables = Exact<{
+  id: string | number;
+  afterSequence?: number | null | undefined;
+  beforeSequence?: number | null | undefined;
+  first?: number | null | undefined;
+  last?: number | null | undefined;
+}>;
+
+
+export type SessionMessagesQuery = { session: { id: string, revision: number, messageCount: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+
+export type ToolMessageUpdatedSubscriptionVariables = Exact<{
+  sessionId: string | number;
+  afterRevision?: number | null | undefined;
+  afterSequence?: number | null | undefined;
+}>;
+
+
+export type ToolMessageUpdatedSubscription = { toolMessageUpdated: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } };
+
+export type UpdateSessionMutationVariables = Exact<{
+  id: string | number;
+  input: UpdateSessionInput;
+}>;
+
+
+export type UpdateSessionMutation = { updateSession: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } };
+
+export type UpdateToolResultMutationVariables = Exact<{
+  sessionId: string | number;
+  toolCallId: string;
+  content: string;
+}>;
+
+
+export type UpdateToolResultMutation = { updateToolResult: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } };
+
+export class TypedDocumentString<TResult, TVariables>
+  extends String
+  implements DocumentTypeDecoration<TResult, TVariables>
+{
+  __apiType?: NonNullable<DocumentTypeDecoration<TResult, TVariables>['__apiType']>;
+  private value: string;
+  public __meta__?: Record<string, any> | undefined;
+
+  constructor(value: string, __meta__?: Record<string, any> | undefined) {
+    super(value);
+    this.value = value;
+    this.__meta__ = __meta__;
+  }
+
+  override toString(): string & DocumentTypeDecoration<TResult, TVariables> {
+    return this.value;
+  }
+}
+
+export const AddTokenUsageDocument = new TypedDocumentString(`
+    mutation AddTokenUsage($sessionId: ID!, $promptTokens: Int!, $completionTokens: Int!) {
+  addTokenUsage(
+    sessionId: $sessionId
+    promptTokens: $promptTokens
+    completionTokens: $completionTokens
+  ) {
+    id
+    userId
+    title
+    createdAt
+    updatedAt
+    credentials
+    successfulAgentRuns
+    successfulAgentSchedules
+    totalPromptTokens
+    totalCompletionTokens
+    messageCount
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<AddTokenUsageMutation, AddTokenUsageMutationVariables>;
+export const AppendMessageDocument = new TypedDocumentString(`
+    mutation AppendMessage($sessionId: ID!, $message: MessageInput!) {
+  appendMessage(sessionId: $sessionId, message: $message) {
+    id
+    sessionId
+    sequence
+    role
+    content
+    name
+    toolCallId
+    refusal
+    toolCalls
+    functionCall
+    createdAt
+    updatedAt
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<AppendMessageMutation, AppendMessageMutationVariables>;
+export const AppendMessagesDocument = new TypedDocumentString(`
+    mutation AppendMessages($sessionId: ID!, $messages: [MessageInput!]!) {
+  appendMessages(sessionId: $sessionId, messages: $messages) {
+    id
+    sessionId
+    sequence
+    role
+    content
+    name
+    toolCallId
+    refusal
+    toolCalls
+    functionCall
+    createdAt
+    updatedAt
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<AppendMessagesMutation, AppendMessagesMutationVariables>;
+export const ChatPageDocument = new TypedDocumentString(`
+    query ChatPage($id: ID!, $last: Int! = 50, $beforeSequence: Int) {
+  session(id: $id) {
+    id
+    title
+    revision
+    messageCount
+    messages(last: $last, beforeSequence: $beforeSequence) {
+      id
+      sessionId
+      sequence
+      role
+      content
+      name
+      toolCallId
+      refusal
+      toolCalls
+      functionCall
+      createdAt
+      updatedAt
+      revision
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ChatPageQuery, ChatPageQueryVariables>;
+export const CreateSessionDocument = new TypedDocumentString(`
+    mutation CreateSession($input: CreateSessionInput) {
+  createSession(input: $input) {
+    id
+    userId
+    title
+    createdAt
+    updatedAt
+    credentials
+    successfulAgentRuns
+    successfulAgentSchedules
+    totalPromptTokens
+    totalCompletionTokens
+    messageCount
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<CreateSessionMutation, CreateSessionMutationVariables>;
+export const DeleteSessionDocument = new TypedDocumentString(`
+    mutation DeleteSession($id: ID!) {
+  deleteSession(id: $id)
+}
+    `) as unknown as TypedDocumentString<DeleteSessionMutation, DeleteSessionMutationVariables>;
+export const GetSessionDocument = new TypedDocumentString(`
+    query GetSession($id: ID!) {
+  session(id: $id) {
+    id
+    userId
+    title
+    createdAt
+    updatedAt
+    credentials
+    successfulAgentRuns
+    successfulAgentSchedules
+    totalPromptTokens
+    totalCompletionTokens
+    messageCount
+    revision
+    messages {
+      id
+      sessionId
+      sequence
+      role
+      content
+      name
+      toolCallId
+      refusal
+      toolCalls
+      functionCall
+      createdAt
+      updatedAt
+      revision
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<GetSessionQuery, GetSessionQueryVariables>;
+export const ListSessionsDocument = new TypedDocumentString(`
+    query ListSessions($limit: Int! = 50, $offset: Int! = 0) {
+  sessionCount
+  sessions(limit: $limit, offset: $offset) {
+    id
+    userId
+    title
+    createdAt
+    updatedAt
+    credentials
+    successfulAgentRuns
+    successfulAgentSchedules
+    totalPromptTokens
+    totalCompletionTokens
+    messageCount
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<ListSessionsQuery, ListSessionsQueryVariables>;
+export const SessionMessagesDocument = new TypedDocumentString(`
+    query SessionMessages($id: ID!, $afterSequence: Int, $beforeSequence: Int, $first: Int, $last: Int) {
+  session(id: $id) {
+    id
+    revision
+    messageCount
+    messages(
+      afterSequence: $afterSequence
+      beforeSequence: $beforeSequence
+      first: $first
+      last: $last
+    ) {
+      id
+      sessionId
+      sequence
+      role
+      content
+      name
+      toolCallId
+      refusal
+      toolCalls
+      functionCall
+      createdAt
+      updatedAt
+      revision
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SessionMessagesQuery, SessionMessagesQueryVariables>;
+export const ToolMessageUpdatedDocument = new TypedDocumentString(`
+    subscription ToolMessageUpdated($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
+  toolMessageUpdated(
+    sessionId: $sessionId
+    afterRevision: $afterRevision
+    afterSequence: $afterSequence
+  ) {
+    id
+    sessionId
+    sequence
+    role
+    content
+    name
+    toolCallId
+    refusal
+    toolCalls
+    functionCall
+    createdAt
+    updatedAt
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<ToolMessageUpdatedSubscription, ToolMessageUpdatedSubscriptionVariables>;
+export const UpdateSessionDocument = new TypedDocumentString(`
+    mutation UpdateSession($id: ID!, $input: UpdateSessionInput!) {
+  updateSession(id: $id, input: $input) {
+    id
+    userId
+    title
+    createdAt
+    updatedAt
+    credentials
+    successfulAgentRuns
+    successfulAgentSchedules
+    totalPromptTokens
+    totalCompletionTokens
+    messageCount
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<UpdateSessionMutation, UpdateSessionMutationVariables>;
+export const UpdateToolResultDocument = new TypedDocumentString(`
+    mutation UpdateToolResult($sessionId: ID!, $toolCallId: String!, $content: String!) {
+  updateToolResult(
+    sessionId: $sessionId
+    toolCallId: $toolCallId
+    content: $content
+  ) {
+    id
+    sessionId
+    sequence
+    role
+    content
+    name
+    toolCallId
+    refusal
+    toolCalls
+    functionCall
+    createdAt
+    updatedAt
+    revision
+  }
+}
+    `) as unknown as TypedDocumentString<UpdateToolResultMutation, UpdateToolResultMutationVariables>;

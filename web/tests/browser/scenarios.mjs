@@ -1,0 +1,291 @@
+// One browser scenario against a running server: `node scenarios.mjs <name>`.
+// tests/test_browser.py starts uvicorn, mints the tokens and runs each scenario; run by hand:
+//   BASE_URL=http://127.0.0.1:8000 USER_TOKEN=… SERVICE_TOKEN=… node tests/browser/scenarios.mjs live
+// Environment: BASE_URL, USER_TOKEN, SERVICE_TOKEN (role "service"), CHROMIUM_PATH
+// (default /usr/bin/chromium), SCREENSHOT_DIR (default ../build/screenshots).
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+const BASE_URL = required('BASE_URL').replace(/\/$/, '');
+const USER_TOKEN = required('USER_TOKEN');
+const SERVICE_TOKEN = required('SERVICE_TOKEN');
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SCREENSHOT_DIR =
+  process.env.SCREENSHOT_DIR || new URL('../../../build/screenshots/', import.meta.url).pathname;
+// A hang guard for slow machines, never a speed check (scenario "live" has its own).
+const WAIT = 15_000;
+const OPERATIONS = new URL('../../../graphql/operations/', import.meta.url);
+
+/** Runs graphql/operations/<name>.graphql over HTTP, as the frontend and the worker do. */
+async function graphql(token, name, variables) {
+  const query = readFileSync(new URL(`${name}.graphql`, OPERATIONS), 'utf8');
+  const response = await fetch(`${BASE_URL}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  assert.ok(response.ok && !body.errors, `${name}: HTTP ${response.status} ${JSON.stringify(body)}`);
+  return body.data;
+}
+
+/** The person's side: a session with their request in it. */
+async function newChat() {
+  const { createSession } = await graphql(USER_TOKEN, 'CreateSession', {
+    input: { title: 'Build an agent' },
+  });
+  await graphql(USER_TOKEN, 'AppendMessage', {
+    sessionId: createSession.id,
+    message: { role: 'USER', content: 'Build me an agent that files my invoices.' },
+  });
+  return createSession.id;
+}
+
+/** The backend worker's side: a service token, over HTTP. */
+const worker = {
+  async startTool(sessionId, callId) {
+    const { appendMessages } = await graphql(SERVICE_TOKEN, 'AppendMessages', {
+      sessionId,
+      messages: [
+        {
+          role: 'ASSISTANT',
+          toolCalls: [
+            {
+              id: callId,
+              type: 'function',
+              function: { name: 'create_agent', arguments: '{"task": "file invoices"}' },
+            },
+          ],
+        },
+        { role: 'TOOL', toolCallId: callId },
+      ],
+    });
+    return appendMessages[1];
+  },
+  async complete(sessionId, callId, content) {
+    const { updateToolResult } = await graphql(SERVICE_TOKEN, 'UpdateToolResult', {
+      sessionId,
+      toolCallId: callId,
+      content,
+    });
+    return updateToolResult;
+  },
+};
+
+const chatUrl = (sessionId) =>
+  `${BASE_URL}/app/#${new URLSearchParams({ session: sessionId, token: USER_TOKEN })}`;
+
+async function openChat(context, sessionId) {
+  const page = await context.newPage();
+  await page.goto(chatUrl(sessionId));
+  await page.locator('#status[data-state="live"]').waitFor({ timeout: WAIT });
+  return page;
+}
+
+/** The tool call is shown exactly once, in `state`, with `result` when given. */
+async function expectTool(page, callId, state, result) {
+  const tool = page.locator(`.tool[data-tool-call-id="${callId}"]`);
+  await page
+    .locator(`.tool[data-tool-call-id="${callId}"][data-state="${state}"]`)
+    .waitFor({ timeout: WAIT });
+  assert.equal(await tool.count(), 1, `tool call ${callId} is shown more than once`);
+  if (result !== undefined) {
+    assert.equal(await tool.locator('.tool-result').innerText(), result);
+  }
+}
+
+async function statusOf(page) {
+  const status = page.locator('#status');
+  return {
+    state: await status.getAttribute('data-state'),
+    afterRevision: Number(await status.getAttribute('data-after-revision')),
+    afterSequence: await status.getAttribute('data-after-sequence'),
+    received: Number(await status.getAttribute('data-received')),
+    duplicates: Number(await status.getAttribute('data-duplicates')),
+  };
+}
+
+async function screenshot(page, name) {
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  console.log(`screenshot: ${path}`);
+}
+
+const scenarios = {
+  /** 1. A worker appends a pending tool message: the open page shows it as pending. */
+  async pending(context) {
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    await worker.startTool(sessionId, 'call-1');
+    await expectTool(page, 'call-1', 'pending');
+    // The assistant's tool call is no TOOL message: the page fetched it to fill the gap.
+    await page.locator('.message[data-role="ASSISTANT"]').waitFor({ timeout: WAIT });
+    assert.equal(await page.locator('.message').count(), 3);
+    await screenshot(page, '1-pending');
+  },
+
+  /** 2. The page is closed, the worker completes, a new page shows the result once. */
+  async 'closed-tab'(context) {
+    const sessionId = await newChat();
+    const first = await openChat(context, sessionId);
+    await worker.startTool(sessionId, 'call-1');
+    await expectTool(first, 'call-1', 'pending');
+    await first.close();
+    await worker.complete(sessionId, 'call-1', 'Agent ready: it files invoices every Monday.');
+    const page = await openChat(context, sessionId);
+    await expectTool(page, 'call-1', 'done', 'Agent ready: it files invoices every Monday.');
+    assert.equal(await page.locator('.message').count(), 3);
+    assert.equal((await statusOf(page)).duplicates, 0);
+    await screenshot(page, '2-reopened');
+  },
+
+  /** 3. With the page open, the completion appears without a reload, within a second. */
+  async live(context) {
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    await worker.startTool(sessionId, 'call-1');
+    await expectTool(page, 'call-1', 'pending');
+    await page.evaluate(() => {
+      window.sameDocument = true;
+    });
+    const started = performance.now();
+    await worker.complete(sessionId, 'call-1', 'Agent ready.');
+    await page
+      .locator('.tool[data-tool-call-id="call-1"][data-state="done"]')
+      .waitFor({ timeout: Math.max(1, 1000 - (performance.now() - started)) });
+    const elapsed = performance.now() - started;
+    console.log(`completion shown ${elapsed.toFixed(0)} ms after the worker's call was sent`);
+    assert.ok(elapsed <= 1000, `took ${elapsed} ms`);
+    assert.equal(await page.evaluate(() => window.sameDocument), true, 'the page reloaded');
+    await expectTool(page, 'call-1', 'done', 'Agent ready.');
+    await screenshot(page, '3-live');
+  },
+
+  /** 4. Offline while the worker completes; back online, the result appears once. */
+  async offline(context) {
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    const pending = await worker.startTool(sessionId, 'call-1');
+    await expectTool(page, 'call-1', 'pending');
+    await context.setOffline(true);
+    await page.locator('#status[data-state="offline"]').waitFor({ timeout: WAIT });
+    const completed = await worker.complete(sessionId, 'call-1', 'Agent ready (finished offline).');
+    await screenshot(page, '4-offline');
+    await context.setOffline(false);
+    await expectTool(page, 'call-1', 'done', 'Agent ready (finished offline).');
+    const status = await statusOf(page);
+    // Resubscribed right after the last message it had, and the replay brought the completion.
+    assert.equal(status.state, 'live');
+    assert.equal(status.afterRevision, pending.revision);
+    assert.equal(status.afterSequence, String(pending.sequence));
+    assert.ok(completed.revision > pending.revision);
+    assert.equal(status.received, 2, 'the pending message, then its completion');
+    assert.equal(status.duplicates, 0);
+    await screenshot(page, '4-back-online');
+  },
+
+  /** 5. GraphiQL with every other host blocked: loads, queries with a token, subscribes. */
+  async graphiql(context, problems) {
+    const origin = new URL(BASE_URL).origin;
+    await context.route('**/*', (route) => {
+      if (new URL(route.request().url()).origin === origin) return route.continue();
+      problems.push(`blocked a request to ${route.request().url()}`);
+      return route.abort();
+    });
+    const sessionId = await newChat();
+    await worker.startTool(sessionId, 'call-1');
+
+    const open = async (query, variables) => {
+      const page = await context.newPage();
+      await page.setViewportSize({ width: 1100, height: 480 });
+      const fragment = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+      // GraphiQL runs the query once it has the schema: wait for its introspection.
+      const introspected = page.waitForResponse(
+        (response) => response.request().postData()?.includes('IntrospectionQuery') ?? false,
+        { timeout: WAIT },
+      );
+      await page.goto(`${BASE_URL}/graphql#${fragment}`);
+      await page.locator('.graphiql-container').waitFor({ timeout: WAIT });
+      await introspected;
+      await page.fill('#token', USER_TOKEN);
+      await page.click('.graphiql-execute-button');
+      return page;
+    };
+    const result = (page, text) =>
+      page.locator('.result-window', { hasText: text }).waitFor({ timeout: WAIT });
+
+    const query = await open(
+      'query Chat($id: ID!) {\n  session(id: $id) {\n    title\n    revision\n    messageCount\n  }\n}\n',
+      { id: sessionId },
+    );
+    await result(query, '"title": "Build an agent"');
+    await screenshot(query, '5-graphiql-query');
+    await query.close();
+
+    const subscription = await open(
+      'subscription Tools($sessionId: ID!) {\n  toolMessageUpdated(sessionId: $sessionId, afterRevision: 0) {\n    toolCallId\n    content\n    revision\n  }\n}\n',
+      { sessionId },
+    );
+    await result(subscription, '"toolCallId": "call-1"');
+    await worker.complete(sessionId, 'call-1', 'Agent ready.');
+    await result(subscription, '"content": "Agent ready."');
+    await screenshot(subscription, '5-graphiql-subscription');
+  },
+};
+
+async function main() {
+  const name = process.argv[2];
+  const scenario = scenarios[name];
+  if (!scenario) throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios)}`);
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const problems = [];
+  try {
+    const context = await browser.newContext({ viewport: { width: 820, height: 420 } });
+    // Script errors and Content-Security-Policy refusals fail every scenario.
+    context.on('weberror', (error) => problems.push(`page error: ${error.error()}`));
+    context.on('console', (message) => {
+      if (message.type() === 'error' && !/net::ERR_INTERNET_DISCONNECTED/.test(message.text())) {
+        problems.push(`console error: ${message.text()}`);
+      }
+    });
+    try {
+      await scenario(context, problems);
+    } catch (error) {
+      for (const [index, page] of context.pages().entries()) {
+        await screenshot(page, `failed-${name}-${index}`);
+      }
+      throw error;
+    }
+    assert.deepEqual(problems, [], 'the pages reported problems');
+    console.log(`scenario ${name}: passed`);
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
