@@ -22,7 +22,6 @@ from db.migrate import migrate
 from db.sessions import revisions_by_id
 from schema import build_schema
 from schema.browser import WebAssets
-from schema.read_cache import SessionReadCache
 from schema.sse import tool_messages_endpoint
 from schema.view import ChatGraphQL
 
@@ -90,11 +89,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route(
-                "/graphql",
-                SessionReadCache(graphql, max_bytes=settings.response_cache_bytes),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/sse/tool-messages", tool_messages_endpoint(graphql)),
             Route("/healthz", healthz),
