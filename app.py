@@ -22,6 +22,7 @@ from db.migrate import migrate
 from db.sessions import revisions_by_id
 from schema import build_schema
 from schema.browser import WebAssets
+from schema.read_cache import SessionReadCache
 from schema.sse import tool_messages_endpoint
 from schema.view import ChatGraphQL
 
@@ -89,7 +90,11 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(
+                "/graphql",
+                SessionReadCache(graphql, max_bytes=settings.response_cache_bytes),
+                methods=["GET", "POST"],
+            ),
             WebSocketRoute("/graphql", graphql),
             Route("/sse/tool-messages", tool_messages_endpoint(graphql)),
             Route("/healthz", healthz),

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     max_content_bytes: int = Field(24 * MiB, gt=0)
     max_batch_messages: int = Field(1_000, gt=0)
 
+    # Responses to one-session queries kept by revision (schema/read_cache.py); 0 disables.
+    response_cache_bytes: int = Field(64 * MiB, ge=0)
+
     allowed_origins: list[str] = []
 
     # Live updates: GraphQL-level pings to WebSocket clients, the broker's own liveness

@@ -184,3 +184,13 @@ async def revisions_by_id(
         )
         revisions.update({row.id: row.revision for row in result})
     return revisions
+
+
+async def get_revision(
+    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
+) -> int | None:
+    """The session's revision, or None when it does not exist or the caller may not see it."""
+    result = await conn.execute(
+        select(sessions.c.revision).where(sessions.c.id == session_id, accessible_by(caller))
+    )
+    return result.scalar_one_or_none()

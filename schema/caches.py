@@ -22,7 +22,8 @@ CACHED_DOCUMENTS = 512
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
-def _parse(query: str, **options: Any) -> DocumentNode:
+def cached_parse(query: str, **options: Any) -> DocumentNode:
+    """`graphql.parse`, remembered: only for documents of up to MAX_CACHED_CHARS."""
     return parse(query, **options)
 
 
@@ -37,7 +38,7 @@ class DocumentCache(SchemaExtension):
         if context.query is not None and len(context.query) <= MAX_CACHED_CHARS:
             # A document that does not parse is parsed again by Strawberry, which reports it.
             with suppress(GraphQLError):
-                context.graphql_document = _parse(context.query, **context.parse_options)
+                context.graphql_document = cached_parse(context.query, **context.parse_options)
         yield
 
     def on_validate(self) -> Iterator[None]:

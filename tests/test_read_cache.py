@@ -1,0 +1,105 @@
+"""The revision-keyed response cache: same bytes as execution, never stale, never leaked."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from sqlalchemy import event
+
+from tests.clients import Api, operation, token_for
+from tests.servers import RunningServer
+
+
+@contextmanager
+def counting_statements(server: RunningServer) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = server.app.state.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def raw_post(api: Api, query: str, variables: dict[str, Any]) -> httpx.Response:
+    response = await api.http.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def session_with_messages(api: Api) -> str:
+    session_id = (await api.data(operation("CreateSession")))["createSession"]["id"]
+    await api.data(
+        operation("AppendMessages"),
+        {
+            "sessionId": session_id,
+            "messages": [
+                {"role": "USER", "content": "question"},
+                {"role": "TOOL", "toolCallId": "c1", "content": "pending"},
+            ],
+        },
+    )
+    return session_id
+
+
+async def test_a_repeated_read_is_answered_with_one_lookup_and_the_executors_bytes(
+    api: Api, server: RunningServer
+):
+    session_id = await session_with_messages(api)
+    query = operation("GetSession")
+    first = await raw_post(api, query, {"id": session_id})
+    with counting_statements(server) as statements:
+        second = await raw_post(api, query, {"id": session_id})
+    assert len(statements) == 1, statements  # the revision lookup, no execution
+    # The same document spelled differently misses the cache and is executed afresh.
+    fresh = await raw_post(api, query + "\n", {"id": session_id})
+    assert second.content == first.content == fresh.content
+
+
+async def test_every_write_makes_the_next_read_current(api: Api):
+    session_id = await session_with_messages(api)
+    query = operation("GetSession")
+    before = (await api.data(query, {"id": session_id}))["session"]
+    await api.data(
+        operation("UpdateToolResult"),
+        {"sessionId": session_id, "toolCallId": "c1", "content": "done"},
+    )
+    after = (await api.data(query, {"id": session_id}))["session"]
+    assert after["revision"] == before["revision"] + 1
+    assert [m["content"] for m in after["messages"]] == ["question", "done"]
+    await api.data(operation("UpdateSession"), {"id": session_id, "input": {"title": "renamed"}})
+    assert (await api.data(query, {"id": session_id}))["session"]["title"] == "renamed"
+
+
+async def test_a_cached_answer_never_reaches_another_user(api: Api, http: httpx.AsyncClient):
+    session_id = await session_with_messages(api)
+    query = operation("GetSession")
+    await api.data(query, {"id": session_id})
+    await api.data(query, {"id": session_id})  # now cached
+    stranger = Api(http, token_for("someone-else"))
+    assert (await stranger.data(query, {"id": session_id})) == {"session": None}
+    anonymous = await Api(http, None).post(query, {"id": session_id})
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    service = Api(http, token_for("worker", role="service"))
+    assert (await service.data(query, {"id": session_id}))["session"]["id"] == session_id
+
+
+async def test_other_documents_and_variables_are_not_confused(api: Api):
+    first = await session_with_messages(api)
+    second = await session_with_messages(api)
+    query = operation("SessionMessages")
+    latest = await api.data(query, {"id": first, "last": 1})
+    oldest = await api.data(query, {"id": first, "first": 1})
+    other = await api.data(query, {"id": second, "last": 1})
+    assert [m["content"] for m in latest["session"]["messages"]] == ["pending"]
+    assert [m["content"] for m in oldest["session"]["messages"]] == ["question"]
+    assert other["session"]["id"] == second
