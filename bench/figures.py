@@ -1,0 +1,598 @@
+"""The eight figures of issue 4: each measures the server and its floor in the same run."""
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from websockets.asyncio.client import connect
+
+from bench import floors, wrk
+from bench.procs import ROOT, CpuWindow, Server, free_port, rss_kib, spawn
+from bench.seed import LISTER, TOOL_CALL_ID, Data, message_input
+from bench.stats import Samples
+from bench.subscribers import Spec, Subscribers, close_all, collect, open_all
+
+OPERATIONS = ROOT / "graphql" / "operations"
+MESSAGE_FIELDS = (
+    "id sessionId sequence role content name toolCallId refusal toolCalls functionCall "
+    "createdAt updatedAt revision"
+)
+SESSION_FIELDS = (
+    "id userId title createdAt updatedAt credentials successfulAgentRuns "
+    "successfulAgentSchedules totalPromptTokens totalCompletionTokens messageCount revision"
+)
+# ListSessions.graphql plus each session's latest page: what a sidebar with previews loads.
+SESSION_LIST = (
+    "query BenchSessionList($limit: Int!, $last: Int!) { sessionCount "
+    f"sessions(limit: $limit) {{ {SESSION_FIELDS} "
+    f"messages(last: $last) {{ {MESSAGE_FIELDS} }} }} }}"
+)
+
+
+def operation(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text()
+
+
+def body(query: str, **variables: Any) -> str:
+    return json.dumps({"query": query, "variables": variables}, separators=(",", ":"))
+
+
+@dataclass
+class Config:
+    quick: bool
+    history: int
+    big: int
+    latency_seconds: float
+    rate_seconds: float
+    floor_count: int
+    batch_reps: int
+    listed: int
+    listed_messages: int
+    fanout: int
+    fanout_rounds: int
+    fanout_sessions: int
+    idle: int
+    client_processes: int
+
+    @classmethod
+    def make(cls, quick: bool) -> "Config":
+        if quick:
+            return cls(True, 1000, 20_000, 1.5, 2, 100, 2, 50, 40, 100, 3, 100, 1000, 2)
+        return cls(False, 1000, 100_000, 6, 8, 300, 10, 50, 40, 1000, 20, 1000, 10_000, 2)
+
+
+@dataclass
+class Context:
+    config: Config
+    dsn: str
+    data: Data
+    token: str
+    lister_token: str
+    floor: asyncpg.Connection
+    clients: list[Subscribers]
+
+
+class GraphQLClient:
+    """Single requests (validation, batches, the fan-out's mutations) over one connection."""
+
+    def __init__(self, server: Server, token: str) -> None:
+        self.url = server.http_url
+        self.http = httpx.AsyncClient(
+            timeout=120,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+
+    async def post(self, content: str) -> dict[str, Any]:
+        response = await self.http.post(self.url, content=content)
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+        if answer.get("errors"):
+            raise RuntimeError(f"GraphQL errors: {json.dumps(answer['errors'])[:500]}")
+        return answer
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def cpu_ms_per_request(result: wrk.WrkResult) -> float:
+    return result.server_cores * result.seconds / max(result.requests, 1) * 1000
+
+
+# --- 1 and 2: reads ---------------------------------------------------------------------------
+
+
+async def after_write(
+    ctx: Context, server: Server, token: str, query: str, session_id: uuid.UUID
+) -> Samples:
+    """Latency of `query` when every request follows a write to the session.
+
+    A raw `revision + 1` before each request (untimed) stands for the write: the response
+    cache keyed by revision misses, so this is the executor's path. The client is httpx in
+    this process, one request at a time; the response is read, not parsed.
+    """
+    samples = Samples()
+    bump = "UPDATE chat_session SET revision = revision + 1 WHERE id = $1"
+    client = GraphQLClient(server, token)
+    deadline = time.perf_counter() + ctx.config.latency_seconds
+    try:
+        while len(samples) < ctx.config.floor_count and time.perf_counter() < deadline:
+            await ctx.floor.execute(bump, session_id)
+            start = time.perf_counter()
+            response = await client.http.post(client.url, content=query)
+            content = response.content
+            samples.add(time.perf_counter() - start)
+            if response.status_code != 200 or b'"errors"' in content[:200]:
+                raise RuntimeError(f"{response.status_code}: {content[:500]!r}")
+    finally:
+        await client.close()
+    return samples
+
+
+def _latency(samples: Samples, floor: Samples) -> dict[str, Any]:
+    return {
+        "p50_ms": samples.p50,
+        "p99_ms": samples.p99,
+        "samples": len(samples),
+        "ratio_p50": samples.p50 / floor.p50,
+        "ratio_p99": samples.p99 / floor.p99,
+    }
+
+
+async def history(ctx: Context, server: Server) -> dict[str, Any]:
+    query = body(operation("GetSession"), id=str(ctx.data.history))
+    client = GraphQLClient(server, ctx.token)
+    try:
+        served = await client.post(query)
+    finally:
+        await client.close()
+    identical = served == json.loads(await floors.history(ctx.floor, ctx.data.history))
+    load = wrk.run(
+        server.http_url,
+        ctx.token,
+        [query],
+        connections=1,
+        seconds=ctx.config.latency_seconds,
+        server_pids=server.pids(),
+    )
+    floor = await floors.repeat(
+        partial(floors.history, ctx.floor, ctx.data.history),
+        count=ctx.config.floor_count,
+        seconds=ctx.config.latency_seconds,
+    )
+    missed = await after_write(ctx, server, ctx.token, query, ctx.data.history)
+    return {
+        "messages": ctx.config.history,
+        "server": load.as_dict(),
+        "after_write": _latency(missed, floor),
+        "server_cpu_ms_per_request": cpu_ms_per_request(load),
+        "floor": {
+            "p50_ms": floor.p50,
+            "p99_ms": floor.p99,
+            "samples": len(floor),
+            "serializer": floors.SERIALIZER,
+        },
+        "floor_json_identical": identical,
+        "ratio_p50": load.p50_ms / floor.p50,
+        "ratio_p99": load.p99_ms / floor.p99,
+    }
+
+
+async def latest_page(ctx: Context, server: Server) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, session_id, size in (
+        ("big", ctx.data.big, ctx.config.big),
+        ("small", ctx.data.history, ctx.config.history),
+    ):
+        query = body(operation("ChatPage"), id=str(session_id), last=50)
+        load = wrk.run(
+            server.http_url,
+            ctx.token,
+            [query],
+            connections=1,
+            seconds=ctx.config.latency_seconds / 2,
+            server_pids=server.pids(),
+        )
+        floor = await floors.repeat(
+            partial(floors.latest_page, ctx.floor, session_id, 50),
+            count=ctx.config.floor_count,
+            seconds=ctx.config.latency_seconds / 2,
+        )
+        missed = await after_write(ctx, server, ctx.token, query, session_id)
+        out[label] = {
+            "messages": size,
+            "server": load.as_dict(),
+            "after_write": _latency(missed, floor),
+            "floor": {"p50_ms": floor.p50, "p99_ms": floor.p99},
+            "ratio_p50": load.p50_ms / floor.p50,
+        }
+    out["growth_p50"] = out["big"]["server"]["p50_ms"] / out["small"]["server"]["p50_ms"]
+    out["growth_p50_after_write"] = (
+        out["big"]["after_write"]["p50_ms"] / out["small"]["after_write"]["p50_ms"]
+    )
+    return out
+
+
+# --- 3 and 4: writes --------------------------------------------------------------------------
+
+
+async def append(ctx: Context, server: Server, *, with_floor: bool = True) -> dict[str, Any]:
+    query = operation("AppendMessage")
+    bodies = [body(query, sessionId=str(s), message=message_input(0)) for s in ctx.data.appends]
+    client = GraphQLClient(server, ctx.token)
+    try:
+        await client.post(bodies[0])
+    finally:
+        await client.close()
+    out: dict[str, Any] = {}
+    for concurrency in (1, 16):
+        load = wrk.run(
+            server.http_url,
+            ctx.token,
+            bodies,
+            connections=concurrency,
+            seconds=ctx.config.rate_seconds,
+            server_pids=server.pids(),
+        )
+        entry: dict[str, Any] = {
+            "server": load.as_dict(),
+            "server_cpu_ms_per_request": cpu_ms_per_request(load),
+        }
+        if with_floor:
+            floor = await floors.append_rate(
+                ctx.dsn,
+                "bench",
+                ctx.data.floor_appends,
+                concurrency=concurrency,
+                seconds=ctx.config.rate_seconds / 2,
+            )
+            entry["floor"] = {
+                "rate": floor.rate,
+                "p50_ms": floor.samples.p50,
+                "p99_ms": floor.samples.p99,
+                "client_cores": floor.client_cores,
+                "client_saturated": floor.client_cores > wrk.SATURATED,
+            }
+            entry["ratio_rate"] = floor.rate / load.rate
+        out[f"c{concurrency}"] = entry
+    return out
+
+
+async def batch(ctx: Context, server: Server) -> dict[str, Any]:
+    query = operation("AppendMessages")
+    messages = [message_input(i) for i in range(1000)]
+    client = GraphQLClient(server, ctx.token)
+    samples = Samples()
+    try:
+        for session_id in ctx.data.batches:
+            payload = body(query, sessionId=str(session_id), messages=messages)
+            start = time.perf_counter()
+            answer = await client.post(payload)
+            samples.add(time.perf_counter() - start)
+            assert len(answer["data"]["appendMessages"]) == 1000
+    finally:
+        await client.close()
+    half = len(ctx.data.floor_batches) // 2
+    floor_samples: dict[str, Samples] = {}
+    for kind, sessions in (
+        ("executemany", ctx.data.floor_batches[:half]),
+        ("copy", ctx.data.floor_batches[half:]),
+    ):
+        floor_samples[kind] = Samples()
+        for session_id in sessions:
+            start = time.perf_counter()
+            await floors.batch(ctx.floor, "bench", session_id, copy=kind == "copy")
+            floor_samples[kind].add(time.perf_counter() - start)
+    best = min(sample.p50 for sample in floor_samples.values())
+    return {
+        "server": {"p50_ms": samples.p50, "max_ms": samples.max, "samples": len(samples)},
+        "floor": {kind: {"p50_ms": s.p50} for kind, s in floor_samples.items()},
+        "floor_best_p50_ms": best,
+        "ratio_p50": samples.p50 / best,
+    }
+
+
+# --- 5: the session list ----------------------------------------------------------------------
+
+
+async def session_list(ctx: Context, server: Server) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for limit in (10, ctx.config.listed):
+        query = body(SESSION_LIST, limit=limit, last=20)
+        client = GraphQLClient(server, ctx.lister_token)
+        try:
+            answer = await client.post(query)
+        finally:
+            await client.close()
+        served = answer["data"]["sessions"]
+        assert len(served) == limit and all(len(s["messages"]) == 20 for s in served)
+        load = wrk.run(
+            server.http_url,
+            ctx.lister_token,
+            [query],
+            connections=1,
+            seconds=ctx.config.latency_seconds / 2,
+            server_pids=server.pids(),
+        )
+        floor = await floors.repeat(
+            partial(floors.session_list, ctx.floor, LISTER, limit, 20),
+            count=ctx.config.floor_count,
+            seconds=ctx.config.latency_seconds / 2,
+        )
+        out[f"sessions_{limit}"] = {
+            "server": load.as_dict(),
+            "floor": {"p50_ms": floor.p50},
+            "ratio_p50": load.p50_ms / floor.p50,
+        }
+    return out
+
+
+async def statements(ctx: Context, counted: Server) -> dict[str, int]:
+    """SQL statements per session-list request, counted inside a `bench.counted` server."""
+    base = f"http://127.0.0.1:{counted.port}"
+    counts: dict[str, int] = {}
+    client = GraphQLClient(counted, ctx.lister_token)
+    try:
+        for limit in (10, ctx.config.listed):
+            query = body(SESSION_LIST, limit=limit, last=20)
+            await client.post(query)  # warm: nothing first-time is counted
+            before = int((await client.http.get(f"{base}/bench/statements")).text)
+            await client.post(query)
+            after = int((await client.http.get(f"{base}/bench/statements")).text)
+            counts[f"sessions_{limit}"] = after - before
+    finally:
+        await client.close()
+    return counts
+
+
+# --- 6, 7, 8: fan-out -------------------------------------------------------------------------
+
+
+async def current_revisions(ctx: Context, sessions: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    rows = await ctx.floor.fetch(
+        "SELECT id, revision FROM chat_session WHERE id = ANY($1::uuid[])", list(sessions)
+    )
+    return {row["id"]: row["revision"] for row in rows}
+
+
+async def specs_for(
+    ctx: Context, url: str, sessions: Sequence[uuid.UUID], *, floor: bool = False
+) -> list[Spec]:
+    """One subscription per entry of `sessions`, each replaying the TOOL message once."""
+    revisions = await current_revisions(ctx, sorted(set(sessions)))
+    return [
+        Spec(
+            url=url,
+            token=ctx.token,
+            session_id=str(s),
+            after_revision=revisions[s] - 1,
+            floor=floor,
+        )
+        for s in sessions
+    ]
+
+
+class Trigger:
+    """How one round starts: a GraphQL updateToolResult, or the floor server's control."""
+
+    def __init__(self, server: Server | None, token: str, floor_url: str | None = None) -> None:
+        self.client = GraphQLClient(server, token) if server else None
+        self.floor_url = floor_url
+        self.control: Any = None
+
+    async def fire(self, session_id: uuid.UUID, content: str) -> float:
+        """Start the update; returns when it started (perf_counter)."""
+        if self.client is not None:
+            query = body(
+                operation("UpdateToolResult"),
+                sessionId=str(session_id),
+                toolCallId=TOOL_CALL_ID,
+                content=content,
+            )
+            start = time.perf_counter()
+            await self.client.post(query)
+            return start
+        if self.control is None:
+            self.control = await connect(f"{self.floor_url}/control", max_size=None)
+        start = time.perf_counter()
+        await self.control.send(f"{session_id} {content}")
+        await self.control.recv()
+        return start
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        if self.control is not None:
+            await self.control.close()
+
+
+def _summary(latencies: Samples, expected: int, windows: list[CpuWindow]) -> dict[str, Any]:
+    cores = [w.cores for w in windows]
+    long_enough = all(w.wall >= 0.5 for w in windows)
+    return {
+        "p50_ms": latencies.p50,
+        "p99_ms": latencies.p99,
+        "max_ms": latencies.max,
+        "delivered": len(latencies),
+        "expected": expected,
+        "client_cores": cores,
+        "client_saturated": long_enough and any(c > wrk.SATURATED for c in cores),
+    }
+
+
+async def fanout_one_session(
+    ctx: Context,
+    url: str,
+    trigger: Trigger,
+    tag: str,
+    server_pids: Sequence[int],
+    *,
+    floor: bool = False,
+) -> dict[str, Any]:
+    """6a: N subscribers on one session; each round one update reaches all of them."""
+    n = ctx.config.fanout
+    opened = await open_all(
+        ctx.clients, await specs_for(ctx, url, [ctx.data.fanout] * n, floor=floor)
+    )
+    latencies = Samples()
+    windows = [CpuWindow([c.pid]) for c in ctx.clients]
+    server_window = CpuWindow(server_pids)
+    spans = Samples()
+    try:
+        for index in range(ctx.config.fanout_rounds):
+            token = f"bench-{tag}-{index}"
+            for window in windows:
+                window.start()
+            server_window.start()
+            start = await trigger.fire(ctx.data.fanout, token)
+            arrivals = await collect(ctx.clients, opened["shares"], wait_seconds=30)
+            for window in windows:
+                window.stop()
+            server_window.stop()
+            times = [t - start for seen, t in arrivals if seen == token]
+            latencies.extend(times)
+            if times:
+                spans.add(max(times))
+            await asyncio.sleep(0.2)
+    finally:
+        await close_all(ctx.clients)
+    summary = _summary(latencies, n * ctx.config.fanout_rounds, windows)
+    summary["open"] = opened
+    summary["last_delivery_p50_ms"] = spans.p50
+    summary["server_cores"] = server_window.cores
+    summary["server_cpu_ms_per_delivery"] = server_window.cpu * 1000 / max(len(latencies), 1)
+    return summary
+
+
+async def fanout_many_sessions(
+    ctx: Context, url: str, trigger: Trigger, tag: str, *, floor: bool = False
+) -> dict[str, Any]:
+    """6b: N subscribers on N sessions; N updates sent one after another, one delivery each."""
+    sessions = ctx.data.tools[: ctx.config.fanout_sessions]
+    opened = await open_all(ctx.clients, await specs_for(ctx, url, sessions, floor=floor))
+    windows = [CpuWindow([c.pid]).start() for c in ctx.clients]
+    started: dict[str, float] = {}
+    try:
+        for index, session_id in enumerate(sessions):
+            token = f"bench-{tag}-{index}"
+            started[token] = await trigger.fire(session_id, token)
+        arrivals = await collect(ctx.clients, opened["shares"], wait_seconds=30)
+        for window in windows:
+            window.stop()
+    finally:
+        await close_all(ctx.clients)
+    latencies = Samples([t - started[seen] for seen, t in arrivals if seen in started])
+    summary = _summary(latencies, len(sessions), windows)
+    summary["open"] = opened
+    return summary
+
+
+async def fanout(ctx: Context, server: Server, tag: str) -> dict[str, Any]:
+    trigger = Trigger(server, ctx.token)
+    try:
+        one = await fanout_one_session(ctx, server.ws_url, trigger, f"{tag}a", server.pids())
+        many = await fanout_many_sessions(ctx, server.ws_url, trigger, f"{tag}b")
+    finally:
+        await trigger.close()
+    return {"one_session": one, "many_sessions": many}
+
+
+async def fanout_floor(ctx: Context) -> dict[str, Any]:
+    port = free_port()
+    process = spawn([sys.executable, "-m", "bench.floor_ws", ctx.dsn, str(port)])
+    url = f"ws://127.0.0.1:{port}"
+    trigger = Trigger(None, ctx.token, floor_url=url)
+    try:
+        assert process.stdout is not None
+        line = await asyncio.to_thread(process.stdout.readline)
+        if b"listening" not in line:
+            raise RuntimeError(f"floor server did not start: {line!r}")
+        one = await fanout_one_session(ctx, url, trigger, "f6a", [process.pid], floor=True)
+        many = await fanout_many_sessions(ctx, url, trigger, "f6b", floor=True)
+    finally:
+        await trigger.close()
+        process.terminate()
+        process.wait(10)
+    return {"one_session": one, "many_sessions": many}
+
+
+async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
+    """7: idle subscriptions on one process: extra RSS each, and 6a while they are open."""
+    pid = server.worker_pids()[0]
+    warm = GraphQLClient(server, ctx.token)
+    try:
+        for _ in range(20):
+            await warm.post(body(operation("ChatPage"), id=str(ctx.data.history), last=50))
+    finally:
+        await warm.close()
+    # One small round of subscriptions first, so the baseline includes what the first
+    # subscription allocates once (imports, the hub, protocol handler caches).
+    await open_all(ctx.clients, await specs_for(ctx, server.ws_url, ctx.data.tools[:20]))
+    await close_all(ctx.clients)
+    await asyncio.sleep(1)
+    before = rss_kib(pid)
+    idle = ctx.config.idle
+    sessions = (ctx.data.tools * (idle // len(ctx.data.tools) + 1))[:idle]
+    opened = await open_all(ctx.clients, await specs_for(ctx, server.ws_url, sessions))
+    await asyncio.sleep(1)
+    after = rss_kib(pid)
+    async with httpx.AsyncClient() as http:
+        ready = (await http.get(f"http://127.0.0.1:{server.port}/readyz")).json()
+    per = (after - before) / max(opened["opened"], 1)
+    trigger = Trigger(server, ctx.token)
+    others = ctx.clients
+    try:
+        # The idle ones stay open in the same client processes; 6a adds its own.
+        one = await _fanout_beside_idle(ctx, server, trigger, others)
+    finally:
+        await trigger.close()
+        await close_all(others)
+    return {
+        "idle": opened,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "kib_per_subscription": per,
+        "extrapolated_mb_per_10000": per * 10_000 / 1024,
+        "readyz_subscriptions": ready.get("subscriptions"),
+        "fanout_one_session": one,
+    }
+
+
+async def _fanout_beside_idle(
+    ctx: Context, server: Server, trigger: Trigger, clients: list[Subscribers]
+) -> dict[str, Any]:
+    n = ctx.config.fanout
+    specs = await specs_for(ctx, server.ws_url, [ctx.data.fanout] * n)
+    opened = await open_all(clients, specs)
+    latencies = Samples()
+    windows = [CpuWindow([c.pid]) for c in clients]
+    for index in range(ctx.config.fanout_rounds):
+        token = f"bench-7-{index}"
+        for window in windows:
+            window.start()
+        start = await trigger.fire(ctx.data.fanout, token)
+        arrivals = await collect(clients, opened["shares"], wait_seconds=30)
+        for window in windows:
+            window.stop()
+        latencies.extend([t - start for seen, t in arrivals if seen == token])
+        await asyncio.sleep(0.2)
+    summary = _summary(latencies, n * ctx.config.fanout_rounds, windows)
+    summary["open"] = opened
+    return summary
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str))

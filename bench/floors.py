@@ -1,0 +1,261 @@
+"""The floors: the same work done with raw asyncpg in this process, nothing in between.
+
+Each floor fetches or writes the same rows with the statements the server runs (see db/)
+and, for reads, serializes them to the very JSON the GraphQL response has, so the ratio
+server / floor is what the service layer costs.
+"""
+
+import asyncio
+import json
+import resource
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from bench.seed import MESSAGE_COLUMNS, message_input, message_row
+from bench.stats import Samples
+
+try:
+    import orjson
+
+    SERIALIZER = "orjson"
+
+    def dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+except ImportError:
+    SERIALIZER = "json"
+
+    def dumps(value: Any) -> bytes:
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+MESSAGE_FIELDS = ", ".join(MESSAGE_COLUMNS)
+INSERT_MESSAGE = (
+    f"INSERT INTO chat_message ({MESSAGE_FIELDS}) "
+    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(MESSAGE_COLUMNS)))})"
+)
+# db.sessions.claim_revision, as SQLAlchemy renders it.
+CLAIM = (
+    "UPDATE chat_session SET revision = chat_session.revision + 1, "
+    "message_count = chat_session.message_count + $1, updated_at = $2 "
+    "WHERE chat_session.id = $3 AND chat_session.user_id = $4 "
+    "RETURNING chat_session.revision, chat_session.message_count, chat_session.updated_at"
+)
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(dsn)
+    await _json_codecs(conn)
+    return conn
+
+
+async def _json_codecs(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode, decoder=_decode, schema="pg_catalog", format="binary"
+    )
+
+
+def _encode(value: Any) -> bytes:
+    # Rows from bench.seed carry their JSON already as text (as SQLAlchemy sends it);
+    # binary JSONB is a version byte, then that text (COPY needs the binary format).
+    text = value if isinstance(value, str) else json.dumps(value)
+    return b"\x01" + text.encode()
+
+
+def _decode(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+def _time(value: datetime) -> str:
+    return value.isoformat(timespec="microseconds")
+
+
+def message_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "sessionId": str(row["session_id"]),
+        "sequence": row["sequence"],
+        "role": row["role"],
+        "content": row["content"],
+        "name": row["name"],
+        "toolCallId": row["tool_call_id"],
+        "refusal": row["refusal"],
+        "toolCalls": row["tool_calls"],
+        "functionCall": row["function_call"],
+        "createdAt": _time(row["created_at"]),
+        "updatedAt": _time(row["updated_at"]),
+        "revision": row["revision"],
+    }
+
+
+def session_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "userId": row["user_id"],
+        "title": row["title"],
+        "createdAt": _time(row["created_at"]),
+        "updatedAt": _time(row["updated_at"]),
+        "credentials": row["credentials"],
+        "successfulAgentRuns": row["successful_agent_runs"],
+        "successfulAgentSchedules": row["successful_agent_schedules"],
+        "totalPromptTokens": row["total_prompt_tokens"],
+        "totalCompletionTokens": row["total_completion_tokens"],
+        "messageCount": row["message_count"],
+        "revision": row["revision"],
+    }
+
+
+async def repeat(work: Callable[[], Awaitable[object]], *, count: int, seconds: float) -> Samples:
+    """Run `work` one after another up to `count` times or `seconds`, after a warm-up."""
+    for _ in range(3):
+        await work()
+    samples = Samples()
+    deadline = time.perf_counter() + seconds
+    while len(samples) < count and time.perf_counter() < deadline:
+        start = time.perf_counter()
+        await work()
+        samples.add(time.perf_counter() - start)
+    return samples
+
+
+async def history(conn: asyncpg.Connection, session_id: uuid.UUID) -> bytes:
+    """GetSession's response, from two raw queries."""
+    session = await conn.fetchrow("SELECT * FROM chat_session WHERE id = $1", session_id)
+    rows = await conn.fetch(
+        "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence", session_id
+    )
+    body = session_json(session)
+    body["messages"] = [message_json(row) for row in rows]
+    return dumps({"data": {"session": body}})
+
+
+async def latest_page(conn: asyncpg.Connection, session_id: uuid.UUID, last: int) -> bytes:
+    """ChatPage's response: the header and the last `last` messages, ascending."""
+    session = await conn.fetchrow(
+        "SELECT id, title, revision, message_count FROM chat_session WHERE id = $1", session_id
+    )
+    rows = await conn.fetch(
+        "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence DESC LIMIT $2",
+        session_id,
+        last,
+    )
+    body = {
+        "id": str(session["id"]),
+        "title": session["title"],
+        "revision": session["revision"],
+        "messageCount": session["message_count"],
+        "messages": [message_json(row) for row in reversed(rows)],
+    }
+    return dumps({"data": {"session": body}})
+
+
+async def session_list(conn: asyncpg.Connection, user_id: str, limit: int, last: int) -> bytes:
+    """The session list with each session's last `last` messages: three raw queries."""
+    count = await conn.fetchval("SELECT count(*) FROM chat_session WHERE user_id = $1", user_id)
+    sessions = await conn.fetch(
+        "SELECT * FROM chat_session WHERE user_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2",
+        user_id,
+        limit,
+    )
+    rows = await conn.fetch(
+        "SELECT m.* FROM unnest($1::uuid[]) AS s(id) CROSS JOIN LATERAL "
+        "(SELECT * FROM chat_message WHERE session_id = s.id ORDER BY sequence DESC LIMIT $2) m",
+        [session["id"] for session in sessions],
+        last,
+    )
+    windows: dict[uuid.UUID, list[dict[str, Any]]] = {s["id"]: [] for s in sessions}
+    for row in rows:
+        windows[row["session_id"]].append(message_json(row))
+    listed = []
+    for session in sessions:
+        body = session_json(session)
+        body["messages"] = windows[session["id"]][::-1]
+        listed.append(body)
+    return dumps({"data": {"sessionCount": count, "sessions": listed}})
+
+
+@dataclass
+class RateResult:
+    samples: Samples
+    seconds: float
+    client_cores: float
+
+    @property
+    def rate(self) -> float:
+        return len(self.samples) / self.seconds
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def append_rate(
+    dsn: str, user_id: str, sessions: Sequence[uuid.UUID], *, concurrency: int, seconds: float
+) -> RateResult:
+    """appendMessage's transaction (claim_revision's UPDATE, then the INSERT) at `concurrency`."""
+    pool = await asyncpg.create_pool(
+        dsn, min_size=concurrency, max_size=concurrency, init=_json_codecs
+    )
+    assert pool is not None
+    turn = 0
+    content = message_input(0)
+
+    async def one(conn: asyncpg.Connection) -> None:
+        nonlocal turn
+        session_id = sessions[turn % len(sessions)]
+        turn += 1
+        async with conn.transaction():
+            now = datetime.now(UTC)
+            claim = await conn.fetchrow(CLAIM, 1, now, session_id, user_id)
+            sequence = claim["message_count"] - 1
+            row = message_row(session_id, sequence, content, now, claim["revision"])
+            await conn.execute(INSERT_MESSAGE, *row)
+
+    samples = Samples()
+    try:
+        async with pool.acquire() as conn:
+            for _ in range(20):
+                await one(conn)
+
+        async def worker(deadline: float) -> None:
+            async with pool.acquire() as conn:
+                while time.perf_counter() < deadline:
+                    start = time.perf_counter()
+                    await one(conn)
+                    samples.add(time.perf_counter() - start)
+
+        cpu = _own_cpu()
+        start = time.perf_counter()
+        deadline = start + seconds
+        await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+        cores = (_own_cpu() - cpu) / wall
+    finally:
+        await pool.close()
+    return RateResult(samples=samples, seconds=wall, client_cores=cores)
+
+
+async def batch(
+    conn: asyncpg.Connection, user_id: str, session_id: uuid.UUID, *, copy: bool
+) -> None:
+    """appendMessages of 1,000 as one transaction: the claim, then executemany or COPY."""
+    inputs = [message_input(i) for i in range(1000)]
+    async with conn.transaction():
+        now = datetime.now(UTC)
+        claim = await conn.fetchrow(CLAIM, len(inputs), now, session_id, user_id)
+        first = claim["message_count"] - len(inputs)
+        rows = [
+            message_row(session_id, first + i, message, now, claim["revision"])
+            for i, message in enumerate(inputs)
+        ]
+        if copy:
+            await conn.copy_records_to_table("chat_message", records=rows, columns=MESSAGE_COLUMNS)
+        else:
+            await conn.executemany(INSERT_MESSAGE, rows)

@@ -1,0 +1,279 @@
+"""One table from a run's figures, each against its floor and its target (issue 4)."""
+
+from typing import Any
+
+Row = tuple[str, str, str, str, str, str]
+
+HEADER: Row = ("fig", "what", "server", "floor", "ratio", "target")
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}/s"
+
+
+def _x(value: float) -> str:
+    return f"{value:.1f}x"
+
+
+def _pair(first: float, second: float) -> str:
+    return f"{_ms(first)} / {_ms(second)}"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def render(report: dict[str, Any]) -> tuple[str, list[str]]:
+    """The table (plain text, Markdown-compatible) and notes on saturated clients."""
+    figs = report["figures"]
+    rows: list[Row] = []
+    notes: list[str] = []
+
+    def watch(label: str, result: dict[str, Any]) -> None:
+        if result.get("client_saturated"):
+            cores = result.get("client_cores")
+            notes.append(f"{label}: the load client saturated ({cores}): the figure is a floor")
+        if result.get("errors"):
+            notes.append(f"{label}: {result['errors']} failed requests")
+
+    f1 = figs["1_history"]
+    watch("1", f1["server"])
+    hit, miss = f1["server"], f1["after_write"]
+    floor1 = f1["floor"]
+    rows.append(
+        (
+            "1",
+            f"history of {f1['messages']:,}: repeat read, p50 / p99",
+            _pair(hit["p50_ms"], hit["p99_ms"]),
+            _pair(floor1["p50_ms"], floor1["p99_ms"]),
+            _x(f1["ratio_p50"]),
+            f"p50 <= 5x (aim 3x): {_verdict(f1['ratio_p50'] <= 5)}",
+        )
+    )
+    rows.append(
+        (
+            "1",
+            "  … first read after a write, p50 / p99",
+            _pair(miss["p50_ms"], miss["p99_ms"]),
+            "",
+            _x(miss["ratio_p50"]),
+            f"p50 <= 5x: {_verdict(miss['ratio_p50'] <= 5)}",
+        )
+    )
+    if not f1["floor_json_identical"]:
+        notes.append("1: the floor's JSON differs from the server's response")
+
+    f2 = figs["2_latest_page"]
+    for key in ("big", "small"):
+        watch("2", f2[key]["server"])
+        hit, miss = f2[key]["server"], f2[key]["after_write"]
+        rows.append(
+            (
+                "2",
+                f"messages(last: 50) of {f2[key]['messages']:,}: repeat, p50",
+                _ms(hit["p50_ms"]),
+                _ms(f2[key]["floor"]["p50_ms"]),
+                _x(f2[key]["ratio_p50"]),
+                "",
+            )
+        )
+        rows.append(
+            (
+                "2",
+                "  … first read after a write, p50",
+                _ms(miss["p50_ms"]),
+                "",
+                _x(miss["ratio_p50"]),
+                "",
+            )
+        )
+    for label, growth in (
+        ("repeat", f2["growth_p50"]),
+        ("after a write", f2["growth_p50_after_write"]),
+    ):
+        rows.append(
+            (
+                "2",
+                f"latest page {label}: big / small session",
+                _x(growth),
+                "",
+                "",
+                f"flat (<= 1.5x): {_verdict(growth <= 1.5)}",
+            )
+        )
+
+    _append_rows(rows, watch, notes, figs["3_append"], "3", figs["3_append"])
+
+    f4 = figs["4_batch"]
+    rows.append(
+        (
+            "4",
+            "appendMessages of 1,000, p50",
+            _ms(f4["server"]["p50_ms"]),
+            _ms(f4["floor_best_p50_ms"]),
+            _x(f4["ratio_p50"]),
+            "",
+        )
+    )
+
+    f5 = figs["5_session_list"]
+    keys = [key for key in f5 if key.startswith("sessions_")]
+    for key in keys:
+        watch("5", f5[key]["server"])
+        count = key.split("_")[1]
+        rows.append(
+            (
+                "5",
+                f"{count} sessions x last 20 messages, p50",
+                _ms(f5[key]["server"]["p50_ms"]),
+                _ms(f5[key]["floor"]["p50_ms"]),
+                _x(f5[key]["ratio_p50"]),
+                "",
+            )
+        )
+    counts = f5.get("statements", {})
+    if counts:
+        same = len(set(counts.values())) == 1
+        shown = " / ".join(f"{counts[key]}" for key in keys)
+        rows.append(
+            (
+                "5",
+                f"SQL statements ({' / '.join(k.split('_')[1] for k in keys)} sessions)",
+                shown,
+                "3",
+                "",
+                f"independent of count: {_verdict(same)}",
+            )
+        )
+
+    floor6 = figs["6_fanout_floor"]
+    _fanout_rows(rows, watch, "6", figs["6_fanout"], floor6)
+
+    f7 = figs["7_capacity"]
+    idle = f7["idle"]["opened"]
+    extra_mb = f7["extrapolated_mb_per_10000"]
+    rows.append(
+        (
+            "7",
+            f"RSS per idle subscription ({idle:,} open)",
+            f"{f7['kib_per_subscription']:.1f} KiB",
+            "",
+            "",
+            f"< 200 MB per 10,000 ({extra_mb:.0f} MB): {_verdict(extra_mb < 200)}",
+        )
+    )
+    if f7["idle"]["failed"]:
+        notes.append(f"7: {f7['idle']['failed']} idle subscriptions failed: {f7['idle']['errors']}")
+    one = f7["fanout_one_session"]
+    watch("7", one)
+    floor_one = floor6["one_session"]
+    rows.append(
+        (
+            "7",
+            "6a beside the idle ones, p50 / p99",
+            f"{_ms(one['p50_ms'])} / {_ms(one['p99_ms'])}",
+            f"{_ms(floor_one['p50_ms'])} / {_ms(floor_one['p99_ms'])}",
+            _x(one["p99_ms"] / floor_one["p99_ms"]),
+            f"p99 < 50 ms: {_verdict(one['p99_ms'] < 50)}",
+        )
+    )
+
+    f8 = figs["8_two_workers"]
+    _append_rows(rows, watch, notes, f8["append"], "8", figs["3_append"], machine=True)
+    _fanout_rows(rows, watch, "8", f8["fanout"], floor6)
+
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
+
+    def line(row: Row) -> str:
+        return (
+            "| "
+            + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            + " |"
+        )
+
+    table = [line(HEADER), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    table += [line(row) for row in rows]
+    return "\n".join(table), notes
+
+
+def _append_rows(
+    rows: list[Row],
+    watch: Any,
+    notes: list[str],
+    result: dict[str, Any],
+    fig: str,
+    floors: dict[str, Any],
+    *,
+    machine: bool = False,
+) -> None:
+    for key in ("c1", "c16"):
+        server = result[key]["server"]
+        floor = floors[key]["floor"]
+        watch(fig, server)
+        if floor["client_saturated"]:
+            notes.append(
+                f"{fig}: the raw floor's client (this process) saturated at {key}: "
+                "the floor rate is understated"
+            )
+        concurrency = key[1:]
+        target = ""
+        if key == "c16":
+            ok = server["rate"] >= 1000 and (machine or server["p99_ms"] < 50)
+            target = "≥ 1,000/s" + ("" if machine else ", p99 < 50 ms") + f": {_verdict(ok)}"
+        rows.append(
+            (
+                fig,
+                f"appendMessage at concurrency {concurrency}: rate",
+                _rate(server["rate"]),
+                _rate(floor["rate"]),
+                _x(floor["rate"] / server["rate"]),
+                target,
+            )
+        )
+        rows.append(
+            (
+                fig,
+                "  … p50 / p99",
+                f"{_ms(server['p50_ms'])} / {_ms(server['p99_ms'])}",
+                f"{_ms(floor['p50_ms'])} / {_ms(floor['p99_ms'])}",
+                "",
+                "",
+            )
+        )
+
+
+def _fanout_rows(
+    rows: list[Row], watch: Any, fig: str, result: dict[str, Any], floor: dict[str, Any]
+) -> None:
+    for key, label in (
+        ("one_session", "subscribers on 1 session"),
+        ("many_sessions", "subscribers on as many sessions"),
+    ):
+        ours, base = result[key], floor[key]
+        watch(fig, ours)
+        watch(f"{fig} floor", base)
+        if ours["delivered"] < ours["expected"]:
+            rows.append(
+                (
+                    fig,
+                    f"  {ours['expected'] - ours['delivered']} deliveries missing",
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
+        rows.append(
+            (
+                fig,
+                f"fan-out, {ours['open']['opened']:,} {label}, p50 / p99",
+                f"{_ms(ours['p50_ms'])} / {_ms(ours['p99_ms'])}",
+                f"{_ms(base['p50_ms'])} / {_ms(base['p99_ms'])}",
+                _x(ours["p99_ms"] / base["p99_ms"]),
+                f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}",
+            )
+        )

@@ -1,0 +1,178 @@
+"""The benchmark suite of issue 4: the service against its floor, on PostgreSQL.
+
+    .venv/bin/python -m bench            # the full run, about 6-10 minutes
+    .venv/bin/python -m bench --quick    # a smoke run, about a minute
+
+Needs PostgreSQL (TEST_POSTGRES_URL's server, default postgres@127.0.0.1:5432), `wrk` and
+`redis-server` (Debian: apt-get install -y wrk redis-server). Creates a throwaway
+database, seeds it, serves the app with `python -m uvicorn app:app`, prints one table and
+writes bench/results/<UTC timestamp>.json. Every figure's floor is measured in the same
+run; compare ratios, not milliseconds, between runs.
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import figures, floors, wrk
+from bench.figures import Config, Context
+from bench.procs import (
+    RESULTS,
+    ROOT,
+    raise_fd_limit,
+    redis_server,
+    sqlalchemy_url,
+    throwaway_database,
+    uvicorn_server,
+)
+from bench.report import render
+from bench.seed import LISTER, USER, seed
+from bench.subscribers import Subscribers
+
+
+def environment() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return result.stdout.strip()
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty_paths": len(git("status", "--porcelain").splitlines()),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg_at_start": os.getloadavg(),
+        "serializer_for_floors": floors.SERIALIZER,
+    }
+
+
+async def run(config: Config) -> dict[str, Any]:
+    from core.identity import issue_token
+    from db.engine import create_engine
+    from db.migrate import migrate
+
+    fd_limit = raise_fd_limit()
+    secret = secrets.token_urlsafe(48)
+    report: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(),
+        "quick": config.quick,
+        "environment": environment(),
+        "fd_limit": fd_limit,
+        "config": config.__dict__,
+        "figures": {},
+    }
+    figs = report["figures"]
+    clients = [Subscribers() for _ in range(config.client_processes)]
+    began = time.perf_counter()
+
+    def step(name: str) -> None:
+        print(f"[{time.perf_counter() - began:6.1f}s] {name}", file=sys.stderr, flush=True)
+
+    try:
+        async with throwaway_database() as dsn:
+            step("migrating and seeding")
+            engine = create_engine(sqlalchemy_url(dsn))
+            await migrate(engine)
+            await engine.dispose()
+            raw = await floors.connect(dsn)
+            try:
+                data = await seed(
+                    raw,
+                    history=config.history,
+                    big=config.big,
+                    append_sessions=64,
+                    batch_reps=config.batch_reps,
+                    listed=config.listed,
+                    listed_messages=config.listed_messages,
+                    tool_sessions=max(config.idle, config.fanout_sessions),
+                )
+                ctx = Context(
+                    config=config,
+                    dsn=dsn,
+                    data=data,
+                    token=issue_token(secret, USER),
+                    lister_token=issue_token(secret, LISTER),
+                    floor=raw,
+                    clients=clients,
+                )
+                async with uvicorn_server(
+                    database_dsn=dsn, jwt_secret=secret, label="one-worker"
+                ) as server:
+                    step("1 history")
+                    figs["1_history"] = await figures.history(ctx, server)
+                    step("2 latest page")
+                    figs["2_latest_page"] = await figures.latest_page(ctx, server)
+                    step("3 append")
+                    figs["3_append"] = await figures.append(ctx, server)
+                    step("4 batch")
+                    figs["4_batch"] = await figures.batch(ctx, server)
+                    step("5 session list")
+                    figs["5_session_list"] = await figures.session_list(ctx, server)
+                    step("6 fan-out")
+                    figs["6_fanout"] = await figures.fanout(ctx, server, "6")
+                step("6 fan-out floor")
+                figs["6_fanout_floor"] = await figures.fanout_floor(ctx)
+                async with uvicorn_server(
+                    database_dsn=dsn, jwt_secret=secret, app="bench.counted:app", label="counted"
+                ) as counted:
+                    step("5 statement count")
+                    figs["5_session_list"]["statements"] = await figures.statements(ctx, counted)
+                async with uvicorn_server(
+                    database_dsn=dsn, jwt_secret=secret, label="capacity"
+                ) as server:
+                    step(f"7 capacity ({config.idle} idle subscriptions)")
+                    figs["7_capacity"] = await figures.capacity(ctx, server)
+                with redis_server() as redis_url:
+                    async with uvicorn_server(
+                        database_dsn=dsn,
+                        jwt_secret=secret,
+                        workers=2,
+                        broadcast_url=redis_url,
+                        label="two-workers",
+                    ) as server:
+                        step("8 two workers: append")
+                        figs["8_two_workers"] = {
+                            "append": await figures.append(ctx, server, with_floor=False)
+                        }
+                        step("8 two workers: fan-out")
+                        figs["8_two_workers"]["fanout"] = await figures.fanout(ctx, server, "8")
+            finally:
+                await raw.close()
+    finally:
+        for client in clients:
+            client.stop()
+    report["seconds"] = time.perf_counter() - began
+    step("done")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="chatstore's benchmark suite (issue 4)")
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    arguments = parser.parse_args()
+    missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
+    if missing:
+        sys.exit(f"missing {', '.join(missing)}: apt-get install -y {' '.join(missing)}")
+    assert wrk.available()
+    report = asyncio.run(run(Config.make(arguments.quick)))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS / f"{stamp}{'-quick' if arguments.quick else ''}.json"
+    table, notes = render(report)
+    report["table"] = table
+    report["notes"] = notes
+    figures.write_json(path, report)
+    print(table)
+    for note in notes:
+        print(f"! {note}")
+    print(f"\nwritten to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The run's own data: sessions and messages written straight to PostgreSQL with COPY.
+
+Rows look like what the server stores after `appendMessages` (same columns, JSONB tool
+calls, one revision per write), so reads over HTTP and the raw floors see the same bytes.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+USER = "bench"
+LISTER = "lister"
+TOOL_CALL_ID = "call-0"
+
+SESSION_COLUMNS = [
+    "id",
+    "user_id",
+    "title",
+    "created_at",
+    "updated_at",
+    "credentials",
+    "successful_agent_runs",
+    "successful_agent_schedules",
+    "total_prompt_tokens",
+    "total_completion_tokens",
+    "message_count",
+    "revision",
+]
+MESSAGE_COLUMNS = [
+    "id",
+    "session_id",
+    "sequence",
+    "role",
+    "content",
+    "name",
+    "tool_call_id",
+    "refusal",
+    "tool_calls",
+    "function_call",
+    "created_at",
+    "updated_at",
+    "revision",
+]
+
+_WORDS = (
+    "the agent reads the invoice folder, files each document by vendor and month, and "
+    "reports what it could not match so a person can look at it before the books close "
+)
+
+
+def text(index: int, size: int) -> str:
+    """Deterministic prose of about `size` characters."""
+    prefix = f"#{index}: "
+    body = (_WORDS * (size // len(_WORDS) + 1))[: max(size - len(prefix), 0)]
+    return prefix + body
+
+
+def message_input(index: int, *, tool_prefix: str = "call") -> dict[str, Any]:
+    """The index-th message of a typical agent chat, as a GraphQL `MessageInput`.
+
+    A cycle of four: the user's request, the assistant's tool call, the tool's result,
+    the assistant's answer.
+    """
+    kind = index % 4
+    if kind == 0:
+        return {"role": "USER", "content": text(index, 200)}
+    if kind == 1:
+        arguments = json.dumps({"folder": f"/invoices/{index}", "month": "2026-11"})
+        call = {
+            "id": f"{tool_prefix}-{index}",
+            "type": "function",
+            "function": {"name": "file_invoices", "arguments": arguments},
+        }
+        return {"role": "ASSISTANT", "toolCalls": [call]}
+    if kind == 2:
+        return {
+            "role": "TOOL",
+            "toolCallId": f"{tool_prefix}-{index - 1}",
+            "content": text(index, 300),
+        }
+    return {"role": "ASSISTANT", "content": text(index, 400)}
+
+
+def message_row(
+    session_id: uuid.UUID, sequence: int, message: dict[str, Any], now: datetime, revision: int
+) -> tuple[Any, ...]:
+    tool_calls = message.get("toolCalls")
+    return (
+        uuid.uuid4(),
+        session_id,
+        sequence,
+        message["role"],
+        message.get("content"),
+        None,
+        message.get("toolCallId"),
+        None,
+        None if tool_calls is None else json.dumps(tool_calls),
+        None,
+        now,
+        now,
+        revision,
+    )
+
+
+def session_row(
+    session_id: uuid.UUID, user_id: str, now: datetime, message_count: int, revision: int
+) -> tuple[Any, ...]:
+    title = f"bench {session_id.hex[:8]}"
+    return (session_id, user_id, title, now, now, "{}", "{}", "{}", 0, 0, message_count, revision)
+
+
+@dataclass
+class Data:
+    """The ids of everything a run created, by what it is for."""
+
+    history: uuid.UUID = field(default_factory=uuid.uuid4)
+    big: uuid.UUID = field(default_factory=uuid.uuid4)
+    fanout: uuid.UUID = field(default_factory=uuid.uuid4)
+    appends: list[uuid.UUID] = field(default_factory=list)
+    floor_appends: list[uuid.UUID] = field(default_factory=list)
+    batches: list[uuid.UUID] = field(default_factory=list)
+    floor_batches: list[uuid.UUID] = field(default_factory=list)
+    listed: list[uuid.UUID] = field(default_factory=list)
+    tools: list[uuid.UUID] = field(default_factory=list)
+
+
+async def seed(
+    conn: asyncpg.Connection,
+    *,
+    history: int,
+    big: int,
+    append_sessions: int,
+    batch_reps: int,
+    listed: int,
+    listed_messages: int,
+    tool_sessions: int,
+) -> Data:
+    now = datetime.now(UTC)
+    data = Data()
+    data.appends = [uuid.uuid4() for _ in range(append_sessions)]
+    data.floor_appends = [uuid.uuid4() for _ in range(append_sessions)]
+    data.batches = [uuid.uuid4() for _ in range(batch_reps)]
+    data.floor_batches = [uuid.uuid4() for _ in range(2 * batch_reps)]
+    data.listed = [uuid.uuid4() for _ in range(listed)]
+    data.tools = [uuid.uuid4() for _ in range(tool_sessions)]
+
+    sessions = [session_row(data.history, USER, now, history, 1)]
+    sessions.append(session_row(data.big, USER, now, big, 1))
+    sessions.append(session_row(data.fanout, USER, now, 1, 1))
+    for session_id in data.appends + data.floor_appends + data.batches + data.floor_batches:
+        sessions.append(session_row(session_id, USER, now, 0, 0))
+    sessions += [session_row(s, LISTER, now, listed_messages, 1) for s in data.listed]
+    sessions += [session_row(s, USER, now, 1, 1) for s in data.tools]
+    await conn.copy_records_to_table("chat_session", records=sessions, columns=SESSION_COLUMNS)
+
+    async def copy_chat(session_id: uuid.UUID, count: int) -> None:
+        rows = [message_row(session_id, i, message_input(i), now, 1) for i in range(count)]
+        await conn.copy_records_to_table("chat_message", records=rows, columns=MESSAGE_COLUMNS)
+
+    await copy_chat(data.history, history)
+    await copy_chat(data.big, big)
+    for session_id in data.listed:
+        await copy_chat(session_id, listed_messages)
+    tool = {"role": "TOOL", "toolCallId": TOOL_CALL_ID, "content": "pending"}
+    rows = [message_row(s, 0, tool, now, 1) for s in [data.fanout, *data.tools]]
+    await conn.copy_records_to_table("chat_message", records=rows, columns=MESSAGE_COLUMNS)
+    await conn.execute("ANALYZE")
+    return data

@@ -1,0 +1,235 @@
+"""WebSocket subscribers in a process of their own, so the server's process only serves.
+
+`Subscribers` starts a worker process (multiprocessing, spawn) and talks to it over a
+pipe. The worker opens graphql-transport-ws subscriptions to `toolMessageUpdated` (or
+plain sockets to the floor server), waits for each one's first message (the replay of
+the message changed after `afterRevision`, which proves the subscription is live), then
+records when each later message arrives, keyed by the `bench-…` token in its content.
+Times are `time.perf_counter()`, CLOCK_MONOTONIC, comparable across processes.
+"""
+
+import asyncio
+import json
+import multiprocessing
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.procs import raise_fd_limit
+
+TOOL_MESSAGE_UPDATED = (
+    Path(__file__).resolve().parent.parent / "graphql" / "operations" / "ToolMessageUpdated.graphql"
+).read_text()
+TOKEN = re.compile(r'"content":\s*"(bench-[^"]*)"')
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One subscription: where, as whom, on which session, from which revision."""
+
+    url: str
+    token: str
+    session_id: str
+    after_revision: int
+    floor: bool = False
+
+
+class Subscribers:
+    """A client process holding many subscriptions."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child = context.Pipe()
+        self._process = context.Process(target=_main, args=(child,), daemon=True)
+        self._process.start()
+        child.close()
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
+
+    def send(self, *command: Any) -> None:
+        self._pipe.send(command)
+
+    def receive(self, timeout: float) -> Any:
+        if not self._pipe.poll(timeout):
+            raise TimeoutError("the subscriber process did not answer")
+        answer = self._pipe.recv()
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def stop(self) -> None:
+        try:
+            self.send("exit")
+            self._process.join(15)
+        except (OSError, EOFError):
+            pass
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+async def open_all(clients: Sequence[Subscribers], specs: Sequence[Spec]) -> dict[str, Any]:
+    """Spread `specs` over `clients` and open them all; returns counts and the time taken."""
+    start = time.perf_counter()
+    shares = [list(specs[i :: len(clients)]) for i in range(len(clients))]
+    for client, share in zip(clients, shares, strict=True):
+        client.send("open", share)
+    answers = [await asyncio.to_thread(c.receive, 600) for c in clients]
+    failed = sum(answer["failed"] for answer in answers)
+    errors = [error for answer in answers for error in answer["errors"]]
+    return {
+        "opened": len(specs) - failed,
+        "failed": failed,
+        "errors": errors[:3],
+        "seconds": time.perf_counter() - start,
+        "shares": [len(s) for s in shares],
+    }
+
+
+async def collect(
+    clients: Sequence[Subscribers], expected: Sequence[int], wait_seconds: float
+) -> list[tuple[str, float]]:
+    """Wait until each client has seen its expected number of arrivals (or the timeout)."""
+    for client, count in zip(clients, expected, strict=True):
+        client.send("collect", count, wait_seconds)
+    arrivals: list[tuple[str, float]] = []
+    for client in clients:
+        arrivals += await asyncio.to_thread(client.receive, wait_seconds + 30)
+    return arrivals
+
+
+async def close_all(clients: Sequence[Subscribers]) -> None:
+    for client in clients:
+        client.send("close")
+    for client in clients:
+        await asyncio.to_thread(client.receive, 120)
+
+
+# --- in the worker process ------------------------------------------------------------------
+
+
+def _main(pipe: Connection) -> None:
+    raise_fd_limit()
+    asyncio.run(_Worker(pipe).serve())
+
+
+class _Worker:
+    def __init__(self, pipe: Connection) -> None:
+        self.pipe = pipe
+        self.sockets: list[ClientConnection] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.arrivals: list[tuple[str, float]] = []
+        self.arrived = asyncio.Event()
+
+    async def serve(self) -> None:
+        while True:
+            command = await asyncio.to_thread(self.pipe.recv)
+            try:
+                if command[0] == "exit":
+                    await self.close()
+                    return
+                if command[0] == "open":
+                    self.pipe.send(await self.open(command[1]))
+                elif command[0] == "collect":
+                    self.pipe.send(await self.collect(command[1], command[2]))
+                elif command[0] == "close":
+                    await self.close()
+                    self.pipe.send("closed")
+            except Exception as exc:
+                self.pipe.send(exc)
+
+    async def open(self, specs: list[Spec]) -> dict[str, Any]:
+        gate = asyncio.Semaphore(64)
+        failures: dict[str, int] = defaultdict(int)
+
+        async def one(spec: Spec) -> None:
+            async with gate:
+                try:
+                    await self.subscribe(spec)
+                except Exception as exc:
+                    failures[f"{type(exc).__name__}: {exc}"[:200]] += 1
+
+        await asyncio.gather(*(one(spec) for spec in specs))
+        return {"failed": sum(failures.values()), "errors": list(failures)}
+
+    async def subscribe(self, spec: Spec) -> None:
+        if spec.floor:
+            ws = await connect(
+                f"{spec.url}/{spec.session_id}", ping_interval=None, max_size=None, open_timeout=120
+            )
+        else:
+            ws = await connect(
+                spec.url,
+                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                ping_interval=None,
+                max_size=None,
+                open_timeout=120,
+            )
+            init = {"Authorization": f"Bearer {spec.token}"}
+            await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
+                if frame["type"] == "connection_ack":
+                    break
+                if frame["type"] != "ping":
+                    raise RuntimeError(f"expected connection_ack, got {frame}")
+            variables = {"sessionId": spec.session_id, "afterRevision": spec.after_revision}
+            payload = {"query": TOOL_MESSAGE_UPDATED, "variables": variables}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        self.sockets.append(ws)
+        ready = asyncio.get_running_loop().create_future()
+        self.tasks.append(asyncio.create_task(self.listen(ws, ready)))
+        await asyncio.wait_for(ready, 120)
+
+    async def listen(self, ws: ClientConnection, ready: asyncio.Future[None]) -> None:
+        try:
+            async for frame in ws:
+                now = time.perf_counter()
+                text = frame if isinstance(frame, str) else frame.decode()
+                if '"ping"' in text and '"type":"ping"' in text.replace(" ", ""):
+                    await ws.send('{"type":"pong"}')
+                    continue
+                if not ready.done():
+                    if '"next"' in text or text == "ready":
+                        ready.set_result(None)
+                    else:
+                        ready.set_exception(RuntimeError(f"unexpected first frame {text[:300]}"))
+                    continue
+                found = TOKEN.search(text)
+                if found:
+                    self.arrivals.append((found.group(1), now))
+                    self.arrived.set()
+        except Exception as exc:
+            if not ready.done():
+                ready.set_exception(exc)
+        finally:
+            if not ready.done():
+                ready.set_exception(RuntimeError("closed before the first message"))
+
+    async def collect(self, expected: int, wait_seconds: float) -> list[tuple[str, float]]:
+        deadline = time.monotonic() + wait_seconds
+        while len(self.arrivals) < expected and time.monotonic() < deadline:
+            self.arrived.clear()
+            try:
+                await asyncio.wait_for(self.arrived.wait(), deadline - time.monotonic())
+            except TimeoutError:
+                break
+        arrivals, self.arrivals = self.arrivals, []
+        return arrivals
+
+    async def close(self) -> None:
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.sockets, self.tasks, self.arrivals = [], [], []
