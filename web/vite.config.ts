@@ -3,6 +3,10 @@ import { defineConfig } from 'vite';
 
 export default defineConfig({
   base: '/app/',
+  // `npm run dev`: the pages from source, the API from a server started as the README says.
+  server: {
+    proxy: { '/graphql': { target: 'http://127.0.0.1:8000', ws: true } },
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -115,7 +115,12 @@ async function statusOf(page) {
 
 async function screenshot(page, name) {
   const path = join(SCREENSHOT_DIR, `${name}.png`);
-  await page.screenshot({ path });
+  // The chat client's pages down to their last element; other pages whole.
+  const main = page.locator('main#app');
+  const app = (await main.count()) ? await main.boundingBox() : null;
+  const { width } = page.viewportSize();
+  const clip = app ? { x: 0, y: 0, width, height: Math.ceil(app.y + app.height) } : undefined;
+  await page.screenshot({ path, clip });
   console.log(`screenshot: ${path}`);
 }
 
@@ -206,6 +211,8 @@ const scenarios = {
     const open = async (query, variables) => {
       const page = await context.newPage();
       await page.setViewportSize({ width: 1100, height: 480 });
+      // Each page starts with GraphiQL's defaults: no tabs or token kept from the one before.
+      await page.addInitScript(() => window.localStorage.clear());
       const fragment = new URLSearchParams({ query, variables: JSON.stringify(variables) });
       // GraphiQL runs the query once it has the schema: wait for its introspection.
       const introspected = page.waitForResponse(
@@ -215,6 +222,8 @@ const scenarios = {
       await page.goto(`${BASE_URL}/graphql#${fragment}`);
       await page.locator('.graphiql-container').waitFor({ timeout: WAIT });
       await introspected;
+      const operationName = query.split(/[\s(]/)[1];
+      await page.locator('.graphiql-query-editor', { hasText: operationName }).waitFor();
       await page.fill('#token', USER_TOKEN);
       await page.click('.graphiql-execute-button');
       return page;
