@@ -172,6 +172,11 @@ async def history(ctx: Context, server: Server) -> dict[str, Any]:
         count=ctx.config.floor_count,
         seconds=ctx.config.latency_seconds,
     )
+    fetch = await floors.repeat(
+        partial(floors.history_fetch, ctx.floor, ctx.data.history),
+        count=ctx.config.floor_count,
+        seconds=ctx.config.latency_seconds / 2,
+    )
     missed = await after_write(ctx, server, ctx.token, query, ctx.data.history)
     return {
         "messages": ctx.config.history,
@@ -183,6 +188,7 @@ async def history(ctx: Context, server: Server) -> dict[str, Any]:
             "p99_ms": floor.p99,
             "samples": len(floor),
             "serializer": floors.SERIALIZER,
+            "fetch_only_p50_ms": fetch.p50,
         },
         "floor_json_identical": identical,
         "ratio_p50": load.p50_ms / floor.p50,
@@ -432,6 +438,48 @@ def _summary(latencies: Samples, expected: int, windows: list[CpuWindow]) -> dic
     }
 
 
+async def _rounds(
+    ctx: Context,
+    trigger: Trigger,
+    shares: Sequence[int],
+    tag: str,
+    rounds: int,
+    server_pids: Sequence[int],
+) -> dict[str, Any]:
+    """Rounds of one update to the fan-out session, each waiting for every delivery."""
+    latencies = Samples()
+    windows = [CpuWindow([c.pid]) for c in ctx.clients]
+    server_window = CpuWindow(server_pids)
+    per_round: list[dict[str, float]] = []
+    for index in range(rounds):
+        token = f"bench-{tag}-{index}"
+        for window in windows:
+            window.start()
+        server_window.start()
+        start = await trigger.fire(ctx.data.fanout, token)
+        answered = time.perf_counter()
+        arrivals = await collect(ctx.clients, shares, wait_seconds=30)
+        for window in windows:
+            window.stop()
+        server_window.stop()
+        times = Samples([t - start for seen, t in arrivals if seen == token])
+        latencies.extend(times.values)
+        per_round.append(
+            {
+                "mutation_ms": ms(answered - start),
+                "p50_ms": times.p50,
+                "last_ms": times.max,
+                "delivered": len(times),
+            }
+        )
+        await asyncio.sleep(0.2)
+    summary = _summary(latencies, sum(shares) * rounds, windows)
+    summary["rounds"] = per_round
+    summary["server_cores"] = server_window.cores
+    summary["server_cpu_ms_per_delivery"] = server_window.cpu * 1000 / max(len(latencies), 1)
+    return summary
+
+
 async def fanout_one_session(
     ctx: Context,
     url: str,
@@ -442,37 +490,15 @@ async def fanout_one_session(
     floor: bool = False,
 ) -> dict[str, Any]:
     """6a: N subscribers on one session; each round one update reaches all of them."""
-    n = ctx.config.fanout
-    opened = await open_all(
-        ctx.clients, await specs_for(ctx, url, [ctx.data.fanout] * n, floor=floor)
-    )
-    latencies = Samples()
-    windows = [CpuWindow([c.pid]) for c in ctx.clients]
-    server_window = CpuWindow(server_pids)
-    spans = Samples()
+    specs = await specs_for(ctx, url, [ctx.data.fanout] * ctx.config.fanout, floor=floor)
+    opened = await open_all(ctx.clients, specs)
     try:
-        for index in range(ctx.config.fanout_rounds):
-            token = f"bench-{tag}-{index}"
-            for window in windows:
-                window.start()
-            server_window.start()
-            start = await trigger.fire(ctx.data.fanout, token)
-            arrivals = await collect(ctx.clients, opened["shares"], wait_seconds=30)
-            for window in windows:
-                window.stop()
-            server_window.stop()
-            times = [t - start for seen, t in arrivals if seen == token]
-            latencies.extend(times)
-            if times:
-                spans.add(max(times))
-            await asyncio.sleep(0.2)
+        summary = await _rounds(
+            ctx, trigger, opened["shares"], tag, ctx.config.fanout_rounds, server_pids
+        )
     finally:
         await close_all(ctx.clients)
-    summary = _summary(latencies, n * ctx.config.fanout_rounds, windows)
     summary["open"] = opened
-    summary["last_delivery_p50_ms"] = spans.p50
-    summary["server_cores"] = server_window.cores
-    summary["server_cpu_ms_per_delivery"] = server_window.cpu * 1000 / max(len(latencies), 1)
     return summary
 
 
@@ -552,13 +578,12 @@ async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
         ready = (await http.get(f"http://127.0.0.1:{server.port}/readyz")).json()
     per = (after - before) / max(opened["opened"], 1)
     trigger = Trigger(server, ctx.token)
-    others = ctx.clients
     try:
         # The idle ones stay open in the same client processes; 6a adds its own.
-        one = await _fanout_beside_idle(ctx, server, trigger, others)
+        one = await _fanout_beside_idle(ctx, server, trigger)
     finally:
         await trigger.close()
-        await close_all(others)
+        await close_all(ctx.clients)
     return {
         "idle": opened,
         "rss_before_kib": before,
@@ -570,25 +595,11 @@ async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
     }
 
 
-async def _fanout_beside_idle(
-    ctx: Context, server: Server, trigger: Trigger, clients: list[Subscribers]
-) -> dict[str, Any]:
-    n = ctx.config.fanout
-    specs = await specs_for(ctx, server.ws_url, [ctx.data.fanout] * n)
-    opened = await open_all(clients, specs)
-    latencies = Samples()
-    windows = [CpuWindow([c.pid]) for c in clients]
-    for index in range(ctx.config.fanout_rounds):
-        token = f"bench-7-{index}"
-        for window in windows:
-            window.start()
-        start = await trigger.fire(ctx.data.fanout, token)
-        arrivals = await collect(clients, opened["shares"], wait_seconds=30)
-        for window in windows:
-            window.stop()
-        latencies.extend([t - start for seen, t in arrivals if seen == token])
-        await asyncio.sleep(0.2)
-    summary = _summary(latencies, n * ctx.config.fanout_rounds, windows)
+async def _fanout_beside_idle(ctx: Context, server: Server, trigger: Trigger) -> dict[str, Any]:
+    specs = await specs_for(ctx, server.ws_url, [ctx.data.fanout] * ctx.config.fanout)
+    opened = await open_all(ctx.clients, specs)
+    rounds = max(3, ctx.config.fanout_rounds // 2)
+    summary = await _rounds(ctx, trigger, opened["shares"], "7", rounds, server.pids())
     summary["open"] = opened
     return summary
 

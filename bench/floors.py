@@ -135,6 +135,14 @@ async def history(conn: asyncpg.Connection, session_id: uuid.UUID) -> bytes:
     return dumps({"data": {"session": body}})
 
 
+async def history_fetch(conn: asyncpg.Connection, session_id: uuid.UUID) -> None:
+    """The history floor's two queries alone, without building or serializing JSON."""
+    await conn.fetchrow("SELECT * FROM chat_session WHERE id = $1", session_id)
+    await conn.fetch(
+        "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence", session_id
+    )
+
+
 async def latest_page(conn: asyncpg.Connection, session_id: uuid.UUID, last: int) -> bytes:
     """ChatPage's response: the header and the last `last` messages, ascending."""
     session = await conn.fetchrow(

@@ -64,6 +64,23 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
             f"p50 <= 5x: {_verdict(miss['ratio_p50'] <= 5)}",
         )
     )
+    fetch = floor1.get("fetch_only_p50_ms")
+    if fetch:
+        rows.append(
+            (
+                "1",
+                "  … against the floor's fetch alone (no JSON), p50",
+                "",
+                _ms(fetch),
+                _x(miss["p50_ms"] / fetch),
+                "",
+            )
+        )
+    if floor1["serializer"] != "orjson":
+        notes.append(
+            f"floors serialize with {floor1['serializer']} (orjson is not installed): "
+            "read floors are higher, and read ratios lower, than with orjson"
+        )
     if not f1["floor_json_identical"]:
         notes.append("1: the floor's JSON differs from the server's response")
 

@@ -1,0 +1,173 @@
+"""Where the server's time goes, for figures 1 and 3: py-spy samples, summed by package.
+
+    .venv/bin/python -m bench.profile [--seconds 15]
+
+Needs `py-spy` on PATH (pip install py-spy). Starts its own throwaway database and
+`python -m uvicorn app:app`, then samples the server with `py-spy record --nonblocking`
+(idle time is not sampled) while it serves:
+
+- history: GetSession of 1,000 messages, each request after a write (the cache misses);
+- append: appendMessage from wrk at concurrency 16.
+
+Prints, per load, the share of busy samples by package (inclusive: a sample counts for
+every package on its stack; self: the package of the innermost frame) and the busiest
+functions; the collapsed stacks go to bench/results/profile-<load>.txt for a flame graph.
+"""
+
+import argparse
+import asyncio
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bench import figures, floors, wrk
+from bench.figures import Config, Context, GraphQLClient, body, operation
+from bench.procs import RESULTS, raise_fd_limit, sqlalchemy_url, throwaway_database, uvicorn_server
+from bench.seed import LISTER, USER, message_input, seed
+
+FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^():]+)(?::\d+)?\)$")
+
+
+OURS = ("app.py", "core", "db", "schema", "resolvers", "bench")
+FRAMING = {"<frozen runpy>", "click", "uvicorn"}  # on every stack: says nothing
+
+
+def package(path: str) -> str:
+    """A frame's package: the first part of py-spy's short path (ours marked as such)."""
+    first = path.split("/", 1)[0].removesuffix(".py")
+    return f"chatstore:{first}" if first in OURS or f"{first}.py" in OURS else first
+
+
+def summarize(collapsed: str, top: int = 12) -> str:
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    functions: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        frames = [FRAME.match(frame) for frame in stack.split(";")]
+        parsed = [(m["function"], m["path"]) for m in frames if m is not None]
+        if not parsed:
+            continue
+        total += count
+        for name in {package(path) for _, path in parsed} - FRAMING:
+            inclusive[name] += count
+        function, path = parsed[-1]
+        own[package(path)] += count
+        functions[f"{function} ({path})"] += count
+    if not total:
+        return "  no samples (is the server busy? did py-spy attach?)"
+    lines = [f"  {total} busy samples"]
+    for title, counter in (("inclusive", inclusive), ("self", own), ("function", functions)):
+        lines.append(f"  by {title}:")
+        for name, count in counter.most_common(top):
+            lines.append(f"    {count / total:6.1%}  {name}")
+    return "\n".join(lines)
+
+
+def record(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+    command = ["py-spy", "record", "--nonblocking", "--format", "raw", "--rate", "200"]
+    command += ["--duration", str(seconds), "--pid", str(pid), "--output", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def finish(spy: subprocess.Popen[bytes], out: Path, label: str) -> None:
+    _, errors = spy.communicate(timeout=120)
+    if not out.exists():
+        raise RuntimeError(f"py-spy wrote nothing: {errors.decode()}")
+    print(f"\n{label}  ({out.relative_to(RESULTS.parent.parent)})")
+    print(summarize(out.read_text()))
+
+
+async def run(seconds: int) -> None:
+    from core.identity import issue_token
+    from db.engine import create_engine
+    from db.migrate import migrate
+
+    raise_fd_limit()
+    secret = secrets.token_urlsafe(48)
+    config = Config.make(quick=True)
+    config.latency_seconds = seconds
+    config.floor_count = 1_000_000
+    async with throwaway_database() as dsn:
+        engine = create_engine(sqlalchemy_url(dsn))
+        await migrate(engine)
+        await engine.dispose()
+        raw = await floors.connect(dsn)
+        try:
+            data = await seed(
+                raw,
+                history=1000,
+                big=1000,
+                append_sessions=64,
+                batch_reps=1,
+                listed=1,
+                listed_messages=1,
+                tool_sessions=1,
+            )
+            ctx = Context(
+                config=config,
+                dsn=dsn,
+                data=data,
+                token=issue_token(secret, USER),
+                lister_token=issue_token(secret, LISTER),
+                floor=raw,
+                clients=[],
+            )
+            async with uvicorn_server(
+                database_dsn=dsn, jwt_secret=secret, label="profile"
+            ) as server:
+                query = body(operation("GetSession"), id=str(data.history))
+                await figures.after_write(ctx, server, ctx.token, query, data.history)
+                out = RESULTS / "profile-history.txt"
+                spy = record(server.pid, seconds, out)
+                await asyncio.sleep(1)
+                samples = await figures.after_write(ctx, server, ctx.token, query, data.history)
+                finish(spy, out, f"history after a write: p50 {samples.p50:.1f} ms")
+
+                bodies = [
+                    body(operation("AppendMessage"), sessionId=str(s), message=message_input(0))
+                    for s in data.appends
+                ]
+                client = GraphQLClient(server, ctx.token)
+                await client.post(bodies[0])
+                await client.close()
+                out = RESULTS / "profile-append.txt"
+                spy = record(server.pid, seconds, out)
+                await asyncio.sleep(1)
+                load = wrk.run(
+                    server.http_url,
+                    ctx.token,
+                    bodies,
+                    connections=16,
+                    seconds=seconds,
+                    server_pids=server.pids(),
+                )
+                finish(
+                    spy,
+                    out,
+                    f"appendMessage c16: {load.rate:.0f}/s, "
+                    f"server CPU {figures.cpu_ms_per_request(load):.2f} ms/request",
+                )
+        finally:
+            await raw.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=15)
+    arguments = parser.parse_args()
+    if shutil.which("py-spy") is None or shutil.which("wrk") is None:
+        sys.exit("needs py-spy (pip install py-spy) and wrk (apt-get install -y wrk)")
+    asyncio.run(run(arguments.seconds))
+
+
+if __name__ == "__main__":
+    main()
