@@ -5,7 +5,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -115,15 +115,21 @@ def cpu_ms_per_request(result: wrk.WrkResult) -> float:
 
 
 async def after_write(
-    ctx: Context, server: Server, token: str, query: str, session_id: uuid.UUID
-) -> Samples:
+    ctx: Context,
+    server: Server,
+    token: str,
+    query: str,
+    session_id: uuid.UUID,
+    floor: Callable[[], Awaitable[object]] | None = None,
+) -> tuple[Samples, Samples]:
     """Latency of `query` when every request follows a write to the session.
 
     A raw `revision + 1` before each request (untimed) stands for the write: the response
     cache keyed by revision misses, so this is the executor's path. The client is httpx in
-    this process, one request at a time; the response is read, not parsed.
+    this process, one request at a time; the response is read, not parsed. When `floor` is
+    given it runs right after each request, so both see the same noise (paired samples).
     """
-    samples = Samples()
+    samples, floors_seen = Samples(), Samples()
     bump = "UPDATE chat_session SET revision = revision + 1 WHERE id = $1"
     client = GraphQLClient(server, token)
     deadline = time.perf_counter() + ctx.config.latency_seconds
@@ -136,15 +142,21 @@ async def after_write(
             samples.add(time.perf_counter() - start)
             if response.status_code != 200 or b'"errors"' in content[:200]:
                 raise RuntimeError(f"{response.status_code}: {content[:500]!r}")
+            if floor is not None:
+                start = time.perf_counter()
+                await floor()
+                floors_seen.add(time.perf_counter() - start)
     finally:
         await client.close()
-    return samples
+    return samples, floors_seen
 
 
 def _latency(samples: Samples, floor: Samples) -> dict[str, Any]:
     return {
         "p50_ms": samples.p50,
         "p99_ms": samples.p99,
+        "floor_p50_ms": floor.p50,
+        "floor_p99_ms": floor.p99,
         "samples": len(samples),
         "ratio_p50": samples.p50 / floor.p50,
         "ratio_p99": samples.p99 / floor.p99,
@@ -177,11 +189,18 @@ async def history(ctx: Context, server: Server) -> dict[str, Any]:
         count=ctx.config.floor_count,
         seconds=ctx.config.latency_seconds / 2,
     )
-    missed = await after_write(ctx, server, ctx.token, query, ctx.data.history)
+    missed, paired = await after_write(
+        ctx,
+        server,
+        ctx.token,
+        query,
+        ctx.data.history,
+        partial(floors.history, ctx.floor, ctx.data.history),
+    )
     return {
         "messages": ctx.config.history,
         "server": load.as_dict(),
-        "after_write": _latency(missed, floor),
+        "after_write": _latency(missed, paired),
         "server_cpu_ms_per_request": cpu_ms_per_request(load),
         "floor": {
             "p50_ms": floor.p50,
@@ -216,11 +235,18 @@ async def latest_page(ctx: Context, server: Server) -> dict[str, Any]:
             count=ctx.config.floor_count,
             seconds=ctx.config.latency_seconds / 2,
         )
-        missed = await after_write(ctx, server, ctx.token, query, session_id)
+        missed, paired = await after_write(
+            ctx,
+            server,
+            ctx.token,
+            query,
+            session_id,
+            partial(floors.latest_page, ctx.floor, session_id, 50),
+        )
         out[label] = {
             "messages": size,
             "server": load.as_dict(),
-            "after_write": _latency(missed, floor),
+            "after_write": _latency(missed, paired),
             "floor": {"p50_ms": floor.p50, "p99_ms": floor.p99},
             "ratio_p50": load.p50_ms / floor.p50,
         }

@@ -166,15 +166,42 @@ class Server:
 
 
 def spawn(
-    command: list[str], *, env: dict[str, str] | None = None, log: Path | None = None
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    cwd: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
-    """Start `command` in the repository; its output goes to `log`, or to a pipe."""
+    """Start `command` in `cwd`; its output goes to `log`, or to a pipe."""
     if log is None:
         return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
     with open(log, "wb") as output:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def server_env(database_dsn: str, **extra: str) -> dict[str, str]:
+    """The environment of a server process; `bench` stays importable from another tree."""
+    path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
+    return {**os.environ, "DATABASE_URL": sqlalchemy_url(database_dsn), "PYTHONPATH": path, **extra}
+
+
+def migrate_in(tree: Path, database_dsn: str) -> None:
+    """Create the tables with the migrations of the code under test (`tree`)."""
+    script = (
+        "import asyncio\n"
+        "from db.engine import create_engine\n"
+        "from db.migrate import migrate\n"
+        "async def main():\n"
+        "    engine = create_engine(__import__('os').environ['DATABASE_URL'])\n"
+        "    await migrate(engine)\n"
+        "    await engine.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script], cwd=tree, env=server_env(database_dsn), check=True
+    )
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
@@ -197,22 +224,18 @@ async def uvicorn_server(
     workers: int = 1,
     broadcast_url: str = "memory://",
     label: str = "server",
+    tree: Path = ROOT,
 ) -> AsyncIterator[Server]:
     """`python -m uvicorn <app>` on a free loopback port, until it answers /readyz."""
     port = free_port()
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / f"{label}.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": sqlalchemy_url(database_dsn),
-        "BROADCAST_URL": broadcast_url,
-        "JWT_SECRET": jwt_secret,
-    }
+    env = server_env(database_dsn, BROADCAST_URL=broadcast_url, JWT_SECRET=jwt_secret)
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"]
     if workers > 1:
         command += ["--workers", str(workers)]
-    process = spawn(command, env=env, log=log)
+    process = spawn(command, env=env, log=log, cwd=tree)
     server = Server(pid=process.pid, port=port, log=log)
     try:
         await _wait_ready(process, server, workers)

@@ -129,7 +129,7 @@ async def run(seconds: int) -> None:
                 out = RESULTS / "profile-history.txt"
                 spy = record(server.pid, seconds, out)
                 await asyncio.sleep(1)
-                samples = await figures.after_write(ctx, server, ctx.token, query, data.history)
+                samples, _ = await figures.after_write(ctx, server, ctx.token, query, data.history)
                 finish(spy, out, f"history after a write: p50 {samples.p50:.1f} ms")
 
                 bodies = [

@@ -23,6 +23,10 @@ def _pair(first: float, second: float) -> str:
     return f"{_ms(first)} / {_ms(second)}"
 
 
+def _ratios(ours: dict[str, Any], floor: dict[str, Any]) -> str:
+    return f"{_x(ours['p50_ms'] / floor['p50_ms'])} / {_x(ours['p99_ms'] / floor['p99_ms'])}"
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -57,9 +61,9 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
     rows.append(
         (
             "1",
-            "  … first read after a write, p50 / p99",
+            "  … first read after a write, p50 / p99 (paired floor)",
             _pair(miss["p50_ms"], miss["p99_ms"]),
-            "",
+            _pair(miss["floor_p50_ms"], miss["floor_p99_ms"]),
             _x(miss["ratio_p50"]),
             f"p50 <= 5x: {_verdict(miss['ratio_p50'] <= 5)}",
         )
@@ -101,9 +105,9 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
         rows.append(
             (
                 "2",
-                "  … first read after a write, p50",
+                "  … first read after a write, p50 (paired floor)",
                 _ms(miss["p50_ms"]),
-                "",
+                _ms(miss["floor_p50_ms"]),
                 _x(miss["ratio_p50"]),
                 "",
             )
@@ -194,7 +198,7 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
             "6a beside the idle ones, p50 / p99",
             f"{_ms(one['p50_ms'])} / {_ms(one['p99_ms'])}",
             f"{_ms(floor_one['p50_ms'])} / {_ms(floor_one['p99_ms'])}",
-            _x(one["p99_ms"] / floor_one["p99_ms"]),
+            _ratios(one, floor_one),
             f"p99 < 50 ms: {_verdict(one['p99_ms'] < 50)}",
         )
     )
@@ -290,7 +294,7 @@ def _fanout_rows(
                 f"fan-out, {ours['open']['opened']:,} {label}, p50 / p99",
                 f"{_ms(ours['p50_ms'])} / {_ms(ours['p99_ms'])}",
                 f"{_ms(base['p50_ms'])} / {_ms(base['p99_ms'])}",
-                _x(ours["p99_ms"] / base["p99_ms"]),
+                _ratios(ours, base),
                 f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}",
             )
         )

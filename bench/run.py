@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench import figures, floors, wrk
@@ -27,9 +28,9 @@ from bench.figures import Config, Context
 from bench.procs import (
     RESULTS,
     ROOT,
+    migrate_in,
     raise_fd_limit,
     redis_server,
-    sqlalchemy_url,
     throwaway_database,
     uvicorn_server,
 )
@@ -38,12 +39,13 @@ from bench.seed import LISTER, USER, seed
 from bench.subscribers import Subscribers
 
 
-def environment() -> dict[str, Any]:
+def environment(tree: Path) -> dict[str, Any]:
     def git(*args: str) -> str:
-        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        result = subprocess.run(["git", *args], cwd=tree, capture_output=True, text=True)
         return result.stdout.strip()
 
     return {
+        "tree": str(tree),
         "commit": git("rev-parse", "--short", "HEAD"),
         "dirty_paths": len(git("status", "--porcelain").splitlines()),
         "python": platform.python_version(),
@@ -53,17 +55,15 @@ def environment() -> dict[str, Any]:
     }
 
 
-async def run(config: Config) -> dict[str, Any]:
+async def run(config: Config, tree: Path) -> dict[str, Any]:
     from core.identity import issue_token
-    from db.engine import create_engine
-    from db.migrate import migrate
 
     fd_limit = raise_fd_limit()
     secret = secrets.token_urlsafe(48)
     report: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(),
         "quick": config.quick,
-        "environment": environment(),
+        "environment": environment(tree),
         "fd_limit": fd_limit,
         "config": config.__dict__,
         "figures": {},
@@ -78,9 +78,7 @@ async def run(config: Config) -> dict[str, Any]:
     try:
         async with throwaway_database() as dsn:
             step("migrating and seeding")
-            engine = create_engine(sqlalchemy_url(dsn))
-            await migrate(engine)
-            await engine.dispose()
+            await asyncio.to_thread(migrate_in, tree, dsn)
             raw = await floors.connect(dsn)
             try:
                 data = await seed(
@@ -103,7 +101,7 @@ async def run(config: Config) -> dict[str, Any]:
                     clients=clients,
                 )
                 async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, label="one-worker"
+                    database_dsn=dsn, jwt_secret=secret, tree=tree, label="one-worker"
                 ) as server:
                     step("1 history")
                     figs["1_history"] = await figures.history(ctx, server)
@@ -120,17 +118,22 @@ async def run(config: Config) -> dict[str, Any]:
                 step("6 fan-out floor")
                 figs["6_fanout_floor"] = await figures.fanout_floor(ctx)
                 async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, app="bench.counted:app", label="counted"
+                    database_dsn=dsn,
+                    jwt_secret=secret,
+                    tree=tree,
+                    app="bench.counted:app",
+                    label="counted",
                 ) as counted:
                     step("5 statement count")
                     figs["5_session_list"]["statements"] = await figures.statements(ctx, counted)
                 async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, label="capacity"
+                    database_dsn=dsn, jwt_secret=secret, tree=tree, label="capacity"
                 ) as server:
                     step(f"7 capacity ({config.idle} idle subscriptions)")
                     figs["7_capacity"] = await figures.capacity(ctx, server)
                 with redis_server() as redis_url:
                     async with uvicorn_server(
+                        tree=tree,
                         database_dsn=dsn,
                         jwt_secret=secret,
                         workers=2,
@@ -156,12 +159,19 @@ async def run(config: Config) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="chatstore's benchmark suite (issue 4)")
     parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=ROOT,
+        help="serve the app from this checkout instead (e.g. a `git worktree` of an older "
+        "commit, to measure a lever before and after with the same harness)",
+    )
     arguments = parser.parse_args()
     missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
     if missing:
         sys.exit(f"missing {', '.join(missing)}: apt-get install -y {' '.join(missing)}")
     assert wrk.available()
-    report = asyncio.run(run(Config.make(arguments.quick)))
+    report = asyncio.run(run(Config.make(arguments.quick), arguments.tree.resolve()))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"{stamp}{'-quick' if arguments.quick else ''}.json"
     table, notes = render(report)
