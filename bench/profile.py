@@ -1,4 +1,4 @@
-"""Where the server's time goes, for figures 1 and 3: py-spy samples, summed by package.
+"""Where the server's time goes, for figures 1, 3 and 6: py-spy samples, summed by package.
 
     .venv/bin/python -m bench.profile [--seconds 15]
 
@@ -7,7 +7,8 @@ Needs `py-spy` on PATH (pip install py-spy). Starts its own throwaway database a
 (idle time is not sampled) while it serves:
 
 - history: GetSession of 1,000 messages, each request after a write (the cache misses);
-- append: appendMessage from wrk at concurrency 16.
+- append: appendMessage from wrk at concurrency 16;
+- fan-out: 8 rounds of figure 6a (1,000 subscribers on one session).
 
 Prints, per load, the share of busy samples by package (inclusive: a sample counts for
 every package on its stack; self: the package of the innermost frame) and the busiest
@@ -19,6 +20,7 @@ import asyncio
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -26,8 +28,17 @@ from pathlib import Path
 
 from bench import figures, floors, wrk
 from bench.figures import Config, Context, GraphQLClient, body, operation
-from bench.procs import RESULTS, raise_fd_limit, sqlalchemy_url, throwaway_database, uvicorn_server
+from bench.procs import (
+    RESULTS,
+    ROOT,
+    Server,
+    migrate_in,
+    raise_fd_limit,
+    throwaway_database,
+    uvicorn_server,
+)
 from bench.seed import LISTER, USER, message_input, seed
+from bench.subscribers import Subscribers, close_all, open_all
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^():]+)(?::\d+)?\)$")
 
@@ -72,13 +83,15 @@ def summarize(collapsed: str, top: int = 12) -> str:
     return "\n".join(lines)
 
 
-def record(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+def record(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy on `pid` until `finish` interrupts it."""
     command = ["py-spy", "record", "--nonblocking", "--format", "raw", "--rate", "200"]
-    command += ["--duration", str(seconds), "--pid", str(pid), "--output", str(out)]
+    command += ["--pid", str(pid), "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def finish(spy: subprocess.Popen[bytes], out: Path, label: str) -> None:
+    spy.send_signal(signal.SIGINT)
     _, errors = spy.communicate(timeout=120)
     if not out.exists():
         raise RuntimeError(f"py-spy wrote nothing: {errors.decode()}")
@@ -86,78 +99,108 @@ def finish(spy: subprocess.Popen[bytes], out: Path, label: str) -> None:
     print(summarize(out.read_text()))
 
 
+async def profile_history(ctx: Context, server: Server) -> None:
+    query = body(operation("GetSession"), id=str(ctx.data.history))
+    await figures.after_write(ctx, server, ctx.token, query, ctx.data.history)
+    out = RESULTS / "profile-history.txt"
+    spy = record(server.pid, out)
+    await asyncio.sleep(1)
+    samples, _ = await figures.after_write(ctx, server, ctx.token, query, ctx.data.history)
+    finish(spy, out, f"1 history after a write: p50 {samples.p50:.1f} ms")
+
+
+async def profile_append(ctx: Context, server: Server, seconds: int) -> None:
+    bodies = [
+        body(operation("AppendMessage"), sessionId=str(s), message=message_input(0))
+        for s in ctx.data.appends
+    ]
+    client = GraphQLClient(server, ctx.token)
+    await client.post(bodies[0])
+    await client.close()
+    out = RESULTS / "profile-append.txt"
+    spy = record(server.pid, out)
+    await asyncio.sleep(1)
+    load = wrk.run(
+        server.http_url,
+        ctx.token,
+        bodies,
+        connections=16,
+        seconds=seconds,
+        server_pids=server.pids(),
+    )
+    finish(
+        spy,
+        out,
+        f"3 appendMessage at concurrency 16: {load.rate:.0f}/s, "
+        f"server CPU {figures.cpu_ms_per_request(load):.2f} ms/request",
+    )
+
+
+async def profile_fanout(ctx: Context, server: Server) -> None:
+    specs = await figures.specs_for(ctx, server.ws_url, [ctx.data.fanout] * ctx.config.fanout)
+    opened = await open_all(ctx.clients, specs)
+    trigger = figures.Trigger(server, ctx.token)
+    out = RESULTS / "profile-fanout.txt"
+    try:
+        spy = record(server.pid, out)
+        await asyncio.sleep(1)
+        result = await figures._rounds(ctx, trigger, opened["shares"], "p", 8, server.pids())
+        finish(
+            spy,
+            out,
+            f"6a fan-out to {opened['opened']} subscribers: p50 "
+            f"{result['p50_ms']:.0f} ms, server CPU "
+            f"{result['server_cpu_ms_per_delivery']:.2f} ms per delivery",
+        )
+    finally:
+        await trigger.close()
+        await close_all(ctx.clients)
+
+
 async def run(seconds: int) -> None:
     from core.identity import issue_token
-    from db.engine import create_engine
-    from db.migrate import migrate
 
     raise_fd_limit()
     secret = secrets.token_urlsafe(48)
-    config = Config.make(quick=True)
+    config = Config.make(quick=False)
     config.latency_seconds = seconds
     config.floor_count = 1_000_000
-    async with throwaway_database() as dsn:
-        engine = create_engine(sqlalchemy_url(dsn))
-        await migrate(engine)
-        await engine.dispose()
-        raw = await floors.connect(dsn)
-        try:
-            data = await seed(
-                raw,
-                history=1000,
-                big=1000,
-                append_sessions=64,
-                batch_reps=1,
-                listed=1,
-                listed_messages=1,
-                tool_sessions=1,
-            )
-            ctx = Context(
-                config=config,
-                dsn=dsn,
-                data=data,
-                token=issue_token(secret, USER),
-                lister_token=issue_token(secret, LISTER),
-                floor=raw,
-                clients=[],
-            )
-            async with uvicorn_server(
-                database_dsn=dsn, jwt_secret=secret, label="profile"
-            ) as server:
-                query = body(operation("GetSession"), id=str(data.history))
-                await figures.after_write(ctx, server, ctx.token, query, data.history)
-                out = RESULTS / "profile-history.txt"
-                spy = record(server.pid, seconds, out)
-                await asyncio.sleep(1)
-                samples, _ = await figures.after_write(ctx, server, ctx.token, query, data.history)
-                finish(spy, out, f"history after a write: p50 {samples.p50:.1f} ms")
-
-                bodies = [
-                    body(operation("AppendMessage"), sessionId=str(s), message=message_input(0))
-                    for s in data.appends
-                ]
-                client = GraphQLClient(server, ctx.token)
-                await client.post(bodies[0])
-                await client.close()
-                out = RESULTS / "profile-append.txt"
-                spy = record(server.pid, seconds, out)
-                await asyncio.sleep(1)
-                load = wrk.run(
-                    server.http_url,
-                    ctx.token,
-                    bodies,
-                    connections=16,
-                    seconds=seconds,
-                    server_pids=server.pids(),
+    clients = [Subscribers() for _ in range(config.client_processes)]
+    try:
+        async with throwaway_database() as dsn:
+            await asyncio.to_thread(migrate_in, ROOT, dsn)
+            raw = await floors.connect(dsn)
+            try:
+                data = await seed(
+                    raw,
+                    history=1000,
+                    big=1000,
+                    append_sessions=64,
+                    batch_reps=1,
+                    listed=1,
+                    listed_messages=1,
+                    tool_sessions=1,
                 )
-                finish(
-                    spy,
-                    out,
-                    f"appendMessage c16: {load.rate:.0f}/s, "
-                    f"server CPU {figures.cpu_ms_per_request(load):.2f} ms/request",
+                ctx = Context(
+                    config=config,
+                    dsn=dsn,
+                    data=data,
+                    token=issue_token(secret, USER),
+                    lister_token=issue_token(secret, LISTER),
+                    floor=raw,
+                    clients=clients,
                 )
-        finally:
-            await raw.close()
+                async with uvicorn_server(
+                    database_dsn=dsn, jwt_secret=secret, label="profile"
+                ) as server:
+                    await profile_history(ctx, server)
+                    await profile_append(ctx, server, seconds)
+                    await profile_fanout(ctx, server)
+            finally:
+                await raw.close()
+    finally:
+        for client in clients:
+            client.stop()
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ class Spec:
     session_id: str
     after_revision: int
     floor: bool = False
+    # Offer permessage-deflate, as browsers do (the server then keeps zlib state per socket).
+    deflate: bool = True
 
 
 class Subscribers:
@@ -165,7 +167,11 @@ class _Worker:
     async def subscribe(self, spec: Spec) -> None:
         if spec.floor:
             ws = await connect(
-                f"{spec.url}/{spec.session_id}", ping_interval=None, max_size=None, open_timeout=120
+                f"{spec.url}/{spec.session_id}",
+                ping_interval=None,
+                max_size=None,
+                open_timeout=120,
+                compression="deflate" if spec.deflate else None,
             )
         else:
             ws = await connect(
@@ -174,6 +180,7 @@ class _Worker:
                 ping_interval=None,
                 max_size=None,
                 open_timeout=120,
+                compression="deflate" if spec.deflate else None,
             )
             init = {"Authorization": f"Bearer {spec.token}"}
             await ws.send(json.dumps({"type": "connection_init", "payload": init}))
