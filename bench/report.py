@@ -44,168 +44,193 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
         if result.get("errors"):
             notes.append(f"{label}: {result['errors']} failed requests")
 
-    f1 = figs["1_history"]
-    watch("1", f1["server"])
-    hit, miss = f1["server"], f1["after_write"]
-    floor1 = f1["floor"]
-    rows.append(
-        (
-            "1",
-            f"history of {f1['messages']:,}: repeat read, p50 / p99",
-            _pair(hit["p50_ms"], hit["p99_ms"]),
-            _pair(floor1["p50_ms"], floor1["p99_ms"]),
-            _x(f1["ratio_p50"]),
-            f"p50 <= 5x (aim 3x): {_verdict(f1['ratio_p50'] <= 5)}",
-        )
-    )
-    rows.append(
-        (
-            "1",
-            "  … first read after a write, p50 / p99 (paired floor)",
-            _pair(miss["p50_ms"], miss["p99_ms"]),
-            _pair(miss["floor_p50_ms"], miss["floor_p99_ms"]),
-            _x(miss["ratio_p50"]),
-            f"p50 <= 5x: {_verdict(miss['ratio_p50'] <= 5)}",
-        )
-    )
-    fetch = floor1.get("fetch_only_p50_ms")
-    if fetch:
+    def figure_1() -> None:
+        f1 = figs["1_history"]
+        watch("1", f1["server"])
+        hit, miss = f1["server"], f1["after_write"]
+        floor1 = f1["floor"]
         rows.append(
             (
                 "1",
-                "  … against the floor's fetch alone (no JSON), p50",
-                "",
-                _ms(fetch),
-                _x(miss["p50_ms"] / fetch),
-                "",
-            )
-        )
-    if floor1["serializer"] != "orjson":
-        notes.append(
-            f"floors serialize with {floor1['serializer']} (orjson is not installed): "
-            "read floors are higher, and read ratios lower, than with orjson"
-        )
-    if not f1["floor_json_identical"]:
-        notes.append("1: the floor's JSON differs from the server's response")
-
-    f2 = figs["2_latest_page"]
-    for key in ("big", "small"):
-        watch("2", f2[key]["server"])
-        hit, miss = f2[key]["server"], f2[key]["after_write"]
-        rows.append(
-            (
-                "2",
-                f"messages(last: 50) of {f2[key]['messages']:,}: repeat, p50",
-                _ms(hit["p50_ms"]),
-                _ms(f2[key]["floor"]["p50_ms"]),
-                _x(f2[key]["ratio_p50"]),
-                "",
+                f"history of {f1['messages']:,}: repeat read, p50 / p99",
+                _pair(hit["p50_ms"], hit["p99_ms"]),
+                _pair(floor1["p50_ms"], floor1["p99_ms"]),
+                _x(f1["ratio_p50"]),
+                f"p50 <= 5x (aim 3x): {_verdict(f1['ratio_p50'] <= 5)}",
             )
         )
         rows.append(
             (
-                "2",
-                "  … first read after a write, p50 (paired floor)",
-                _ms(miss["p50_ms"]),
-                _ms(miss["floor_p50_ms"]),
+                "1",
+                "  … first read after a write, p50 / p99 (paired floor)",
+                _pair(miss["p50_ms"], miss["p99_ms"]),
+                _pair(miss["floor_p50_ms"], miss["floor_p99_ms"]),
                 _x(miss["ratio_p50"]),
-                "",
+                f"p50 <= 5x: {_verdict(miss['ratio_p50'] <= 5)}",
             )
         )
-    for label, growth in (
-        ("repeat", f2["growth_p50"]),
-        ("after a write", f2["growth_p50_after_write"]),
-    ):
+        fetch = floor1.get("fetch_only_p50_ms")
+        if fetch:
+            rows.append(
+                (
+                    "1",
+                    "  … against the floor's fetch alone (no JSON), p50",
+                    "",
+                    _ms(fetch),
+                    _x(miss["p50_ms"] / fetch),
+                    "",
+                )
+            )
+        if floor1["serializer"] != "orjson":
+            notes.append(
+                f"floors serialize with {floor1['serializer']} (orjson is not installed): "
+                "read floors are higher, and read ratios lower, than with orjson"
+            )
+        if not f1["floor_json_identical"]:
+            notes.append("1: the floor's JSON differs from the server's response")
+
+    def figure_2() -> None:
+        f2 = figs["2_latest_page"]
+        for key in ("big", "small"):
+            watch("2", f2[key]["server"])
+            hit, miss = f2[key]["server"], f2[key]["after_write"]
+            rows.append(
+                (
+                    "2",
+                    f"messages(last: 50) of {f2[key]['messages']:,}: repeat, p50",
+                    _ms(hit["p50_ms"]),
+                    _ms(f2[key]["floor"]["p50_ms"]),
+                    _x(f2[key]["ratio_p50"]),
+                    "",
+                )
+            )
+            rows.append(
+                (
+                    "2",
+                    "  … first read after a write, p50 (paired floor)",
+                    _ms(miss["p50_ms"]),
+                    _ms(miss["floor_p50_ms"]),
+                    _x(miss["ratio_p50"]),
+                    "",
+                )
+            )
+        for label, growth in (
+            ("repeat", f2["growth_p50"]),
+            ("after a write", f2["growth_p50_after_write"]),
+        ):
+            rows.append(
+                (
+                    "2",
+                    f"latest page {label}: big / small session",
+                    _x(growth),
+                    "",
+                    "",
+                    f"flat (<= 1.5x): {_verdict(growth <= 1.5)}",
+                )
+            )
+
+    def figure_3() -> None:
+        _append_rows(rows, watch, notes, figs["3_append"], "3", figs["3_append"])
+
+    def figure_4() -> None:
+        f4 = figs["4_batch"]
         rows.append(
             (
-                "2",
-                f"latest page {label}: big / small session",
-                _x(growth),
+                "4",
+                "appendMessages of 1,000, p50",
+                _ms(f4["server"]["p50_ms"]),
+                _ms(f4["floor_best_p50_ms"]),
+                _x(f4["ratio_p50"]),
                 "",
-                "",
-                f"flat (<= 1.5x): {_verdict(growth <= 1.5)}",
             )
         )
 
-    _append_rows(rows, watch, notes, figs["3_append"], "3", figs["3_append"])
+    def figure_5() -> None:
+        f5 = figs["5_session_list"]
+        keys = [key for key in f5 if key.startswith("sessions_")]
+        for key in keys:
+            watch("5", f5[key]["server"])
+            count = key.split("_")[1]
+            rows.append(
+                (
+                    "5",
+                    f"{count} sessions x last 20 messages, p50",
+                    _ms(f5[key]["server"]["p50_ms"]),
+                    _ms(f5[key]["floor"]["p50_ms"]),
+                    _x(f5[key]["ratio_p50"]),
+                    "",
+                )
+            )
+        counts = f5.get("statements", {})
+        if counts:
+            same = len(set(counts.values())) == 1
+            shown = " / ".join(f"{counts[key]}" for key in keys)
+            rows.append(
+                (
+                    "5",
+                    f"SQL statements ({' / '.join(k.split('_')[1] for k in keys)} sessions)",
+                    shown,
+                    "3",
+                    "",
+                    f"independent of count: {_verdict(same)}",
+                )
+            )
 
-    f4 = figs["4_batch"]
-    rows.append(
-        (
-            "4",
-            "appendMessages of 1,000, p50",
-            _ms(f4["server"]["p50_ms"]),
-            _ms(f4["floor_best_p50_ms"]),
-            _x(f4["ratio_p50"]),
-            "",
-        )
-    )
+    def figure_6() -> None:
+        floor6 = figs["6_fanout_floor"]
+        _fanout_rows(rows, watch, "6", figs["6_fanout"], floor6)
 
-    f5 = figs["5_session_list"]
-    keys = [key for key in f5 if key.startswith("sessions_")]
-    for key in keys:
-        watch("5", f5[key]["server"])
-        count = key.split("_")[1]
+    def figure_7() -> None:
+        floor6 = figs["6_fanout_floor"]
+        f7 = figs["7_capacity"]
+        idle = f7["idle"]["opened"]
+        extra_mb = f7["extrapolated_mb_per_10000"]
         rows.append(
             (
-                "5",
-                f"{count} sessions x last 20 messages, p50",
-                _ms(f5[key]["server"]["p50_ms"]),
-                _ms(f5[key]["floor"]["p50_ms"]),
-                _x(f5[key]["ratio_p50"]),
+                "7",
+                f"RSS per idle subscription ({idle:,} open)",
+                f"{f7['kib_per_subscription']:.1f} KiB",
                 "",
+                "",
+                f"< 200 MB per 10,000 ({extra_mb:.0f} MB): {_verdict(extra_mb < 200)}",
             )
         )
-    counts = f5.get("statements", {})
-    if counts:
-        same = len(set(counts.values())) == 1
-        shown = " / ".join(f"{counts[key]}" for key in keys)
+        if f7["idle"]["failed"]:
+            notes.append(
+                f"7: {f7['idle']['failed']} idle subscriptions failed: {f7['idle']['errors']}"
+            )
+        one = f7["fanout_one_session"]
+        watch("7", one)
+        floor_one = floor6["one_session"]
         rows.append(
             (
-                "5",
-                f"SQL statements ({' / '.join(k.split('_')[1] for k in keys)} sessions)",
-                shown,
-                "3",
-                "",
-                f"independent of count: {_verdict(same)}",
+                "7",
+                "6a beside the idle ones, p50 / p99",
+                f"{_ms(one['p50_ms'])} / {_ms(one['p99_ms'])}",
+                f"{_ms(floor_one['p50_ms'])} / {_ms(floor_one['p99_ms'])}",
+                _ratios(one, floor_one),
+                f"p99 < 50 ms: {_verdict(one['p99_ms'] < 50)}",
             )
         )
 
-    floor6 = figs["6_fanout_floor"]
-    _fanout_rows(rows, watch, "6", figs["6_fanout"], floor6)
+    def figure_8() -> None:
+        floor6 = figs["6_fanout_floor"]
+        f8 = figs["8_two_workers"]
+        _append_rows(rows, watch, notes, f8["append"], "8", figs["3_append"], machine=True)
+        _fanout_rows(rows, watch, "8", f8["fanout"], floor6)
 
-    f7 = figs["7_capacity"]
-    idle = f7["idle"]["opened"]
-    extra_mb = f7["extrapolated_mb_per_10000"]
-    rows.append(
-        (
-            "7",
-            f"RSS per idle subscription ({idle:,} open)",
-            f"{f7['kib_per_subscription']:.1f} KiB",
-            "",
-            "",
-            f"< 200 MB per 10,000 ({extra_mb:.0f} MB): {_verdict(extra_mb < 200)}",
-        )
-    )
-    if f7["idle"]["failed"]:
-        notes.append(f"7: {f7['idle']['failed']} idle subscriptions failed: {f7['idle']['errors']}")
-    one = f7["fanout_one_session"]
-    watch("7", one)
-    floor_one = floor6["one_session"]
-    rows.append(
-        (
-            "7",
-            "6a beside the idle ones, p50 / p99",
-            f"{_ms(one['p50_ms'])} / {_ms(one['p99_ms'])}",
-            f"{_ms(floor_one['p50_ms'])} / {_ms(floor_one['p99_ms'])}",
-            _ratios(one, floor_one),
-            f"p99 < 50 ms: {_verdict(one['p99_ms'] < 50)}",
-        )
-    )
-
-    f8 = figs["8_two_workers"]
-    _append_rows(rows, watch, notes, f8["append"], "8", figs["3_append"], machine=True)
-    _fanout_rows(rows, watch, "8", f8["fanout"], floor6)
+    sections = [figure_1, figure_2, figure_3, figure_4, figure_5, figure_6, figure_7, figure_8]
+    for number, section in enumerate(sections, 1):
+        failed = [
+            f"{key}: {value['error']}"
+            for key, value in figs.items()
+            if key.startswith(str(number)) and isinstance(value, dict) and "error" in value
+        ]
+        try:
+            section()
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            failed.append(f"not shown ({type(exc).__name__}: {exc})")
+        notes += [f"figure {number}: {problem}" for problem in failed]
 
     widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
 

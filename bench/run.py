@@ -19,6 +19,8 @@ import shutil
 import subprocess
 import sys
 import time
+import traceback
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,12 +49,22 @@ def environment(tree: Path) -> dict[str, Any]:
     return {
         "tree": str(tree),
         "commit": git("rev-parse", "--short", "HEAD"),
-        "dirty_paths": len(git("status", "--porcelain").splitlines()),
+        # Others' uncommitted edits are served too: name them.
+        "uncommitted": git("status", "--porcelain", "--untracked-files=no").splitlines(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_at_start": os.getloadavg(),
         "serializer_for_floors": floors.SERIALIZER,
     }
+
+
+async def attempt(into: dict[str, Any], key: str, work: Awaitable[Any]) -> None:
+    """Store `work`'s result under `key`; a failure is stored as an error, and the run goes on."""
+    try:
+        into[key] = await work
+    except Exception as exc:
+        traceback.print_exc()
+        into[key] = {"error": f"{type(exc).__name__}: {exc}"}
 
 
 async def run(config: Config, tree: Path) -> dict[str, Any]:
@@ -104,19 +116,19 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
                     database_dsn=dsn, jwt_secret=secret, tree=tree, label="one-worker"
                 ) as server:
                     step("1 history")
-                    figs["1_history"] = await figures.history(ctx, server)
+                    await attempt(figs, "1_history", figures.history(ctx, server))
                     step("2 latest page")
-                    figs["2_latest_page"] = await figures.latest_page(ctx, server)
+                    await attempt(figs, "2_latest_page", figures.latest_page(ctx, server))
                     step("3 append")
-                    figs["3_append"] = await figures.append(ctx, server)
+                    await attempt(figs, "3_append", figures.append(ctx, server))
                     step("4 batch")
-                    figs["4_batch"] = await figures.batch(ctx, server)
+                    await attempt(figs, "4_batch", figures.batch(ctx, server))
                     step("5 session list")
-                    figs["5_session_list"] = await figures.session_list(ctx, server)
+                    await attempt(figs, "5_session_list", figures.session_list(ctx, server))
                     step("6 fan-out")
-                    figs["6_fanout"] = await figures.fanout(ctx, server, "6")
+                    await attempt(figs, "6_fanout", figures.fanout(ctx, server, "6"))
                 step("6 fan-out floor")
-                figs["6_fanout_floor"] = await figures.fanout_floor(ctx)
+                await attempt(figs, "6_fanout_floor", figures.fanout_floor(ctx))
                 async with uvicorn_server(
                     database_dsn=dsn,
                     jwt_secret=secret,
@@ -125,12 +137,14 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
                     label="counted",
                 ) as counted:
                     step("5 statement count")
-                    figs["5_session_list"]["statements"] = await figures.statements(ctx, counted)
+                    await attempt(
+                        figs["5_session_list"], "statements", figures.statements(ctx, counted)
+                    )
                 async with uvicorn_server(
                     database_dsn=dsn, jwt_secret=secret, tree=tree, label="capacity"
                 ) as server:
                     step(f"7 capacity ({config.idle} idle subscriptions)")
-                    figs["7_capacity"] = await figures.capacity(ctx, server)
+                    await attempt(figs, "7_capacity", figures.capacity(ctx, server))
                 with redis_server() as redis_url:
                     async with uvicorn_server(
                         tree=tree,
@@ -141,11 +155,11 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
                         label="two-workers",
                     ) as server:
                         step("8 two workers: append")
-                        figs["8_two_workers"] = {
-                            "append": await figures.append(ctx, server, with_floor=False)
-                        }
+                        two: dict[str, Any] = {}
+                        figs["8_two_workers"] = two
+                        await attempt(two, "append", figures.append(ctx, server, with_floor=False))
                         step("8 two workers: fan-out")
-                        figs["8_two_workers"]["fanout"] = await figures.fanout(ctx, server, "8")
+                        await attempt(two, "fanout", figures.fanout(ctx, server, "8"))
             finally:
                 await raw.close()
     finally:
