@@ -5,8 +5,10 @@ listener dies without a word: subscriptions go silent. So this process subscribe
 channel for all hints, checks that the channel is alive by sending itself a ping every
 `heartbeat` seconds, and on any failure (an error, or pings no longer coming back) drops
 the connection, reconnects with backoff, and reports the reconnect so that subscribers
-re-read what they may have missed. broadcaster's PostgreSQL backend publishes on its LISTEN
-connection, which cannot run two commands at once, so publishes there take turns.
+re-read what they may have missed. It also tells every other process, since the hints it
+failed to publish while it was away are missing there too. broadcaster's PostgreSQL backend
+publishes on its LISTEN connection, which cannot run two commands at once, so publishes
+there take turns.
 """
 
 import asyncio
@@ -23,7 +25,9 @@ from broadcaster._base import Subscriber
 logger = logging.getLogger("chatstore.broker")
 
 CHANNEL = "chatstore_hints"
+# Control messages on the channel, each followed by the id of the process that sent it.
 PING_PREFIX = "ping:"
+RESYNC_PREFIX = "resync:"
 MIN_BACKOFF, MAX_BACKOFF = 0.1, 5.0
 
 
@@ -47,7 +51,9 @@ class Broker:
         self._on_reconnect = on_reconnect
         self._heartbeat = heartbeat_seconds
         self._timeout = timeout_seconds
-        self._ping = f"{PING_PREFIX}{uuid.uuid4().hex}"
+        process = uuid.uuid4().hex
+        self._ping = f"{PING_PREFIX}{process}"
+        self._resync = f"{RESYNC_PREFIX}{process}"
         self._broadcast: Broadcast | None = None
         self._publishing: Any = (
             asyncio.Lock() if urlparse(url).scheme in ("postgres", "postgresql") else nullcontext()
@@ -106,6 +112,7 @@ class Broker:
                 if reconnecting:
                     logger.warning("broadcast backend %s is back", self._safe_url)
                     self._on_reconnect()
+                    await self._publish(broadcast, self._resync)
                 reconnecting, delay = True, MIN_BACKOFF
                 await self._relay(broadcast, subscriber)
             except Exception as exc:
@@ -127,10 +134,14 @@ class Broker:
             async for event in subscriber:  # type: ignore[union-attr]
                 if event is None:
                     break
-                if event.message == self._ping:
+                message = event.message
+                if message == self._ping:
                     last_pong = loop.time()
-                elif not event.message.startswith(PING_PREFIX):
-                    self._on_message(event.message)
+                elif message.startswith(RESYNC_PREFIX):
+                    if message != self._resync:
+                        self._on_reconnect()
+                elif not message.startswith(PING_PREFIX):
+                    self._on_message(message)
             raise BrokerSilent("the subscription ended")
 
         async def heartbeat() -> None:

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(40 * MiB, gt=0)
     max_content_bytes: int = Field(24 * MiB, gt=0)
     max_batch_messages: int = Field(1_000, gt=0)
+    max_mutation_fields: int = Field(100, gt=0)
 
     # Responses to one-session queries kept by revision (schema/read_cache.py); 0 disables.
     response_cache_bytes: int = Field(64 * MiB, ge=0)

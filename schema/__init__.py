@@ -1,23 +1,32 @@
 """The GraphQL schema: types, root fields, scalars, error codes and request limits."""
 
 from functools import partial
+from typing import Any
 
 from strawberry import Schema
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from core.settings import Settings
 from graphql import GraphQLError
 from schema.caches import DocumentCache
-from schema.depth import max_depth_rule
-from schema.errors import ErrorCodes, log_unexpected
+from schema.errors import ErrorCodes, log_unexpected, with_code
+from schema.limits import max_depth_rule, max_mutation_fields_rule
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
 
 
 class ChatSchema(Schema):
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # An exception that escapes execution (it cannot escape a resolver) skips the
+        # ErrorCodes extension: it must still leave with a code, masked.
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [with_code(error, "BAD_USER_INPUT") for error in result.errors]
+        return result
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -26,7 +35,11 @@ class ChatSchema(Schema):
 
 
 def build_schema(settings: Settings) -> Schema:
-    limits = [max_depth_rule(settings.max_query_depth), max_aliases_rule(settings.max_aliases)]
+    limits = [
+        max_depth_rule(settings.max_query_depth),
+        max_aliases_rule(settings.max_aliases),
+        max_mutation_fields_rule(settings.max_mutation_fields),
+    ]
     return ChatSchema(
         query=Query,
         mutation=Mutation,

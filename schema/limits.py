@@ -1,8 +1,13 @@
-"""A query depth limit that counts every field, introspection included.
+"""Validation rules that refuse abusive documents before they cost much.
 
-Strawberry's QueryDepthLimiter skips `__schema`, `__type` and everything below them, so a
-deep introspection document would pass any limit. This rule counts them like any field.
+The depth limit counts every field, introspection included: Strawberry's QueryDepthLimiter
+skips `__schema`, `__type` and everything below them, so a deep introspection document
+would pass any limit. The mutation-field limit exists because graphql-core runs a
+mutation's root fields one after another through a chain that recurses once per field:
+about a thousand of them (aliases of one mutation) exhaust Python's stack.
 """
+
+from typing import Any
 
 from graphql import (
     ASTValidationRule,
@@ -12,6 +17,7 @@ from graphql import (
     GraphQLError,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
@@ -72,3 +78,20 @@ def _deeper_than(
                 if _deeper_than(fragment.selection_set, allowed, fragments, spreading | {name}):
                     return True
     return False
+
+
+def max_mutation_fields_rule(max_fields: int) -> type[ASTValidationRule]:
+    class MaxMutationFields(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            if node.operation is not OperationType.MUTATION:
+                return
+            count = len(node.selection_set.selections)
+            if count > max_fields:
+                self.report_error(
+                    GraphQLError(
+                        f"A mutation may have at most {max_fields} root fields, got {count}.",
+                        node,
+                    )
+                )
+
+    return MaxMutationFields

@@ -59,9 +59,7 @@ def tool_messages_endpoint(view: ChatGraphQL) -> Any:
         )
         if isinstance(stream, GraphQLExecutionResult):  # refused before it started
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
-        return EventSourceResponse(
-            _events(stream, context), ping=int(view.settings.ws_ping_seconds)
-        )
+        return EventSourceResponse(_events(stream, context), ping=view.settings.ws_ping_seconds)
 
     return tool_messages
 

@@ -851,3 +851,45 @@ async def test_dev_mode_logs_a_working_token_for_user_dev(
         for other in (issue_token(OTHER_SECRET, "dev"), issue_token(JWT_SECRET, "dev")):
             response = await post(http, "{ sessionCount }", headers=bearer(other))
             only_error(response, "UNAUTHENTICATED", "token")
+
+
+async def test_a_mutation_with_more_root_fields_than_the_limit_is_refused_before_it_runs(
+    api: Api,
+) -> None:
+    session_id = (await api.data("mutation { createSession { id } }"))["createSession"]["id"]
+
+    def touches(count: int) -> str:
+        fields = "\n".join(
+            f'a{i}: addTokenUsage(sessionId: "{session_id}", promptTokens: 1, '
+            "completionTokens: 0) { revision }"
+            for i in range(count)
+        )
+        return f"mutation {{\n{fields}\n}}"
+
+    # A thousand aliases are under the alias limit but would exhaust graphql-core's stack.
+    error = await api.error(touches(1000))
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "at most 100 root fields" in error["message"]
+    after = await api.data(f'{{ session(id: "{session_id}") {{ revision totalPromptTokens }} }}')
+    assert after["session"] == {"revision": 0, "totalPromptTokens": 0}
+    assert len(await api.data(touches(100))) == 100
+
+
+async def test_a_failure_that_escapes_execution_is_still_coded_and_masked(tmp_path: Path) -> None:
+    """With the mutation-field limit lifted, a thousand serial root fields exhaust the stack
+    inside graphql-core, outside any resolver: the client still gets a coded, masked error."""
+    async with database_url("sqlite", tmp_path) as url:
+        async with running_server(database_url=url, max_mutation_fields=5000) as server:
+            async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
+                api = Api(http, token_for(new_user()))
+                session = await api.data("mutation { createSession { id } }")
+                session_id = session["createSession"]["id"]
+                fields = "\n".join(
+                    f'a{i}: addTokenUsage(sessionId: "{session_id}", promptTokens: 1, '
+                    "completionTokens: 0) { revision }"
+                    for i in range(1500)
+                )
+                body = await api.post(f"mutation {{\n{fields}\n}}")
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "recursion" not in error["message"].lower()

@@ -1,0 +1,252 @@
+"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers.
+
+Each server is `python -m uvicorn app:app` in its own process, configured by environment
+variables as in production; each redis-server is our own, on a free port, so it can be killed
+and restarted without touching anyone else's Redis.
+"""
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.servers import JWT_SECRET, REQUIRED_IN_CI
+
+REPO = Path(__file__).resolve().parent.parent
+# Hang guards: a process that needs longer than this to start (or stop) is broken.
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def log_tail(path: Path, lines: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# --- redis-server -------------------------------------------------------------------------
+
+
+def redis_server_binary() -> str:
+    """The redis-server binary; a visible skip without one (a failure under CI)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "redis-server is not on PATH (apt-get install redis-server)"
+        if REQUIRED_IN_CI:
+            pytest.fail(f"CI=true requires redis-server: {reason}")
+        pytest.skip(reason)
+    return binary
+
+
+class RedisServer:
+    """A redis-server of our own on a fixed port: `stop()` kills it, `start()` brings it back."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.binary = redis_server_binary()
+        self.port = free_port()
+        self.workdir = workdir
+        self.log = workdir / f"redis-{self.port}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Start it (again, on the same port) and wait until it answers PING."""
+        self.spawn()
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while not await self.answers_ping():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited:\n{log_tail(self.log)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer:\n{log_tail(self.log)}")
+            await asyncio.sleep(0.05)
+
+    def spawn(self) -> None:
+        assert self.process is None, "already running"
+        command = [
+            self.binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop(self) -> None:
+        """Kill it (SIGKILL: a crash, not a goodbye) and wait until it is gone."""
+        if self.process is None:
+            return
+        self.process.kill()
+        self.process.wait(STOP_TIMEOUT)
+        self.process = None
+
+    async def answers_ping(self) -> bool:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", self.port), 1
+            )
+        except (OSError, TimeoutError):
+            return False
+        try:
+            writer.write(b"PING\r\n")
+            await writer.drain()
+            return (await asyncio.wait_for(reader.readline(), 1)).startswith(b"+PONG")
+        except (OSError, TimeoutError):
+            return False
+        finally:
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
+
+
+@asynccontextmanager
+async def redis_server(workdir: Path) -> AsyncIterator[RedisServer]:
+    server = RedisServer(workdir)
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- uvicorn ------------------------------------------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    """One `uvicorn app:app` process."""
+
+    name: str
+    env: dict[str, str]
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def spawn(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    async def wait_healthy(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        async with httpx.AsyncClient(base_url=self.http_url, timeout=2) as http:
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited at start:\n{log_tail(self.log)}")
+                with suppress(httpx.TransportError):
+                    if (await http.get("/healthz")).status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.name} did not start:\n{log_tail(self.log)}")
+                await asyncio.sleep(0.05)
+
+    def terminate(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT)
+        self.process = None
+
+
+def server_env(database_url: str, broadcast_url: str, **settings: float | str) -> dict[str, str]:
+    """The environment of a server process: our settings over the caller's environment."""
+    env = {**os.environ}
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "BROADCAST_URL": broadcast_url,
+            "JWT_SECRET": JWT_SECRET,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update({name.upper(): str(value) for name, value in settings.items()})
+    return env
+
+
+@asynccontextmanager
+async def uvicorn_processes(
+    workdir: Path, envs: Sequence[dict[str, str]]
+) -> AsyncIterator[list[ServerProcess]]:
+    """One uvicorn process per environment, started together, each answering /healthz."""
+    run = uuid.uuid4().hex[:8]
+    servers = [
+        ServerProcess(
+            name=f"process {'AB'[index] if index < 2 else index}",
+            env=env,
+            log=workdir / f"uvicorn-{run}-{index}.log",
+        )
+        for index, env in enumerate(envs)
+    ]
+    try:
+        for server in servers:
+            server.spawn()
+        await asyncio.gather(*(server.wait_healthy() for server in servers))
+        yield servers
+    finally:
+        for server in servers:
+            server.terminate()
+
+
+def postgres_broadcast_url(database_url: str, application_name: str) -> str:
+    """A `postgres://` BROADCAST_URL for the database of `database_url` (an SQLAlchemy URL);
+    `application_name` labels its LISTEN connection in pg_stat_activity."""
+    plain = database_url.replace("postgresql+asyncpg://", "postgres://", 1)
+    return f"{plain}?application_name={application_name}"

@@ -1,0 +1,596 @@
+"""Live updates across server processes, and through the loss of the broker between them.
+
+Every test here runs real `uvicorn app:app` processes (tests/processes.py) that share one
+PostgreSQL database (two processes cannot share the SQLite default), with change hints carried
+by `BROADCAST_URL`: a redis-server of our own, or PostgreSQL LISTEN/NOTIFY. Covers: a subscriber
+on one process receives what mutations on another changed (and a delete completes it); writes on
+one process racing a resubscribe with `afterRevision` on another lose and repeat nothing; hints
+of writes to many sessions at once all go out; a Redis restart and the termination of LISTEN
+connections under open subscriptions lose nothing (every update made during and after the
+outage arrives once, in order), while mutations keep working and `/readyz` reports the outage;
+a hint that never reaches a process is caught up by the periodic recheck. Where the broker must
+be what delivered an event, RECHECK_SECONDS is 300, so the safety net cannot have done it.
+"""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.clients import LEGACY_WS, TRANSPORT_WS, WAIT, Api, Subscriber, subscribed, token_for
+from tests.clients import operation as document
+from tests.clients import websocket as open_websocket
+from tests.processes import (
+    RedisServer,
+    ServerProcess,
+    postgres_broadcast_url,
+    redis_server,
+    server_env,
+    uvicorn_processes,
+)
+from tests.servers import database_url, postgres_or_skip
+
+# Long enough for an event already on its way to arrive; used to prove that none is coming.
+QUIET = 0.5
+# Hang guard for a process to notice an outage or its end (heartbeats, reconnect backoff).
+STATE_WAIT = 20.0
+# Large enough that the periodic recheck cannot deliver anything during a test.
+NO_RECHECK = 300
+# Small, so that a process notices within a second that Redis is gone.
+HEARTBEAT = 0.2
+# For the LISTEN tests: a process notices a terminated connection at its next heartbeat, so a
+# longer one leaves the writes made at once after the termination inside the outage.
+LISTEN_HEARTBEAT = 1.0
+
+
+# --- Processes ----------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    """Two server processes sharing one PostgreSQL database and one broadcast backend."""
+
+    a: ServerProcess
+    b: ServerProcess
+    database_url: str
+    broadcast: str
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("broker")
+
+
+@pytest.fixture(scope="module")
+async def redis(workdir: Path) -> AsyncIterator[RedisServer]:
+    """A redis-server of our own for the tests that do not kill it."""
+    async with redis_server(workdir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["redis", "postgres"])
+async def pair(
+    request: pytest.FixtureRequest, workdir: Path, redis: RedisServer
+) -> AsyncIterator[Pair]:
+    async with database_url("postgres", workdir) as url:
+        broadcast = redis.url if request.param == "redis" else postgres_broadcast_url(url, "pair")
+        env = server_env(url, broadcast, recheck_seconds=NO_RECHECK)
+        async with uvicorn_processes(workdir, [env, env]) as (a, b):
+            yield Pair(a=a, b=b, database_url=url, broadcast=request.param)
+
+
+@asynccontextmanager
+async def apis(user: str, *servers: ServerProcess) -> AsyncIterator[list[Api]]:
+    """One HTTP client per process, all as `user`."""
+    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=60) for server in servers]
+    try:
+        yield [Api(client, token_for(user)) for client in clients]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def readiness(server: ServerProcess) -> tuple[int, dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
+        response = await http.get("/readyz")
+        return response.status_code, response.json()
+
+
+async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
+    """Poll /readyz until it answers `status` (bounded); the body of that answer."""
+    deadline = asyncio.get_running_loop().time() + STATE_WAIT
+    while True:
+        code, body = await readiness(server)
+        if code == status:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{server.name}: /readyz stayed {code} {body}, not {status}")
+        await asyncio.sleep(0.02)
+
+
+# --- HTTP helpers -------------------------------------------------------------------------
+
+
+async def create_session(api: Api) -> dict[str, Any]:
+    return (await api.data(document("CreateSession")))["createSession"]
+
+
+async def load_session(api: Api, session_id: str) -> dict[str, Any]:
+    session = (await api.data(document("GetSession"), {"id": session_id}))["session"]
+    assert session is not None
+    return session
+
+
+def tool(call_id: str, content: str | None = None) -> dict[str, Any]:
+    return {"role": "TOOL", "toolCallId": call_id, "content": content}
+
+
+async def append(api: Api, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    variables = {"sessionId": session_id, "message": message}
+    return (await api.data(document("AppendMessage"), variables))["appendMessage"]
+
+
+async def append_many(
+    api: Api, session_id: str, messages: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    variables = {"sessionId": session_id, "messages": messages}
+    return (await api.data(document("AppendMessages"), variables))["appendMessages"]
+
+
+async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -> dict[str, Any]:
+    variables = {"sessionId": session_id, "toolCallId": call_id, "content": content}
+    return (await api.data(document("UpdateToolResult"), variables))["updateToolResult"]
+
+
+async def session_with_pending_tools(api: Api, count: int) -> tuple[str, int]:
+    """A session with TOOL messages call_0..call_<count-1> awaiting results; its revision."""
+    session = await create_session(api)
+    await append_many(api, session["id"], [tool(f"call_{index}") for index in range(count)])
+    return session["id"], (await load_session(api, session["id"]))["revision"]
+
+
+# --- Receiving ----------------------------------------------------------------------------
+
+
+async def receive_exactly(sub: Subscriber, expected: list[dict[str, Any]]) -> None:
+    """`sub` receives exactly `expected`, in that order, and then nothing more."""
+    received: list[dict[str, Any]] = []
+    try:
+        while len(received) < len(expected):
+            received.append(await sub.next_tool_message())
+    except TimeoutError:
+        missing = [(m["toolCallId"], m["revision"]) for m in expected[len(received) :]]
+        raise AssertionError(
+            f"no event within {WAIT} s; received {len(received)} of {len(expected)}, "
+            f"missing (toolCallId, revision): {missing}"
+        ) from None
+    assert received == expected
+    await sub.nothing_within(QUIET)
+
+
+async def collect_until(sub: Subscriber, revision: int) -> list[dict[str, Any]]:
+    """Events until one has `revision` or higher; then prove nothing follows."""
+    events: list[dict[str, Any]] = []
+    while not events or events[-1]["revision"] < revision:
+        events.append(await sub.next_tool_message())
+    await sub.nothing_within(QUIET)
+    return events
+
+
+def assert_gap_free(
+    events: list[dict[str, Any]], tool_writes: list[dict[str, Any]], after: int
+) -> None:
+    """`events` answer the TOOL writes with revision > `after`: each write's state is received,
+    or (a subscriber may skip intermediate states) a later state of that message is; each event
+    is exactly one write's result; no duplicate; ascending (revision, sequence)."""
+    keys = [(event["id"], event["revision"]) for event in events]
+    assert len(keys) == len(set(keys)), f"duplicates: {keys}"
+    order = [(event["revision"], event["sequence"]) for event in events]
+    assert order == sorted(order), f"not ascending: {order}"
+    written = {(write["id"], write["revision"]): write for write in tool_writes}
+    for event in events:
+        assert event["revision"] > after, f"older than the subscription: {event}"
+        assert written.get((event["id"], event["revision"])) == event, event
+    latest: dict[str, int] = {}
+    for event in events:
+        latest[event["id"]] = max(latest.get(event["id"], -1), event["revision"])
+    missed = [
+        write
+        for write in tool_writes
+        if write["revision"] > after and latest.get(write["id"], -1) < write["revision"]
+    ]
+    assert missed == [], f"missed: {missed}"
+
+
+# --- Two processes, one broker ------------------------------------------------------------
+
+
+async def test_subscribers_on_each_process_receive_what_mutations_on_the_other_changed(
+    pair: Pair, user: str
+):
+    async with apis(user, pair.a, pair.b) as (on_a, on_b):
+        for server in (pair.a, pair.b):
+            status, body = await readiness(server)
+            assert (status, body["broadcast"]) == (200, True), body
+        session = await create_session(on_b)
+        sid = session["id"]
+        variables = {"sessionId": sid, "afterRevision": session["revision"]}
+        async with (
+            subscribed(pair.a.ws_url, on_a.token, variables) as sub_a,
+            subscribed(pair.b.ws_url, on_b.token, variables, LEGACY_WS) as sub_b,
+        ):
+            # This one may come from either subscription's first read; once it has arrived,
+            # both subscriptions are live, and each later write reaches the other process's
+            # subscriber only through the broker (the recheck is minutes away).
+            first = await append(on_b, sid, tool("call_first", "answered at once"))
+            for sub in (sub_a, sub_b):
+                assert await sub.next_tool_message() == first
+
+            pending = await append(on_b, sid, tool("call_weather"))
+            for sub in (sub_a, sub_b):
+                assert await sub.next_tool_message() == pending
+            completed = await complete_tool(on_b, sid, "call_weather", '{"temp": 21}')
+            for sub in (sub_a, sub_b):
+                assert await sub.next_tool_message() == completed
+
+            # And the other way round: written on A, received on B.
+            other = await append(on_a, sid, tool("call_news"))
+            done = await complete_tool(on_a, sid, "call_news", "headlines")
+            for sub in (sub_a, sub_b):
+                assert [await sub.next_tool_message() for _ in range(2)] == [other, done]
+                await sub.nothing_within(QUIET)
+
+            # Deleting the session on B completes the subscription on A.
+            assert await on_b.data(document("DeleteSession"), {"id": sid}) == {
+                "deleteSession": True
+            }
+            assert await sub_a.receive() == {"type": "complete", "id": "1"}
+            assert await sub_b.receive() == {"type": "complete", "id": "1"}
+
+
+async def test_mutations_at_once_on_many_sessions_all_reach_their_subscribers_on_another_process(
+    pair: Pair, user: str
+):
+    # Hints of writes to different sessions are published at the same moment (broadcaster's
+    # PostgreSQL backend publishes on its LISTEN connection, which runs one command at a time):
+    # every one must still go out.
+    async with apis(user, pair.a, pair.b) as (on_a, on_b):
+        sessions = [(await create_session(on_b))["id"] for _ in range(12)]
+        async with open_websocket(pair.a.ws_url) as sub:
+            assert (await sub.init(on_a.token))["type"] == "connection_ack"
+            for index, sid in enumerate(sessions):
+                variables = {"sessionId": sid, "afterRevision": 0}
+                await sub.subscribe(document("ToolMessageUpdated"), variables, str(index))
+            # Once its first message has arrived, each subscription is live.
+            firsts = [await append(on_b, sid, tool("call_slow")) for sid in sessions]
+            assert await receive_by_operation(sub, len(sessions)) == {
+                str(index): [first] for index, first in enumerate(firsts)
+            }
+            for phase in ("appended", "completed"):
+                writes = await asyncio.gather(
+                    *[
+                        append(on_b, sid, tool("call_fast", "quick"))
+                        if phase == "appended"
+                        else complete_tool(on_b, sid, "call_slow", "slow")
+                        for sid in sessions
+                    ]
+                )
+                assert await receive_by_operation(sub, len(sessions)) == {
+                    str(index): [write] for index, write in enumerate(writes)
+                }
+            await sub.nothing_within(QUIET)
+
+
+async def receive_by_operation(sub: Subscriber, count: int) -> dict[str, list[dict[str, Any]]]:
+    """The next `count` events on the socket, by operation id."""
+    events: dict[str, list[dict[str, Any]]] = {}
+    for _ in range(count):
+        try:
+            message = await sub.receive()
+        except TimeoutError:
+            raise AssertionError(f"no event within {WAIT} s; received only {events}") from None
+        assert message["type"] == "next" and "errors" not in message["payload"], message
+        events.setdefault(message["id"], []).append(
+            message["payload"]["data"]["toolMessageUpdated"]
+        )
+    return events
+
+
+async def write_mix(
+    api: Api, sid: str, pending_calls: list[str], count: int, halfway: asyncio.Event, at: int
+) -> list[dict[str, Any]]:
+    """`count` writes in turn: tool results, new TOOL messages and USER messages, the last a
+    tool result. Sets `halfway` before write number `at`."""
+    writes = []
+    for index in range(count):
+        if index == at:
+            halfway.set()
+            await asyncio.sleep(0)
+        kind = index % 3 if index < count - 1 else 0
+        if kind == 0:
+            call = pending_calls[index % len(pending_calls)]
+            writes.append(await complete_tool(api, sid, call, f"result of write {index}"))
+        elif kind == 1:
+            writes.append(await append(api, sid, tool(f"call_new_{index}", f"new {index}")))
+        else:
+            writes.append(await append(api, sid, {"role": "USER", "content": f"user {index}"}))
+    halfway.set()
+    return writes
+
+
+@pytest.mark.parametrize("subscribe_at", [0, 15])
+async def test_writes_on_one_process_racing_a_resubscribe_on_another_lose_and_repeat_nothing(
+    pair: Pair, user: str, subscribe_at: int
+):
+    async with apis(user, pair.a, pair.b) as (on_a, on_b):
+        session = await create_session(on_b)
+        sid = session["id"]
+        calls = [f"call_pending_{index}" for index in range(4)]
+        await append_many(on_b, sid, [tool(call) for call in calls])
+        await append(on_b, sid, tool("call_static", "answered before the race, never changed"))
+        before = (await load_session(on_b, sid))["revision"]
+
+        async with open_websocket(pair.a.ws_url) as sub:
+            assert (await sub.init(on_a.token))["type"] == "connection_ack"
+            halfway = asyncio.Event()
+            writer = asyncio.create_task(write_mix(on_b, sid, calls, 30, halfway, subscribe_at))
+            await halfway.wait()
+            await sub.subscribe(
+                document("ToolMessageUpdated"), {"sessionId": sid, "afterRevision": before}
+            )
+            writes = await writer
+
+            tool_writes = [write for write in writes if write["role"] == "TOOL"]
+            events = await collect_until(sub, writes[-1]["revision"])
+            assert_gap_free(events, tool_writes, before)
+            # Every message touched after `before` is received in its final state.
+            final = {write["id"]: write for write in tool_writes}
+            assert {event["id"]: event for event in events} == final
+
+
+# --- Broker loss --------------------------------------------------------------------------
+
+
+@dataclass
+class Watched:
+    """A session with pending tool calls, subscribed on process A; what it must receive."""
+
+    sid: str
+    sub: Subscriber
+    expected: list[dict[str, Any]]
+    received: int = 0
+
+
+@asynccontextmanager
+async def watched_sessions(writer: Api, reader: Api, ws_url: str) -> AsyncIterator[list[Watched]]:
+    """Two sessions with calls call_0..call_5 pending, each subscribed with `afterRevision` (one
+    on graphql-transport-ws, one on graphql-ws); live once call_0's result has arrived."""
+    first, second = [await session_with_pending_tools(writer, 6) for _ in range(2)]
+    async with (
+        subscribed(ws_url, reader.token, {"sessionId": first[0], "afterRevision": first[1]}) as s1,
+        subscribed(
+            ws_url, reader.token, {"sessionId": second[0], "afterRevision": second[1]}, LEGACY_WS
+        ) as s2,
+    ):
+        watched = [
+            Watched(sid=sid, sub=sub, expected=[]) for (sid, _), sub in ((first, s1), (second, s2))
+        ]
+        for session in watched:
+            live = await complete_tool(writer, session.sid, "call_0", "before the outage")
+            assert await session.sub.next_tool_message() == live
+        yield watched
+
+
+async def receive_news(watched: list[Watched]) -> None:
+    """Each subscriber receives exactly what was written since it last checked, in order."""
+    for session in watched:
+        await receive_exactly(session.sub, session.expected[session.received :])
+        session.received = len(session.expected)
+
+
+async def write_round(writer: Api, watched: list[Watched], phase: str, calls: list[str]) -> None:
+    """For each session (the sessions at once): results for `calls` and one new completed TOOL
+    message. Each write touches a message no other write after the subscription touched, so
+    every one of them must arrive as it is, once."""
+
+    async def write(session: Watched) -> None:
+        for call in calls:
+            session.expected.append(await complete_tool(writer, session.sid, call, phase))
+        new = tool(f"call_{phase}_{uuid.uuid4().hex[:6]}", f"new, {phase}")
+        session.expected.append(await append(writer, session.sid, new))
+
+    await asyncio.gather(*(write(session) for session in watched))
+
+
+async def test_subscriptions_on_a_process_survive_a_redis_restart_and_miss_nothing(
+    tmp_path: Path, user: str
+):
+    async with (
+        redis_server(tmp_path) as broker,
+        database_url("postgres", tmp_path) as url,
+    ):
+        env = server_env(
+            url, broker.url, recheck_seconds=NO_RECHECK, broker_heartbeat_seconds=HEARTBEAT
+        )
+        async with (
+            uvicorn_processes(tmp_path, [env, env]) as (a, b),
+            apis(user, a, b) as (on_a, on_b),
+            watched_sessions(on_b, on_a, a.ws_url) as watched,
+        ):
+            for server in (a, b):
+                assert (await readiness(server))[0] == 200
+
+            broker.stop()
+            # Mutations keep working while the broker is away (Api.data: 200, no errors).
+            await write_round(on_b, watched, "down", ["call_1", "call_2"])
+            outage = await wait_readiness(a, 503)
+            assert outage["broadcast"] is False and outage["database"] is True, outage
+            assert outage["subscriptions"] == 2, outage
+            await write_round(on_b, watched, "still-down", ["call_3"])
+
+            await broker.start()
+            # B too: hints B publishes before it has reconnected are the `writers` case of the
+            # LISTEN test below.
+            for server in (a, b):
+                back = await wait_readiness(server, 200)
+                assert back["broadcast"] is True, back
+            # What was written during the outage arrives now, before any later write could
+            # prompt a re-read: the reconnect's resync catches the subscribers up.
+            await receive_news(watched)
+            await write_round(on_b, watched, "after", ["call_4", "call_5"])
+            await receive_news(watched)
+            assert (await readiness(a))[1]["subscriptions"] == 2
+
+
+async def listen_connections(admin: asyncpg.Connection, database: str) -> dict[int, str]:
+    """The broadcast connections in `database` (pid: application_name): those whose last
+    statement was LISTEN or a NOTIFY (broadcaster publishes on its LISTEN connection)."""
+    rows = await admin.fetch(
+        """
+        SELECT pid, application_name FROM pg_stat_activity
+        WHERE datname = $1 AND (query ILIKE 'LISTEN%' OR query ILIKE '%pg_notify%')
+        """,
+        database,
+    )
+    return {row["pid"]: row["application_name"] for row in rows}
+
+
+async def wait_listen_connections(
+    admin: asyncpg.Connection, database: str, names: set[str], not_pids: set[int]
+) -> dict[int, str]:
+    """Poll until each of `names` has a broadcast connection whose pid is not in `not_pids`."""
+    deadline = asyncio.get_running_loop().time() + STATE_WAIT
+    while True:
+        found = await listen_connections(admin, database)
+        fresh = {pid: name for pid, name in found.items() if pid not in not_pids}
+        if set(fresh.values()) >= names:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no new LISTEN connection for {names}: {found}")
+        await asyncio.sleep(0.02)
+
+
+async def wait_gone(admin: asyncpg.Connection, pids: set[int]) -> None:
+    """Poll until the backends `pids` have exited (pg_terminate_backend only signals them)."""
+    deadline = asyncio.get_running_loop().time() + STATE_WAIT
+    query = "SELECT count(*) FROM pg_stat_activity WHERE pid = any($1::int[])"
+    while await admin.fetchval(query, list(pids)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"backends {pids} did not exit")
+        await asyncio.sleep(0.005)
+
+
+async def watch_readiness(server: ServerProcess, seen: list[tuple[int, dict[str, Any]]]) -> None:
+    while True:
+        seen.append(await readiness(server))
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("terminated", ["subscribers", "writers", "all"])
+async def test_subscriptions_survive_the_termination_of_listen_connections_and_miss_nothing(
+    tmp_path: Path, user: str, terminated: str
+):
+    """`subscribers`: process A's LISTEN connection (A serves the subscriptions); `writers`:
+    process B's (B takes the mutations, so its hints are what is lost); `all`: every LISTEN
+    connection of the database."""
+    admin = await postgres_or_skip()
+    try:
+        async with database_url("postgres", tmp_path) as url:
+            database = url.rsplit("/", 1)[1]
+            tag = uuid.uuid4().hex[:8]
+            name_a, name_b = f"chatstore-a-{tag}", f"chatstore-b-{tag}"
+            envs = [
+                server_env(
+                    url,
+                    postgres_broadcast_url(url, name),
+                    recheck_seconds=NO_RECHECK,
+                    broker_heartbeat_seconds=LISTEN_HEARTBEAT,
+                )
+                for name in (name_a, name_b)
+            ]
+            async with (
+                uvicorn_processes(tmp_path, envs) as (a, b),
+                apis(user, a, b) as (on_a, on_b),
+                watched_sessions(on_b, on_a, a.ws_url) as watched,
+            ):
+                connections = await listen_connections(admin, database)
+                assert sorted(connections.values()) == [name_a, name_b], connections
+                targets = {
+                    "subscribers": {name_a},
+                    "writers": {name_b},
+                    "all": {name_a, name_b},
+                }[terminated]
+                doomed = {pid for pid, name in connections.items() if name in targets}
+
+                seen: list[tuple[int, dict[str, Any]]] = []
+                watcher = asyncio.create_task(watch_readiness(a, seen))
+                try:
+                    for pid in doomed:
+                        assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+                    await wait_gone(admin, doomed)
+                    # At once: a process notices at its next heartbeat and reconnects after a
+                    # backoff, so these are written while the connections are down.
+                    await write_round(on_b, watched, "during", ["call_1", "call_2"])
+                    await wait_listen_connections(admin, database, targets, doomed)
+                    for server in (a, b):
+                        assert (await wait_readiness(server, 200))["broadcast"] is True
+                finally:
+                    watcher.cancel()
+                # /readyz may have been 503 for too short a time to be seen; when it was, it
+                # was for the broker, and never for the database.
+                for status, body in seen:
+                    assert body["database"] is True, body
+                    assert (status == 200) == body["broadcast"], body
+
+                # What was written during the outage arrives now, before any later write
+                # could prompt a re-read.
+                await receive_news(watched)
+                await write_round(on_b, watched, "after", ["call_3", "call_4", "call_5"])
+                await receive_news(watched)
+    finally:
+        await admin.close()
+
+
+# --- The safety net -----------------------------------------------------------------------
+
+
+async def test_a_hint_that_never_reaches_a_process_is_caught_up_by_the_periodic_recheck(
+    tmp_path: Path, redis: RedisServer, user: str
+):
+    """A listens on Redis, B publishes in its own memory only: B's hints never reach A, so
+    whatever A's subscriber receives of B's writes, the recheck (every second) delivered."""
+    async with database_url("postgres", tmp_path) as url:
+        envs = [
+            server_env(url, redis.url, recheck_seconds=1),
+            server_env(url, "memory://", recheck_seconds=1),
+        ]
+        async with (
+            uvicorn_processes(tmp_path, envs) as (a, b),
+            apis(user, a, b) as (on_a, on_b),
+        ):
+            session = await create_session(on_b)
+            sid = session["id"]
+            variables = {"sessionId": sid, "afterRevision": session["revision"]}
+            async with subscribed(a.ws_url, on_a.token, variables, TRANSPORT_WS) as sub:
+                # WAIT (10 s) is the hang guard: ten rounds of the recheck.
+                first = await append(on_b, sid, tool("call_first", "answered at once"))
+                assert await sub.next_tool_message() == first
+                pending = await append(on_b, sid, tool("call_slow"))
+                assert await sub.next_tool_message() == pending
+                completed = await complete_tool(on_b, sid, "call_slow", "finally")
+                another = await append(on_b, sid, tool("call_more", "more"))
+                await receive_exactly(sub, [completed, another])
+
+                # A session deleted on B: the recheck finds it gone and completes the
+                # subscription on A.
+                assert await on_b.data(document("DeleteSession"), {"id": sid}) == {
+                    "deleteSession": True
+                }
+                assert await sub.receive() == {"type": "complete", "id": "1"}
