@@ -30,12 +30,9 @@ logger = logging.getLogger("chatstore")
 
 
 def create_app(settings: Settings) -> Starlette:
-    dev_mode = settings.jwt_secret is None
-    jwt_secret = (
-        generate_dev_secret()
-        if settings.jwt_secret is None
-        else (settings.jwt_secret.get_secret_value())
-    )
+    secret = settings.jwt_secret
+    dev_mode = secret is None
+    jwt_secret = generate_dev_secret() if secret is None else secret.get_secret_value()
     database = Database(create_engine(settings.database_url))
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
     graphql = ChatGraphQL(

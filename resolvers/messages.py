@@ -1,7 +1,5 @@
 """Message mutations: appends and tool results. Each publishes a hint after its commit."""
 
-from collections.abc import Sequence
-
 import strawberry
 
 from core.errors import BadUserInput
@@ -15,7 +13,7 @@ from schema.types import ChatMessage
 async def append_message(
     info: Info, session_id: strawberry.ID, message: MessageInput
 ) -> ChatMessage:
-    [stored] = await _append(info, session_id, [message], "message")
+    [stored] = await _append(info, session_id, {"message": message})
     return stored
 
 
@@ -25,21 +23,21 @@ async def append_messages(
     limit = info.context.settings.max_batch_messages
     if len(messages) > limit:
         raise BadUserInput(f"At most {limit} messages per call, got {len(messages)}.")
-    return await _append(info, session_id, messages, "messages")
+    return await _append(
+        info, session_id, {f"messages[{index}]": message for index, message in enumerate(messages)}
+    )
 
 
 async def _append(
-    info: Info, session_id: strawberry.ID, inputs: Sequence[MessageInput], argument: str
+    info: Info, session_id: strawberry.ID, inputs: dict[str, MessageInput]
 ) -> list[ChatMessage]:
+    """Append `inputs` (argument path → message, in order) as one write."""
     key = parse_id(session_id, "sessionId")
     limit = info.context.settings.max_content_bytes
-    new = [
-        new_message(message, limit, argument if len(inputs) == 1 else f"{argument}[{index}]")
-        for index, message in enumerate(inputs)
-    ]
+    new = [new_message(message, limit, argument) for argument, message in inputs.items()]
     client_ids = [message.id for message in new if message.id is not None]
     if len(set(client_ids)) < len(client_ids):
-        raise BadUserInput(f"Two {argument} have the same id.")
+        raise BadUserInput("Two of the messages have the same id.")
     rows = await info.context.database.write(
         db.append_messages, session_id=key, caller=info.context.caller, new=new
     )
