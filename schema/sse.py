@@ -13,7 +13,7 @@ messages, in the same shape, under the same rules.
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +42,7 @@ subscription ToolMessages($sessionId: ID!, $afterRevision: Int, $afterSequence: 
 EVENT_ID = re.compile(r"^(-?\d{1,10})-(-?\d{1,10})$")
 
 
-def tool_messages_endpoint(view: ChatGraphQL) -> Any:
+def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Response]]:
     async def tool_messages(request: Request) -> Response:
         context = await view.get_context(request, Response())
         if context.identity is None:
