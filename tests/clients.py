@@ -1,19 +1,25 @@
-"""Clients as users have them: GraphQL over real HTTP, subscriptions over real WebSockets."""
+"""Clients as users have them: GraphQL over real HTTP, subscriptions over real WebSockets.
+
+Also the helpers the test modules share: the operations of graphql/operations as one call each
+(create_session, load_session, append, append_many, complete_tool), what a live subscription
+must have delivered (collect_until, assert_gap_free), and the SQL statements the app ran.
+"""
 
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.event import listen, remove
 from websockets.asyncio.client import ClientConnection, connect
 
 from core.identity import issue_token
-from tests.servers import JWT_SECRET
+from tests.servers import JWT_SECRET, RunningServer
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
@@ -22,6 +28,8 @@ LEGACY_WS = "graphql-ws"
 
 # Long enough for a slow CI machine; a hang guard, never a speed check.
 WAIT = 10.0
+# Long enough for an event already on its way to arrive; used to prove that none is coming.
+QUIET = 0.5
 
 
 def token_for(user_id: str, *, role: str | None = None, ttl: timedelta | None = None) -> str:
@@ -148,3 +156,128 @@ async def subscribed(
         assert ack["type"] == "connection_ack", ack
         await subscriber.subscribe(query or operation("ToolMessageUpdated"), variables)
         yield subscriber
+
+
+# --- The operations clients use, one call each ----------------------------------------------
+
+
+async def create_session(api: Api, **input: Any) -> dict[str, Any]:
+    """A new session of the caller's, with the `input` fields given (none: all defaults)."""
+    return (await api.data(operation("CreateSession"), {"input": input}))["createSession"]
+
+
+async def new_session_id(api: Api) -> str:
+    """The id of a new, empty session of the caller's."""
+    return (await create_session(api))["id"]
+
+
+async def load_session(api: Api, session_id: str) -> dict[str, Any]:
+    """The whole session, with all its messages, as GetSession returns it (it must exist)."""
+    session = (await api.data(operation("GetSession"), {"id": session_id}))["session"]
+    assert session is not None
+    return session
+
+
+def tool(call_id: str, content: str | None = None) -> dict[str, Any]:
+    """A TOOL message input answering `call_id`."""
+    return {"role": "TOOL", "toolCallId": call_id, "content": content}
+
+
+async def append(api: Api, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    variables = {"sessionId": session_id, "message": message}
+    return (await api.data(operation("AppendMessage"), variables))["appendMessage"]
+
+
+async def append_many(
+    api: Api, session_id: str, messages: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    variables = {"sessionId": session_id, "messages": messages}
+    return (await api.data(operation("AppendMessages"), variables))["appendMessages"]
+
+
+async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -> dict[str, Any]:
+    variables = {"sessionId": session_id, "toolCallId": call_id, "content": content}
+    return (await api.data(operation("UpdateToolResult"), variables))["updateToolResult"]
+
+
+async def probe(api: Api, session_id: str) -> dict[str, Any]:
+    """A fresh TOOL message: the next live event of a subscription that is caught up."""
+    return await append(api, session_id, tool(f"probe-{uuid.uuid4().hex}", "probe"))
+
+
+async def write_mix(
+    api: Api, sid: str, pending_calls: list[str], count: int, halfway: asyncio.Event, at: int
+) -> list[dict[str, Any]]:
+    """`count` writes in turn: tool results, new TOOL messages and USER messages, the last a
+    tool result. Sets `halfway` before write number `at`."""
+    writes = []
+    for index in range(count):
+        if index == at:
+            halfway.set()
+            await asyncio.sleep(0)
+        kind = index % 3 if index < count - 1 else 0
+        if kind == 0:
+            call = pending_calls[index % len(pending_calls)]
+            writes.append(await complete_tool(api, sid, call, f"result of write {index}"))
+        elif kind == 1:
+            writes.append(await append(api, sid, tool(f"call_new_{index}", f"new {index}")))
+        else:
+            writes.append(await append(api, sid, {"role": "USER", "content": f"user {index}"}))
+    halfway.set()
+    return writes
+
+
+# --- What a subscription delivered ----------------------------------------------------------
+
+
+async def collect_until(sub: Subscriber, revision: int) -> list[dict[str, Any]]:
+    """Events until one has `revision` or higher; then prove nothing follows."""
+    events: list[dict[str, Any]] = []
+    while not events or events[-1]["revision"] < revision:
+        events.append(await sub.next_tool_message())
+    await sub.nothing_within(QUIET)
+    return events
+
+
+def assert_gap_free(
+    events: list[dict[str, Any]], tool_writes: list[dict[str, Any]], after: int
+) -> None:
+    """`events` answer the TOOL writes with revision > `after`: each write's state is received,
+    or (a subscriber may skip intermediate states) a later state of that message is; each event
+    is exactly one write's result; no duplicate; ascending (revision, sequence)."""
+    keys = [(event["id"], event["revision"]) for event in events]
+    assert len(keys) == len(set(keys)), f"duplicates: {keys}"
+    order = [(event["revision"], event["sequence"]) for event in events]
+    assert order == sorted(order), f"not ascending: {order}"
+    written = {(write["id"], write["revision"]): write for write in tool_writes}
+    for event in events:
+        assert event["revision"] > after, f"older than the subscription: {event}"
+        assert written.get((event["id"], event["revision"])) == event, event
+    latest: dict[str, int] = {}
+    for event in events:
+        latest[event["id"]] = max(latest.get(event["id"], -1), event["revision"])
+    missed = [
+        write
+        for write in tool_writes
+        if write["revision"] > after and latest.get(write["id"], -1) < write["revision"]
+    ]
+    assert missed == [], f"missed: {missed}"
+
+
+# --- What the app ran -----------------------------------------------------------------------
+
+
+@contextmanager
+def counted_statements(server: RunningServer) -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = server.app.state.database.engine.sync_engine
+    listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        remove(engine, "before_cursor_execute", record)

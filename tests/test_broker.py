@@ -24,7 +24,25 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.clients import LEGACY_WS, TRANSPORT_WS, WAIT, Api, Subscriber, subscribed, token_for
+from tests.clients import (
+    LEGACY_WS,
+    QUIET,
+    TRANSPORT_WS,
+    WAIT,
+    Api,
+    Subscriber,
+    append,
+    append_many,
+    assert_gap_free,
+    collect_until,
+    complete_tool,
+    create_session,
+    load_session,
+    subscribed,
+    token_for,
+    tool,
+    write_mix,
+)
 from tests.clients import operation as document
 from tests.clients import websocket as open_websocket
 from tests.processes import (
@@ -37,8 +55,6 @@ from tests.processes import (
 )
 from tests.servers import database_url, postgres_or_skip
 
-# Long enough for an event already on its way to arrive; used to prove that none is coming.
-QUIET = 0.5
 # Hang guard for a process to notice an outage or its end (heartbeats, reconnect backoff).
 STATE_WAIT = 20.0
 # Large enough that the periodic recheck cannot deliver anything during a test.
@@ -118,37 +134,6 @@ async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
 # --- HTTP helpers -------------------------------------------------------------------------
 
 
-async def create_session(api: Api) -> dict[str, Any]:
-    return (await api.data(document("CreateSession")))["createSession"]
-
-
-async def load_session(api: Api, session_id: str) -> dict[str, Any]:
-    session = (await api.data(document("GetSession"), {"id": session_id}))["session"]
-    assert session is not None
-    return session
-
-
-def tool(call_id: str, content: str | None = None) -> dict[str, Any]:
-    return {"role": "TOOL", "toolCallId": call_id, "content": content}
-
-
-async def append(api: Api, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "message": message}
-    return (await api.data(document("AppendMessage"), variables))["appendMessage"]
-
-
-async def append_many(
-    api: Api, session_id: str, messages: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    variables = {"sessionId": session_id, "messages": messages}
-    return (await api.data(document("AppendMessages"), variables))["appendMessages"]
-
-
-async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "toolCallId": call_id, "content": content}
-    return (await api.data(document("UpdateToolResult"), variables))["updateToolResult"]
-
-
 async def session_with_pending_tools(api: Api, count: int) -> tuple[str, int]:
     """A session with TOOL messages call_0..call_<count-1> awaiting results; its revision."""
     session = await create_session(api)
@@ -173,40 +158,6 @@ async def receive_exactly(sub: Subscriber, expected: list[dict[str, Any]]) -> No
         ) from None
     assert received == expected
     await sub.nothing_within(QUIET)
-
-
-async def collect_until(sub: Subscriber, revision: int) -> list[dict[str, Any]]:
-    """Events until one has `revision` or higher; then prove nothing follows."""
-    events: list[dict[str, Any]] = []
-    while not events or events[-1]["revision"] < revision:
-        events.append(await sub.next_tool_message())
-    await sub.nothing_within(QUIET)
-    return events
-
-
-def assert_gap_free(
-    events: list[dict[str, Any]], tool_writes: list[dict[str, Any]], after: int
-) -> None:
-    """`events` answer the TOOL writes with revision > `after`: each write's state is received,
-    or (a subscriber may skip intermediate states) a later state of that message is; each event
-    is exactly one write's result; no duplicate; ascending (revision, sequence)."""
-    keys = [(event["id"], event["revision"]) for event in events]
-    assert len(keys) == len(set(keys)), f"duplicates: {keys}"
-    order = [(event["revision"], event["sequence"]) for event in events]
-    assert order == sorted(order), f"not ascending: {order}"
-    written = {(write["id"], write["revision"]): write for write in tool_writes}
-    for event in events:
-        assert event["revision"] > after, f"older than the subscription: {event}"
-        assert written.get((event["id"], event["revision"])) == event, event
-    latest: dict[str, int] = {}
-    for event in events:
-        latest[event["id"]] = max(latest.get(event["id"], -1), event["revision"])
-    missed = [
-        write
-        for write in tool_writes
-        if write["revision"] > after and latest.get(write["id"], -1) < write["revision"]
-    ]
-    assert missed == [], f"missed: {missed}"
 
 
 # --- Two processes, one broker ------------------------------------------------------------
@@ -301,28 +252,6 @@ async def receive_by_operation(sub: Subscriber, count: int) -> dict[str, list[di
             message["payload"]["data"]["toolMessageUpdated"]
         )
     return events
-
-
-async def write_mix(
-    api: Api, sid: str, pending_calls: list[str], count: int, halfway: asyncio.Event, at: int
-) -> list[dict[str, Any]]:
-    """`count` writes in turn: tool results, new TOOL messages and USER messages, the last a
-    tool result. Sets `halfway` before write number `at`."""
-    writes = []
-    for index in range(count):
-        if index == at:
-            halfway.set()
-            await asyncio.sleep(0)
-        kind = index % 3 if index < count - 1 else 0
-        if kind == 0:
-            call = pending_calls[index % len(pending_calls)]
-            writes.append(await complete_tool(api, sid, call, f"result of write {index}"))
-        elif kind == 1:
-            writes.append(await append(api, sid, tool(f"call_new_{index}", f"new {index}")))
-        else:
-            writes.append(await append(api, sid, {"role": "USER", "content": f"user {index}"}))
-    halfway.set()
-    return writes
 
 
 @pytest.mark.parametrize("subscribe_at", [0, 15])

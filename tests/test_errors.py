@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from core.identity import issue_token
 from core.settings import Settings
 from graphql import get_introspection_query
-from tests.clients import Api, new_user, operation, token_for
+from tests.clients import Api, create_session, new_user, operation, token_for
 from tests.servers import JWT_SECRET, POSTGRES_ADMIN_URL, database_url, running_server
 
 MiB = 1024 * 1024
@@ -96,9 +96,9 @@ async def post(
     )
 
 
-async def create_session(api: Api) -> str:
-    data = await api.data(operation("CreateSession"), {"input": {"title": "kept"}})
-    return data["createSession"]["id"]
+async def kept_session_id(api: Api) -> str:
+    """The id of a new session titled "kept" (what assert_untouched expects)."""
+    return (await create_session(api, title="kept"))["id"]
 
 
 async def session_state(api: Api, session_id: str) -> dict[str, Any]:
@@ -164,7 +164,7 @@ async def test_bad_credentials_are_unauthenticated_and_change_nothing(
     kind: str, http: httpx.AsyncClient, api: Api, user: str
 ):
     make_header, mention = BAD_CREDENTIALS[kind]
-    session_id = await create_session(api)
+    session_id = await kept_session_id(api)
     header = make_header(user)
     headers = {"Authorization": header} if header is not None else {}
 
@@ -270,7 +270,7 @@ async def test_malformed_id_is_bad_user_input_and_changes_nothing(
     argument: str, http: httpx.AsyncClient, api: Api
 ):
     document, make_variables, mention = ID_ARGUMENTS[argument]
-    session_id = await create_session(api)
+    session_id = await kept_session_id(api)
     for bad in MALFORMED_IDS:
         response = await post(
             http, document, make_variables(session_id, bad), headers=api_headers(api)
@@ -344,7 +344,7 @@ async def test_variables_failing_coercion_are_bad_user_input_and_change_nothing(
     case: str, http: httpx.AsyncClient, api: Api
 ):
     document, make_variables, mention = BAD_VARIABLES[case]
-    session_id = await create_session(api)
+    session_id = await kept_session_id(api)
     response = await post(http, document, make_variables(session_id), headers=api_headers(api))
     only_error(response, "BAD_USER_INPUT", mention)
     assert response.json().get("data") is None
@@ -677,7 +677,7 @@ async def test_unexpected_failures_are_masked_in_the_response_and_logged_in_full
         httpx.AsyncClient(base_url=server.http_url, timeout=60) as http,
     ):
         api = Api(http, token_for(new_user()))
-        session_id = await create_session(api)
+        session_id = await kept_session_id(api)
         await api.data(
             operation("AppendMessage"),
             {"sessionId": session_id, "message": {"role": "USER", "content": "hello"}},
@@ -709,7 +709,7 @@ async def test_unexpected_failures_are_masked_in_the_response_and_logged_in_full
 
 
 async def test_get_serves_queries_with_the_bearer_token(http: httpx.AsyncClient, api: Api):
-    await create_session(api)
+    await kept_session_id(api)
     response = await http.get(
         "/graphql", params={"query": "{ sessionCount }"}, headers=api_headers(api)
     )
@@ -728,7 +728,7 @@ async def test_get_serves_queries_with_the_bearer_token(http: httpx.AsyncClient,
 
 
 async def test_mutation_over_get_is_refused_and_writes_nothing(http: httpx.AsyncClient, api: Api):
-    session_id = await create_session(api)
+    session_id = await kept_session_id(api)
     for document, variables in (
         (CREATE_SESSION, None),
         ('mutation Named { createSession(input: {title: "via GET"}) { id } }', None),
@@ -768,7 +768,7 @@ async def test_readyz_answers_503_when_the_database_is_gone(tmp_path: Path):
             httpx.AsyncClient(base_url=server.http_url, timeout=60) as http,
         ):
             api = Api(http, token_for(new_user()))
-            await create_session(api)
+            await kept_session_id(api)
             assert (await http.get("/readyz")).status_code == 200
 
             admin = await asyncpg.connect(asyncpg_dsn(POSTGRES_ADMIN_URL))

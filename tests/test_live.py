@@ -19,58 +19,33 @@ from websockets.exceptions import ConnectionClosed
 from core.identity import issue_token
 from tests.clients import (
     LEGACY_WS,
+    QUIET,
     TRANSPORT_WS,
     WAIT,
     Api,
     Subscriber,
+    append,
+    append_many,
+    assert_gap_free,
+    collect_until,
+    complete_tool,
+    create_session,
+    load_session,
     new_user,
     operation,
+    probe,
     subscribed,
     token_for,
+    tool,
     websocket,
+    write_mix,
 )
 from tests.servers import RunningServer
 
 PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 
-# Long enough for an event already on its way to arrive; used to prove that none is coming.
-QUIET = 0.5
 # How long one probe waits for its event before another probe is written.
 PROBE_WAIT = 0.3
-
-
-# --- HTTP helpers -------------------------------------------------------------------------
-
-
-async def create_session(api: Api) -> dict[str, Any]:
-    return (await api.data(operation("CreateSession")))["createSession"]
-
-
-async def load_session(api: Api, session_id: str) -> dict[str, Any]:
-    session = (await api.data(operation("GetSession"), {"id": session_id}))["session"]
-    assert session is not None
-    return session
-
-
-def tool(call_id: str, content: str | None = None) -> dict[str, Any]:
-    return {"role": "TOOL", "toolCallId": call_id, "content": content}
-
-
-async def append(api: Api, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "message": message}
-    return (await api.data(operation("AppendMessage"), variables))["appendMessage"]
-
-
-async def append_many(
-    api: Api, session_id: str, messages: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    variables = {"sessionId": session_id, "messages": messages}
-    return (await api.data(operation("AppendMessages"), variables))["appendMessages"]
-
-
-async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "toolCallId": call_id, "content": content}
-    return (await api.data(operation("UpdateToolResult"), variables))["updateToolResult"]
 
 
 # --- WebSocket helpers --------------------------------------------------------------------
@@ -85,12 +60,12 @@ async def go_live(api: Api, session_id: str, sub: Subscriber) -> list[dict[str, 
     """
     events: list[dict[str, Any]] = []
     for _ in range(int(WAIT / PROBE_WAIT)):
-        probe = await append(api, session_id, tool(f"probe-{uuid.uuid4().hex}", "probe"))
+        written = await probe(api, session_id)
         try:
             while True:
                 event = await sub.next_tool_message(WAIT if events else PROBE_WAIT)
                 events.append(event)
-                if event["id"] == probe["id"]:
+                if event["id"] == written["id"]:
                     return events
         except TimeoutError:
             if events:
@@ -133,41 +108,6 @@ async def no_events(sub: Subscriber, seconds: float = QUIET) -> None:
             assert message["type"] not in ("next", "data"), message
     except (TimeoutError, ConnectionClosed):
         return
-
-
-async def collect_until(
-    sub: Subscriber, revision: int, events: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Receive into `events` until one has `revision` or higher; then prove nothing follows."""
-    while not events or events[-1]["revision"] < revision:
-        events.append(await sub.next_tool_message())
-    await sub.nothing_within(QUIET)
-    return events
-
-
-def assert_gap_free(
-    events: list[dict[str, Any]], tool_writes: list[dict[str, Any]], after: int
-) -> None:
-    """`events` answer the TOOL writes with revision > `after`: each write's state is received,
-    or (a subscriber may skip intermediate states) a later state of that message is; each event
-    is exactly one write's result; no duplicate; ascending (revision, sequence)."""
-    keys = [(event["id"], event["revision"]) for event in events]
-    assert len(keys) == len(set(keys)), f"duplicates: {keys}"
-    order = [(event["revision"], event["sequence"]) for event in events]
-    assert order == sorted(order), f"not ascending: {order}"
-    written = {(write["id"], write["revision"]): write for write in tool_writes}
-    for event in events:
-        assert event["revision"] > after, f"older than the subscription: {event}"
-        assert written.get((event["id"], event["revision"])) == event, event
-    latest: dict[str, int] = {}
-    for event in events:
-        latest[event["id"]] = max(latest.get(event["id"], -1), event["revision"])
-    missed = [
-        write
-        for write in tool_writes
-        if write["revision"] > after and latest.get(write["id"], -1) < write["revision"]
-    ]
-    assert missed == [], f"missed: {missed}"
 
 
 # --- Delivery -----------------------------------------------------------------------------
@@ -331,28 +271,6 @@ async def test_replay_of_one_batch_sends_its_tool_messages_in_sequence_order(
 # --- Races --------------------------------------------------------------------------------
 
 
-async def write_mix(
-    api: Api, sid: str, pending_calls: list[str], count: int, halfway: asyncio.Event, at: int
-) -> list[dict[str, Any]]:
-    """`count` writes in turn: tool results, new TOOL messages and USER messages, the last a
-    tool result. Sets `halfway` before write number `at`."""
-    writes = []
-    for index in range(count):
-        if index == at:
-            halfway.set()
-            await asyncio.sleep(0)
-        kind = index % 3 if index < count - 1 else 0
-        if kind == 0:
-            call = pending_calls[index % len(pending_calls)]
-            writes.append(await complete_tool(api, sid, call, f"result of write {index}"))
-        elif kind == 1:
-            writes.append(await append(api, sid, tool(f"call_new_{index}", f"new {index}")))
-        else:
-            writes.append(await append(api, sid, {"role": "USER", "content": f"user {index}"}))
-    halfway.set()
-    return writes
-
-
 async def prepare_race(api: Api) -> tuple[str, list[str], int]:
     session = await create_session(api)
     sid = session["id"]
@@ -380,7 +298,7 @@ async def test_writes_racing_a_resubscribe_are_neither_missed_nor_repeated(
         writes = await writer
 
         tool_writes = [write for write in writes if write["role"] == "TOOL"]
-        events = await collect_until(sub, writes[-1]["revision"], [])
+        events = await collect_until(sub, writes[-1]["revision"])
         assert_gap_free(events, tool_writes, before)
         # Every message touched after `before` is received in its final state.
         final = {write["id"]: write for write in tool_writes}

@@ -7,17 +7,26 @@ their messages (no N+1).
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 
-from tests.clients import Api, new_user, operation, token_for
+from tests.clients import (
+    Api,
+    append,
+    append_many,
+    counted_statements,
+    load_session,
+    new_session_id,
+    new_user,
+    operation,
+    token_for,
+    tool,
+)
 from tests.servers import RunningServer, database_url, running_server
 
 MiB = 1024 * 1024
@@ -29,7 +38,6 @@ TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$")
 APPEND_MESSAGE = operation("AppendMessage")
 APPEND_MESSAGES = operation("AppendMessages")
 UPDATE_TOOL_RESULT = operation("UpdateToolResult")
-GET_SESSION = operation("GetSession")
 SESSION_MESSAGES = operation("SessionMessages")
 
 # The session fields that tell whether a write happened.
@@ -82,32 +90,8 @@ def assert_readable(error: dict[str, Any], code: str, *words: str) -> None:
         assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
 
 
-async def new_session(api: Api) -> str:
-    data = await api.data(operation("CreateSession"), {"input": {}})
-    return data["createSession"]["id"]
-
-
-async def append(api: Api, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    data = await api.data(APPEND_MESSAGE, {"sessionId": session_id, "message": message})
-    return data["appendMessage"]
-
-
-async def append_all(
-    api: Api, session_id: str, messages: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    data = await api.data(APPEND_MESSAGES, {"sessionId": session_id, "messages": messages})
-    return data["appendMessages"]
-
-
 async def state(api: Api, session_id: str) -> dict[str, Any]:
     data = await api.data(SESSION_STATE, {"id": session_id})
-    assert data["session"] is not None
-    return data["session"]
-
-
-async def stored(api: Api, session_id: str) -> dict[str, Any]:
-    """The whole session, with all its messages, as GetSession returns it."""
-    data = await api.data(GET_SESSION, {"id": session_id})
     assert data["session"] is not None
     return data["session"]
 
@@ -116,33 +100,13 @@ def user_messages(count: int, prefix: str = "m") -> list[dict[str, Any]]:
     return [{"role": "USER", "content": f"{prefix}{index}"} for index in range(count)]
 
 
-def tool_message(tool_call_id: str, content: str = "pending") -> dict[str, Any]:
-    return {"role": "TOOL", "toolCallId": tool_call_id, "content": content}
-
-
-@contextmanager
-def counted_statements(server: RunningServer) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = server.app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 # --- sequences and stored fields -------------------------------------------------------------
 
 
 async def test_append_message_assigns_sequences_from_zero_and_returns_every_field_as_stored(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     tool_calls = [
         {
             "id": "call_1",
@@ -182,7 +146,7 @@ async def test_append_message_assigns_sequences_from_zero_and_returns_every_fiel
         assert (await state(api, session_id))["messageCount"] == expected_sequence + 1
         returned.append(result)
 
-    session = await stored(api, session_id)
+    session = await load_session(api, session_id)
     assert session["messageCount"] == len(inputs)
     assert session["messages"] == returned
     # JSON lists stay lists, JSON objects stay objects, exactly.
@@ -193,11 +157,11 @@ async def test_append_message_assigns_sequences_from_zero_and_returns_every_fiel
 
 
 async def test_client_chosen_message_id_is_kept(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     message_id = str(uuid.uuid4())
     result = await append(api, session_id, {"id": message_id, "role": "USER", "content": "hi"})
     assert result["id"] == message_id
-    assert (await stored(api, session_id))["messages"][0]["id"] == message_id
+    assert (await load_session(api, session_id))["messages"][0]["id"] == message_id
 
 
 # --- appendMessages ----------------------------------------------------------------------------
@@ -206,7 +170,7 @@ async def test_client_chosen_message_id_is_kept(api: Api) -> None:
 async def test_append_messages_stores_all_in_order_with_contiguous_sequences_as_one_write(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     await append(api, session_id, {"role": "SYSTEM", "content": "first"})
     before = await state(api, session_id)
     assert before["revision"] == 1
@@ -214,10 +178,10 @@ async def test_append_messages_stores_all_in_order_with_contiguous_sequences_as_
     batch: list[dict[str, Any]] = [
         {"role": "USER", "content": "question"},
         {"role": "ASSISTANT", "toolCalls": [{"id": "c1", "type": "function"}]},
-        tool_message("c1", "answer"),
+        tool("c1", "answer"),
         {"role": "ASSISTANT", "content": "done"},
     ]
-    results = await append_all(api, session_id, batch)
+    results = await append_many(api, session_id, batch)
 
     after = await state(api, session_id)
     assert after["revision"] == before["revision"] + 1
@@ -228,15 +192,15 @@ async def test_append_messages_stores_all_in_order_with_contiguous_sequences_as_
     assert [m["content"] for m in results] == [m.get("content") for m in batch]
     assert [m["role"] for m in results] == [m["role"] for m in batch]
     assert len({m["id"] for m in results}) == 4
-    assert (await stored(api, session_id))["messages"][1:] == results
+    assert (await load_session(api, session_id))["messages"][1:] == results
 
 
 async def test_empty_append_messages_returns_empty_list_and_changes_nothing(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     await append(api, session_id, {"role": "USER", "content": "one"})
     before = await state(api, session_id)
 
-    assert await append_all(api, session_id, []) == []
+    assert await append_many(api, session_id, []) == []
 
     assert await state(api, session_id) == before
 
@@ -248,12 +212,12 @@ INVALID_BATCH_MEMBERS = {
         ("uuid",),
     ),
     "tool-call-id-already-answered-in-session": (
-        tool_message("call-taken"),
+        tool("call-taken", "pending"),
         "CONFLICT",
         ("call-taken",),
     ),
     "same-tool-call-id-twice-in-batch": (
-        tool_message("call-twice"),
+        tool("call-twice", "pending"),
         "CONFLICT",
         ("toolcallid",),
     ),
@@ -265,22 +229,22 @@ async def test_one_invalid_message_fails_the_whole_batch_and_stores_none(
     api: Api, case: str
 ) -> None:
     invalid, code, words = INVALID_BATCH_MEMBERS[case]
-    session_id = await new_session(api)
-    await append(api, session_id, tool_message("call-taken", "done"))
-    before = await stored(api, session_id)
+    session_id = await new_session_id(api)
+    await append(api, session_id, tool("call-taken", "done"))
+    before = await load_session(api, session_id)
 
     batch = [{"role": "USER", "content": "valid before"}, invalid]
     if case == "same-tool-call-id-twice-in-batch":
-        batch.append(tool_message("call-twice"))
+        batch.append(tool("call-twice", "pending"))
     batch.append({"role": "ASSISTANT", "content": "valid after"})
     error = await api.error(APPEND_MESSAGES, {"sessionId": session_id, "messages": batch})
 
     assert_readable(error, code, *words)
-    assert await stored(api, session_id) == before
+    assert await load_session(api, session_id) == before
 
 
 async def test_two_messages_with_the_same_id_in_one_batch_are_refused(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     before = await state(api, session_id)
     message_id = str(uuid.uuid4())
     batch = [
@@ -294,7 +258,7 @@ async def test_two_messages_with_the_same_id_in_one_batch_are_refused(api: Api) 
 
 
 async def test_default_batch_limit_accepts_1000_messages_and_refuses_1001(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     before = await state(api, session_id)
     error = await api.error(
         APPEND_MESSAGES, {"sessionId": session_id, "messages": user_messages(1001)}
@@ -302,7 +266,7 @@ async def test_default_batch_limit_accepts_1000_messages_and_refuses_1001(api: A
     assert_readable(error, "BAD_USER_INPUT", "1000")
     assert await state(api, session_id) == before
 
-    results = await append_all(api, session_id, user_messages(1000))
+    results = await append_many(api, session_id, user_messages(1000))
     assert [m["sequence"] for m in results] == list(range(1000))
     after = await state(api, session_id)
     assert (after["revision"], after["messageCount"]) == (1, 1000)
@@ -312,7 +276,7 @@ async def test_default_batch_limit_accepts_1000_messages_and_refuses_1001(api: A
 
 
 async def test_every_write_adds_one_to_revision_and_moves_updated_at_forward(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     created = await state(api, session_id)
     assert created["revision"] == 0
     history = [created]
@@ -328,8 +292,8 @@ async def test_every_write_adds_one_to_revision_and_moves_updated_at_forward(api
     assert first["revision"] == 1
     await wrote(1)
 
-    batch = await append_all(
-        api, session_id, [{"role": "ASSISTANT", "toolCalls": [{"id": "t"}]}, tool_message("t")]
+    batch = await append_many(
+        api, session_id, [{"role": "ASSISTANT", "toolCalls": [{"id": "t"}]}, tool("t", "pending")]
     )
     assert [m["revision"] for m in batch] == [2, 2]
     await wrote(2)
@@ -353,7 +317,7 @@ async def test_every_write_adds_one_to_revision_and_moves_updated_at_forward(api
     await wrote(6)
 
     # Each message carries the revision of its own last change; the others keep theirs.
-    messages = (await stored(api, session_id))["messages"]
+    messages = (await load_session(api, session_id))["messages"]
     assert [(m["sequence"], m["revision"]) for m in messages] == [(0, 1), (1, 2), (2, 3), (3, 6)]
 
 
@@ -363,7 +327,7 @@ async def test_every_write_adds_one_to_revision_and_moves_updated_at_forward(api
 async def test_repeating_an_append_with_the_same_id_returns_the_stored_message_and_stores_nothing(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     await append(api, session_id, {"role": "SYSTEM", "content": "before"})
     message = {"id": str(uuid.uuid4()), "role": "USER", "content": "once"}
     first = await append(api, session_id, message)
@@ -375,7 +339,7 @@ async def test_repeating_an_append_with_the_same_id_returns_the_stored_message_a
     assert again == first
     assert again["sequence"] == 1
     assert await state(api, session_id) == before
-    assert [m["content"] for m in (await stored(api, session_id))["messages"]] == [
+    assert [m["content"] for m in (await load_session(api, session_id))["messages"]] == [
         "before",
         "once",
         "after",
@@ -385,12 +349,12 @@ async def test_repeating_an_append_with_the_same_id_returns_the_stored_message_a
 async def test_repeating_an_append_messages_batch_with_ids_returns_the_stored_batch(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     batch = [{"id": str(uuid.uuid4()), "role": "USER", "content": f"b{i}"} for i in range(3)]
-    first = await append_all(api, session_id, batch)
+    first = await append_many(api, session_id, batch)
     before = await state(api, session_id)
 
-    again = await append_all(api, session_id, batch)
+    again = await append_many(api, session_id, batch)
 
     assert again == first
     assert await state(api, session_id) == before
@@ -398,8 +362,8 @@ async def test_repeating_an_append_messages_batch_with_ids_returns_the_stored_ba
 
 
 async def test_same_message_id_in_another_session_of_the_same_user_is_conflict(api: Api) -> None:
-    first_session = await new_session(api)
-    other_session = await new_session(api)
+    first_session = await new_session_id(api)
+    other_session = await new_session_id(api)
     message = {"id": str(uuid.uuid4()), "role": "USER", "content": "mine"}
     await append(api, first_session, message)
     before = await state(api, other_session)
@@ -412,7 +376,7 @@ async def test_same_message_id_in_another_session_of_the_same_user_is_conflict(a
 
 
 async def test_concurrent_retries_with_the_same_id_store_exactly_one_message(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     message = {"id": str(uuid.uuid4()), "role": "TOOL", "toolCallId": "c", "content": "r"}
 
     results = await asyncio.gather(*(append(api, session_id, message) for _ in range(10)))
@@ -420,7 +384,7 @@ async def test_concurrent_retries_with_the_same_id_store_exactly_one_message(api
     assert all(result == results[0] for result in results), results
     assert results[0]["sequence"] == 0
     assert results[0]["revision"] == 1
-    session = await stored(api, session_id)
+    session = await load_session(api, session_id)
     assert session["messageCount"] == 1
     assert session["revision"] == 1
     assert session["messages"] == [results[0]]
@@ -432,36 +396,36 @@ async def test_concurrent_retries_with_the_same_id_store_exactly_one_message(api
 async def test_second_tool_message_for_a_tool_call_id_is_conflict_and_changes_nothing(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
-    await append(api, session_id, tool_message("call-7", "first answer"))
-    before = await stored(api, session_id)
+    session_id = await new_session_id(api)
+    await append(api, session_id, tool("call-7", "first answer"))
+    before = await load_session(api, session_id)
 
     error = await api.error(
         APPEND_MESSAGE,
-        {"sessionId": session_id, "message": tool_message("call-7", "second answer")},
+        {"sessionId": session_id, "message": tool("call-7", "second answer")},
     )
 
     assert_readable(error, "CONFLICT", "call-7")
-    assert await stored(api, session_id) == before
+    assert await load_session(api, session_id) == before
 
 
 async def test_tool_call_id_may_repeat_in_another_session_and_on_non_tool_messages(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
-    other_session = await new_session(api)
+    session_id = await new_session_id(api)
+    other_session = await new_session_id(api)
     await append(api, session_id, {"role": "ASSISTANT", "toolCallId": "call-9", "content": "ask"})
-    await append(api, session_id, tool_message("call-9", "answer"))
+    await append(api, session_id, tool("call-9", "answer"))
     await append(api, session_id, {"role": "ASSISTANT", "toolCallId": "call-9", "content": "more"})
-    await append(api, other_session, tool_message("call-9", "elsewhere"))
+    await append(api, other_session, tool("call-9", "elsewhere"))
 
-    messages = (await stored(api, session_id))["messages"]
+    messages = (await load_session(api, session_id))["messages"]
     assert [(m["role"], m["toolCallId"]) for m in messages] == [
         ("ASSISTANT", "call-9"),
         ("TOOL", "call-9"),
         ("ASSISTANT", "call-9"),
     ]
-    assert (await stored(api, other_session))["messages"][0]["content"] == "elsewhere"
+    assert (await load_session(api, other_session))["messages"][0]["content"] == "elsewhere"
 
 
 # --- updateToolResult ---------------------------------------------------------------------------
@@ -470,9 +434,9 @@ async def test_tool_call_id_may_repeat_in_another_session_and_on_non_tool_messag
 async def test_update_tool_result_sets_content_with_new_revision_and_later_updated_at(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     await append(api, session_id, {"role": "ASSISTANT", "toolCalls": [{"id": "job"}]})
-    tool = await append(api, session_id, {**tool_message("job", "running…"), "name": "build"})
+    running = await append(api, session_id, {**tool("job", "running…"), "name": "build"})
     await append(api, session_id, {"role": "USER", "content": "later message"})
 
     data = await api.data(
@@ -480,12 +444,12 @@ async def test_update_tool_result_sets_content_with_new_revision_and_later_updat
     )
     updated = data["updateToolResult"]
 
-    session = await stored(api, session_id)
+    session = await load_session(api, session_id)
     assert updated["content"] == "done ✓"
     assert updated["revision"] == session["revision"] == 4
-    assert at(updated["updatedAt"]) > at(tool["updatedAt"])
+    assert at(updated["updatedAt"]) > at(running["updatedAt"])
     unchanged = ("id", "sessionId", "sequence", "role", "name", "toolCallId", "createdAt")
-    assert {k: updated[k] for k in unchanged} == {k: tool[k] for k in unchanged}
+    assert {k: updated[k] for k in unchanged} == {k: running[k] for k in unchanged}
     assert session["messages"][1] == updated
     assert session["messageCount"] == 3
 
@@ -493,10 +457,10 @@ async def test_update_tool_result_sets_content_with_new_revision_and_later_updat
 async def test_update_tool_result_without_a_tool_message_for_the_call_is_not_found(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     await append(api, session_id, {"role": "ASSISTANT", "toolCallId": "only-asked", "content": "?"})
-    await append(api, session_id, tool_message("other-call"))
-    before = await stored(api, session_id)
+    await append(api, session_id, tool("other-call", "pending"))
+    before = await load_session(api, session_id)
 
     for tool_call_id in ("only-asked", "never-seen"):
         error = await api.error(
@@ -505,14 +469,14 @@ async def test_update_tool_result_without_a_tool_message_for_the_call_is_not_fou
         )
         assert_readable(error, "NOT_FOUND", tool_call_id)
 
-    assert await stored(api, session_id) == before
+    assert await load_session(api, session_id) == before
 
 
 async def test_update_tool_result_on_a_missing_or_foreign_session_is_not_found(api: Api) -> None:
     foreign_owner = api.as_user(new_user())
-    foreign_session = await new_session(foreign_owner)
-    await append(foreign_owner, foreign_session, tool_message("call"))
-    before = await stored(foreign_owner, foreign_session)
+    foreign_session = await new_session_id(foreign_owner)
+    await append(foreign_owner, foreign_session, tool("call", "pending"))
+    before = await load_session(foreign_owner, foreign_session)
 
     for session_id in (str(uuid.uuid4()), foreign_session):
         error = await api.error(
@@ -520,7 +484,7 @@ async def test_update_tool_result_on_a_missing_or_foreign_session_is_not_found(a
         )
         assert_readable(error, "NOT_FOUND", "session")
 
-    assert await stored(foreign_owner, foreign_session) == before
+    assert await load_session(foreign_owner, foreign_session) == before
 
 
 # --- windows -----------------------------------------------------------------------------------
@@ -560,8 +524,8 @@ async def test_message_window_returns_the_expected_sequences_in_ascending_order(
     api: Api, case: str
 ) -> None:
     arguments, expected = WINDOWS[case]
-    session_id = await new_session(api)
-    await append_all(api, session_id, user_messages(10))
+    session_id = await new_session_id(api)
+    await append_many(api, session_id, user_messages(10))
 
     data = await api.data(SESSION_MESSAGES, {"id": session_id, **arguments})
 
@@ -580,8 +544,8 @@ BAD_WINDOWS = {
 @pytest.mark.parametrize("case", BAD_WINDOWS, ids=list(BAD_WINDOWS))
 async def test_bad_window_arguments_are_bad_user_input(api: Api, case: str) -> None:
     arguments, words = BAD_WINDOWS[case]
-    session_id = await new_session(api)
-    await append_all(api, session_id, user_messages(3))
+    session_id = await new_session_id(api)
+    await append_many(api, session_id, user_messages(3))
 
     error = await api.error(SESSION_MESSAGES, {"id": session_id, **arguments})
 
@@ -625,7 +589,7 @@ CONTENT_SIZES = {
 @pytest.mark.parametrize("case", CONTENT_SIZES, ids=list(CONTENT_SIZES))
 async def test_content_size_limit_counts_utf8_bytes(limited: Api, case: str) -> None:
     content, accepted = CONTENT_SIZES[case]
-    session_id = await new_session(limited)
+    session_id = await new_session_id(limited)
     before = await state(limited, session_id)
     body = await limited.post(
         APPEND_MESSAGE, {"sessionId": session_id, "message": {"role": "USER", "content": content}}
@@ -642,9 +606,9 @@ async def test_content_size_limit_counts_utf8_bytes(limited: Api, case: str) -> 
 
 
 async def test_oversized_content_in_a_batch_stores_none_of_it(limited: Api) -> None:
-    session_id = await new_session(limited)
+    session_id = await new_session_id(limited)
     await append(limited, session_id, {"role": "USER", "content": "kept"})
-    before = await stored(limited, session_id)
+    before = await load_session(limited, session_id)
 
     batch = [
         {"role": "USER", "content": "ok"},
@@ -654,24 +618,24 @@ async def test_oversized_content_in_a_batch_stores_none_of_it(limited: Api) -> N
     error = await limited.error(APPEND_MESSAGES, {"sessionId": session_id, "messages": batch})
 
     assert_readable(error, "BAD_USER_INPUT", "content", "1000")
-    assert await stored(limited, session_id) == before
+    assert await load_session(limited, session_id) == before
 
 
 async def test_oversized_tool_result_is_refused_and_keeps_the_old_content(limited: Api) -> None:
-    session_id = await new_session(limited)
-    await append(limited, session_id, tool_message("call", "small"))
-    before = await stored(limited, session_id)
+    session_id = await new_session_id(limited)
+    await append(limited, session_id, tool("call", "small"))
+    before = await load_session(limited, session_id)
 
     error = await limited.error(
         UPDATE_TOOL_RESULT, {"sessionId": session_id, "toolCallId": "call", "content": "y" * 1001}
     )
 
     assert_readable(error, "BAD_USER_INPUT", "content", "1000")
-    assert await stored(limited, session_id) == before
+    assert await load_session(limited, session_id) == before
 
 
 async def test_batch_limit_setting_accepts_the_limit_and_refuses_one_more(limited: Api) -> None:
-    session_id = await new_session(limited)
+    session_id = await new_session_id(limited)
     before = await state(limited, session_id)
     error = await limited.error(
         APPEND_MESSAGES, {"sessionId": session_id, "messages": user_messages(6)}
@@ -679,14 +643,14 @@ async def test_batch_limit_setting_accepts_the_limit_and_refuses_one_more(limite
     assert_readable(error, "BAD_USER_INPUT", "5")
     assert await state(limited, session_id) == before
 
-    results = await append_all(limited, session_id, user_messages(5))
+    results = await append_many(limited, session_id, user_messages(5))
     assert [m["sequence"] for m in results] == [0, 1, 2, 3, 4]
 
 
 async def test_content_over_the_default_24_mib_is_bad_user_input_and_stores_nothing(
     api: Api,
 ) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     before = await state(api, session_id)
     message = {"role": "USER", "content": "a" * (24 * MiB + 1)}
 
@@ -700,11 +664,11 @@ async def test_content_over_the_default_24_mib_is_bad_user_input_and_stores_noth
 
 
 async def test_concurrent_appends_and_batches_get_distinct_gap_free_sequences(api: Api) -> None:
-    session_id = await new_session(api)
+    session_id = await new_session_id(api)
     singles = [
         append(api, session_id, {"role": "USER", "content": f"single-{i}"}) for i in range(50)
     ]
-    batches = [append_all(api, session_id, user_messages(5, f"batch-{b}-")) for b in range(10)]
+    batches = [append_many(api, session_id, user_messages(5, f"batch-{b}-")) for b in range(10)]
     calls = [call for pair in zip(singles[::5], batches, strict=True) for call in pair]
     calls += [call for index, call in enumerate(singles) if index % 5]
 
@@ -720,7 +684,7 @@ async def test_concurrent_appends_and_batches_get_distinct_gap_free_sequences(ap
         assert len({m["revision"] for m in write}) == 1
     assert sorted(write[0]["revision"] for write in writes) == list(range(1, 61))
 
-    session = await stored(api, session_id)
+    session = await load_session(api, session_id)
     assert session["revision"] == 60
     assert session["messageCount"] == 100
     assert [m["sequence"] for m in session["messages"]] == list(range(100))
@@ -734,14 +698,14 @@ async def test_concurrent_appends_and_batches_get_distinct_gap_free_sequences(ap
 async def _user_with_sessions(api: Api, count: int) -> tuple[Api, dict[str, list[str]]]:
     """A new user with `count` sessions of 3 + i % 4 messages each: id → contents."""
     owner = api.as_user(new_user())
-    session_ids = await asyncio.gather(*(new_session(owner) for _ in range(count)))
+    session_ids = await asyncio.gather(*(new_session_id(owner) for _ in range(count)))
     contents = {
         session_id: [f"{session_id[:8]}-{n}" for n in range(3 + index % 4)]
         for index, session_id in enumerate(session_ids)
     }
     await asyncio.gather(
         *(
-            append_all(owner, session_id, [{"role": "USER", "content": c} for c in texts])
+            append_many(owner, session_id, [{"role": "USER", "content": c} for c in texts])
             for session_id, texts in contents.items()
         )
     )

@@ -1,29 +1,20 @@
 """The revision-keyed response cache: same bytes as execution, never stale, never leaked."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event
 
-from tests.clients import Api, operation, token_for
+from tests.clients import (
+    Api,
+    append_many,
+    complete_tool,
+    counted_statements,
+    new_session_id,
+    operation,
+    token_for,
+    tool,
+)
 from tests.servers import RunningServer
-
-
-@contextmanager
-def counting_statements(server: RunningServer) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = server.app.state.database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 async def raw_post(api: Api, query: str, variables: dict[str, Any]) -> httpx.Response:
@@ -37,16 +28,9 @@ async def raw_post(api: Api, query: str, variables: dict[str, Any]) -> httpx.Res
 
 
 async def session_with_messages(api: Api) -> str:
-    session_id = (await api.data(operation("CreateSession")))["createSession"]["id"]
-    await api.data(
-        operation("AppendMessages"),
-        {
-            "sessionId": session_id,
-            "messages": [
-                {"role": "USER", "content": "question"},
-                {"role": "TOOL", "toolCallId": "c1", "content": "pending"},
-            ],
-        },
+    session_id = await new_session_id(api)
+    await append_many(
+        api, session_id, [{"role": "USER", "content": "question"}, tool("c1", "pending")]
     )
     return session_id
 
@@ -57,7 +41,7 @@ async def test_a_repeated_read_is_answered_with_one_lookup_and_the_executors_byt
     session_id = await session_with_messages(api)
     query = operation("GetSession")
     first = await raw_post(api, query, {"id": session_id})
-    with counting_statements(server) as statements:
+    with counted_statements(server) as statements:
         second = await raw_post(api, query, {"id": session_id})
     assert len(statements) == 1, statements  # the revision lookup, no execution
     # The same document spelled differently misses the cache and is executed afresh.
@@ -69,10 +53,7 @@ async def test_every_write_makes_the_next_read_current(api: Api):
     session_id = await session_with_messages(api)
     query = operation("GetSession")
     before = (await api.data(query, {"id": session_id}))["session"]
-    await api.data(
-        operation("UpdateToolResult"),
-        {"sessionId": session_id, "toolCallId": "c1", "content": "done"},
-    )
+    await complete_tool(api, session_id, "c1", "done")
     after = (await api.data(query, {"id": session_id}))["session"]
     assert after["revision"] == before["revision"] + 1
     assert [m["content"] for m in after["messages"]] == ["question", "done"]

@@ -35,56 +35,28 @@ from websockets.typing import Subprotocol
 
 from tests.clients import (
     LEGACY_WS,
+    QUIET,
     TRANSPORT_WS,
     WAIT,
     Api,
     Subscriber,
+    append,
+    append_many,
+    complete_tool,
+    create_session,
     new_user,
     operation,
+    probe,
     subscribed,
     token_for,
+    tool,
     websocket,
 )
 from tests.servers import JWT_SECRET, RunningServer, database_url, running_server
 
 REPO = Path(__file__).resolve().parent.parent
 SSE_PATH = "/sse/tool-messages"
-# Long enough for an event already on its way to arrive; used to prove that none is coming.
-QUIET = 0.5
 FRESH_TOKEN_TTL = timedelta(minutes=10)
-
-
-# --- HTTP helpers -------------------------------------------------------------------------
-
-
-async def create_session(api: Api) -> dict[str, Any]:
-    return (await api.data(operation("CreateSession")))["createSession"]
-
-
-def tool(call_id: str, content: str | None = None) -> dict[str, Any]:
-    return {"role": "TOOL", "toolCallId": call_id, "content": content}
-
-
-async def append(api: Api, session_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "message": message}
-    return (await api.data(operation("AppendMessage"), variables))["appendMessage"]
-
-
-async def append_many(
-    api: Api, session_id: str, messages: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    variables = {"sessionId": session_id, "messages": messages}
-    return (await api.data(operation("AppendMessages"), variables))["appendMessages"]
-
-
-async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "toolCallId": call_id, "content": content}
-    return (await api.data(operation("UpdateToolResult"), variables))["updateToolResult"]
-
-
-async def probe(api: Api, session_id: str) -> dict[str, Any]:
-    """A fresh TOOL message: the next live event of a subscription that is caught up."""
-    return await append(api, session_id, tool(f"probe-{uuid.uuid4().hex}", "probe"))
 
 
 async def subscription_gauge(http: httpx.AsyncClient) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.clients import Api, new_user, operation
+from tests.clients import Api, append_many, create_session, new_user, operation, tool
 
 CREATE = operation("CreateSession")
 UPDATE = operation("UpdateSession")
@@ -57,10 +57,6 @@ def assert_readable(error: dict[str, Any], code: str) -> None:
     assert "Traceback" not in message and "SELECT" not in message.upper(), error
 
 
-async def create(api: Api, **input: Any) -> dict[str, Any]:
-    return (await api.data(CREATE, {"input": input}))["createSession"]
-
-
 async def get(api: Api, session_id: str) -> dict[str, Any] | None:
     return (await api.data(GET, {"id": session_id}))["session"]
 
@@ -80,7 +76,7 @@ async def listed_ids(api: Api, limit: int = 100, offset: int = 0) -> list[str]:
 
 async def populated_session(api: Api) -> dict[str, Any]:
     """A session with metadata, token totals and messages (one of them a TOOL message)."""
-    session = await create(api, title="Trip planning")
+    session = await create_session(api, title="Trip planning")
     await update(
         api,
         session["id"],
@@ -90,19 +86,14 @@ async def populated_session(api: Api) -> dict[str, Any]:
         totalPromptTokens=11,
         totalCompletionTokens=22,
     )
-    await api.data(
-        APPEND_MANY,
-        {
-            "sessionId": session["id"],
-            "messages": [
-                {"role": "USER", "content": "Find flights"},
-                {
-                    "role": "ASSISTANT",
-                    "toolCalls": [{"id": "call-1", "type": "function"}],
-                },
-                {"role": "TOOL", "toolCallId": "call-1", "content": "pending"},
-            ],
-        },
+    await append_many(
+        api,
+        session["id"],
+        [
+            {"role": "USER", "content": "Find flights"},
+            {"role": "ASSISTANT", "toolCalls": [{"id": "call-1", "type": "function"}]},
+            tool("call-1", "pending"),
+        ],
     )
     stored = await get(api, session["id"])
     assert stored is not None
@@ -113,7 +104,7 @@ async def populated_session(api: Api) -> dict[str, Any]:
 
 
 async def test_create_session_starts_empty_and_owned_by_the_caller(api: Api, user: str) -> None:
-    created = await create(api)
+    created = await create_session(api)
 
     assert uuid.UUID(created["id"])
     assert created["userId"] == user
@@ -136,7 +127,7 @@ async def test_create_session_starts_empty_and_owned_by_the_caller(api: Api, use
 async def test_create_session_keeps_title_and_client_chosen_id(api: Api, user: str) -> None:
     session_id = str(uuid.uuid4())
 
-    created = await create(api, id=session_id, title="Groceries")
+    created = await create_session(api, id=session_id, title="Groceries")
 
     assert created["id"] == session_id
     assert created["title"] == "Groceries"
@@ -155,10 +146,10 @@ async def test_repeated_create_with_same_id_by_owner_returns_stored_session_unch
     api: Api,
 ) -> None:
     session_id = str(uuid.uuid4())
-    first = await create(api, id=session_id, title="first")
+    first = await create_session(api, id=session_id, title="first")
     changed = await update(api, session_id, title="renamed", totalPromptTokens=5)
 
-    repeat = await create(api, id=session_id, title="a retry with another title")
+    repeat = await create_session(api, id=session_id, title="a retry with another title")
 
     assert repeat == changed  # the stored session, not a new one and not overwritten
     assert repeat["createdAt"] == first["createdAt"]
@@ -195,7 +186,7 @@ async def test_create_with_malformed_id_is_bad_user_input(api: Api, bad_id: str)
 
 
 async def test_update_session_sets_every_field(api: Api) -> None:
-    session = await create(api, title="old")
+    session = await create_session(api, title="old")
     values = {
         "title": "new",
         "credentials": {"openai": {"key": "sk-1", "scopes": ["chat"]}},
@@ -232,7 +223,7 @@ async def test_update_session_fields_left_out_keep_their_value(api: Api) -> None
 
 
 async def test_update_session_explicit_null_clears_the_title(api: Api) -> None:
-    session = await create(api, title="to be cleared")
+    session = await create_session(api, title="to be cleared")
 
     updated = await update(api, session["id"], title=None)
 
@@ -295,7 +286,7 @@ async def test_update_session_token_totals_must_be_whole_numbers_not_below_zero(
 
 
 async def test_update_session_bumps_revision_and_moves_updated_at_forward(api: Api) -> None:
-    created = await create(api)
+    created = await create_session(api)
 
     first = await update(api, created["id"], title="one")
     second = await update(api, created["id"], credentials={"k": "v"})
@@ -316,7 +307,7 @@ async def test_update_session_bumps_revision_and_moves_updated_at_forward(api: A
 
 
 async def test_add_token_usage_adds_counts_and_bumps_revision(api: Api) -> None:
-    session = await update(api, (await create(api))["id"], totalPromptTokens=10)
+    session = await update(api, (await create_session(api))["id"], totalPromptTokens=10)
 
     added = (
         await api.data(
@@ -343,7 +334,7 @@ async def test_add_token_usage_adds_counts_and_bumps_revision(api: Api) -> None:
 
 
 async def test_concurrent_add_token_usage_calls_add_up_exactly(api: Api) -> None:
-    session = await create(api)
+    session = await create_session(api)
     calls = 20
 
     results = await asyncio.gather(
@@ -388,10 +379,10 @@ async def test_sessions_lists_only_the_callers_own_most_recently_updated_first(
     api: Api, user: str
 ) -> None:
     other = api.as_user(new_user())
-    a = await create(api, title="a")
-    foreign = await create(other, title="someone else's")
-    b = await create(api, title="b")
-    c = await create(api, title="c")
+    a = await create_session(api, title="a")
+    foreign = await create_session(other, title="someone else's")
+    b = await create_session(api, title="b")
+    c = await create_session(api, title="c")
 
     assert await listed_ids(api) == [c["id"], b["id"], a["id"]]
 
@@ -416,9 +407,9 @@ async def test_session_count_counts_only_the_callers_sessions(api: Api) -> None:
     other = api.as_user(new_user())
     assert await session_count(api) == 0
 
-    first = await create(api)
-    await create(api)
-    await create(other)
+    first = await create_session(api)
+    await create_session(api)
+    await create_session(other)
 
     assert await session_count(api) == 2
     assert await session_count(other) == 1
@@ -428,7 +419,7 @@ async def test_session_count_counts_only_the_callers_sessions(api: Api) -> None:
 
 async def test_sessions_pages_with_limit_and_offset(api: Api) -> None:
     for n in range(5):
-        await create(api, title=f"s{n}")
+        await create_session(api, title=f"s{n}")
     everything = await listed_ids(api, limit=100)
     assert len(everything) == 5
 
@@ -445,7 +436,7 @@ async def test_sessions_pages_with_limit_and_offset(api: Api) -> None:
 
 
 async def test_sessions_limit_100_is_allowed(api: Api) -> None:
-    await create(api)
+    await create_session(api)
     assert len(await listed_ids(api, limit=100)) == 1
 
 
@@ -466,7 +457,7 @@ async def test_sessions_refuses_limit_outside_0_to_100_and_negative_offset(
 
 async def test_delete_session_removes_the_session_and_all_its_messages(api: Api) -> None:
     session_id = str(uuid.uuid4())
-    await create(api, id=session_id, title="doomed")
+    await create_session(api, id=session_id, title="doomed")
     await api.data(
         APPEND_MANY,
         {
@@ -489,7 +480,7 @@ async def test_delete_session_removes_the_session_and_all_its_messages(api: Api)
     assert_readable(error, "NOT_FOUND")
 
     # The same id again starts from nothing: no message of the deleted session survived.
-    recreated = await create(api, id=session_id)
+    recreated = await create_session(api, id=session_id)
     assert recreated["messageCount"] == 0
     assert recreated["revision"] == 0
     assert recreated["title"] is None
@@ -502,7 +493,7 @@ async def test_delete_session_removes_the_session_and_all_its_messages(api: Api)
 
 
 async def test_delete_session_is_false_when_there_is_nothing_to_delete(api: Api) -> None:
-    session = await create(api)
+    session = await create_session(api)
 
     assert await api.data(DELETE, {"id": str(uuid.uuid4())}) == {"deleteSession": False}
     assert await api.data(DELETE, {"id": session["id"]}) == {"deleteSession": True}
@@ -637,7 +628,7 @@ async def test_service_reads_and_writes_any_users_session(api: Api, user: str) -
             },
         )
     )["appendMessages"]
-    tool = (
+    completed = (
         await service.data(
             UPDATE_TOOL, {"sessionId": sid, "toolCallId": "call-1", "content": "3 flights found"}
         )
@@ -645,7 +636,7 @@ async def test_service_reads_and_writes_any_users_session(api: Api, user: str) -
 
     assert (tokens["totalPromptTokens"], tokens["totalCompletionTokens"]) == (15, 28)
     assert [one["sequence"]] + [m["sequence"] for m in many] == [3, 4, 5]
-    assert tool["content"] == "3 flights found"
+    assert completed["content"] == "3 flights found"
     after = await get(api, sid)  # the owner sees every change, still owns the session
     assert after["userId"] == user  # type: ignore[index]
     assert after["title"] == "Renamed by worker"  # type: ignore[index]
@@ -677,12 +668,12 @@ async def test_service_deletes_any_users_session(api: Api) -> None:
 async def test_service_sessions_and_session_count_list_only_its_own(api: Api) -> None:
     service_user = new_user()
     service = api.as_user(service_user, role="service")
-    await create(api)
-    await create(api.as_user(new_user()))
+    await create_session(api)
+    await create_session(api.as_user(new_user()))
 
     assert await service.data(LIST) == {"sessionCount": 0, "sessions": []}
 
-    own = await create(service, title="worker's own")
+    own = await create_session(service, title="worker's own")
     assert own["userId"] == service_user
     listing = await service.data(LIST)
     assert listing["sessionCount"] == 1
