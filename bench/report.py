@@ -232,6 +232,11 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
             failed.append(f"not shown ({type(exc).__name__}: {exc})")
         notes += [f"figure {number}: {problem}" for problem in failed]
 
+    for name, counts in report.get("server_logs", {}).items():
+        if counts:
+            said = ", ".join(f"{count}x {what}" for what, count in counts.items())
+            notes.append(f"server log {name}: {said}")
+
     widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
 
     def line(row: Row) -> str:

@@ -40,6 +40,19 @@ from bench.report import render
 from bench.seed import LISTER, USER, seed
 from bench.subscribers import Subscribers
 
+# What a server's log may say under load that changes how to read the figures.
+LOG_PATTERNS = {
+    "broadcast lost": "lost the broadcast backend",
+    "pool exhausted": "QueuePool limit",
+    "unexpected errors": "unexpected error",
+    "tracebacks": "Traceback (most recent call last)",
+}
+
+
+def log_summary(path: Path) -> dict[str, int]:
+    text = path.read_text(errors="replace")
+    return {name: text.count(needle) for name, needle in LOG_PATTERNS.items() if needle in text}
+
 
 def environment(tree: Path) -> dict[str, Any]:
     def git(*args: str) -> str:
@@ -67,7 +80,7 @@ async def attempt(into: dict[str, Any], key: str, work: Awaitable[Any]) -> None:
         into[key] = {"error": f"{type(exc).__name__}: {exc}"}
 
 
-async def run(config: Config, tree: Path) -> dict[str, Any]:
+async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
     from core.identity import issue_token
 
     fd_limit = raise_fd_limit()
@@ -113,7 +126,7 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
                     clients=clients,
                 )
                 async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, tree=tree, label="one-worker"
+                    database_dsn=dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-one-worker"
                 ) as server:
                     step("1 history")
                     await attempt(figs, "1_history", figures.history(ctx, server))
@@ -134,14 +147,14 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
                     jwt_secret=secret,
                     tree=tree,
                     app="bench.counted:app",
-                    label="counted",
+                    label=f"{stamp}-counted",
                 ) as counted:
                     step("5 statement count")
                     await attempt(
                         figs["5_session_list"], "statements", figures.statements(ctx, counted)
                     )
                 async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, tree=tree, label="capacity"
+                    database_dsn=dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-capacity"
                 ) as server:
                     step(f"7 capacity ({config.idle} idle subscriptions)")
                     await attempt(figs, "7_capacity", figures.capacity(ctx, server))
@@ -152,7 +165,7 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
                         jwt_secret=secret,
                         workers=2,
                         broadcast_url=redis_url,
-                        label="two-workers",
+                        label=f"{stamp}-two-workers",
                     ) as server:
                         step("8 two workers: append")
                         two: dict[str, Any] = {}
@@ -166,6 +179,9 @@ async def run(config: Config, tree: Path) -> dict[str, Any]:
         for client in clients:
             client.stop()
     report["seconds"] = time.perf_counter() - began
+    report["server_logs"] = {
+        path.name: log_summary(path) for path in sorted(RESULTS.glob(f"{stamp}-*.log"))
+    }
     step("done")
     return report
 
@@ -185,8 +201,8 @@ def main() -> None:
     if missing:
         sys.exit(f"missing {', '.join(missing)}: apt-get install -y {' '.join(missing)}")
     assert wrk.available()
-    report = asyncio.run(run(Config.make(arguments.quick), arguments.tree.resolve()))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = asyncio.run(run(Config.make(arguments.quick), arguments.tree.resolve(), stamp))
     path = RESULTS / f"{stamp}{'-quick' if arguments.quick else ''}.json"
     table, notes = render(report)
     report["table"] = table
