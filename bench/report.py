@@ -33,6 +33,24 @@ def _verdict(ok: bool) -> str:
 
 def render(report: dict[str, Any]) -> tuple[str, list[str]]:
     """The table (plain text, Markdown-compatible) and notes on saturated clients."""
+    rows, notes = table_rows(report)
+    return format_table([HEADER, *rows]), notes
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    """Markdown-compatible rows, padded; the first is the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        return "| " + " | ".join(cells) + " |"
+
+    separator = "|" + "|".join("-" * (width + 2) for width in widths) + "|"
+    return "\n".join([line(rows[0]), separator, *(line(row) for row in rows[1:])])
+
+
+def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
+    """One row per figure line, and notes on saturated clients and server logs."""
     figs = report["figures"]
     rows: list[Row] = []
     notes: list[str] = []
@@ -237,18 +255,7 @@ def render(report: dict[str, Any]) -> tuple[str, list[str]]:
             said = ", ".join(f"{count}x {what}" for what, count in counts.items())
             notes.append(f"server log {name}: {said}")
 
-    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(len(HEADER))]
-
-    def line(row: Row) -> str:
-        return (
-            "| "
-            + " | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            + " |"
-        )
-
-    table = [line(HEADER), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    table += [line(row) for row in rows]
-    return "\n".join(table), notes
+    return rows, notes
 
 
 def _append_rows(
@@ -288,7 +295,7 @@ def _append_rows(
         rows.append(
             (
                 fig,
-                "  … p50 / p99",
+                f"  … p50 / p99 at concurrency {concurrency}",
                 f"{_ms(server['p50_ms'])} / {_ms(server['p99_ms'])}",
                 f"{_ms(floor['p50_ms'])} / {_ms(floor['p99_ms'])}",
                 "",
