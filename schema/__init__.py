@@ -3,6 +3,7 @@
 from functools import partial
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry import Schema
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
@@ -10,7 +11,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from core.settings import Settings
-from graphql import GraphQLError
 from schema.caches import DocumentCache
 from schema.errors import ErrorCodes, log_unexpected, with_code
 from schema.limits import max_depth_rule, max_mutation_fields_rule

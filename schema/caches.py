@@ -13,9 +13,8 @@ from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
-
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from strawberry.extensions import SchemaExtension
 
 MAX_CACHED_CHARS = 16_384
 CACHED_DOCUMENTS = 512

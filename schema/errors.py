@@ -10,10 +10,10 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from core.errors import ClientError
-from graphql import GraphQLError
 
 logger = logging.getLogger("chatstore.errors")
 

@@ -16,10 +16,6 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from starlette.requests import Request
-from starlette.types import Message, Receive, Scope, Send
-
-from db.sessions import get_revision
 from graphql import (
     FieldNode,
     GraphQLError,
@@ -28,6 +24,10 @@ from graphql import (
     StringValueNode,
     VariableNode,
 )
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+
+from db.sessions import get_revision
 from schema.caches import MAX_CACHED_CHARS, cached_parse
 from schema.context import Context
 from schema.view import ChatGraphQL

@@ -15,34 +15,31 @@ import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.errors import BadUserInput, ClientError, NotFound
 from db.sessions import SESSION_NOT_FOUND, get_session
-from graphql import ExecutionResult as GraphQLExecutionResult
 from resolvers.arguments import parse_id
 from schema.context import Context
 from schema.view import ChatGraphQL
 
-SUBSCRIPTION = """
-subscription ToolMessages($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
-  toolMessageUpdated(
-    sessionId: $sessionId, afterRevision: $afterRevision, afterSequence: $afterSequence
-  ) {
-    id sessionId sequence role content name toolCallId refusal toolCalls functionCall
-    createdAt updatedAt revision
-  }
-}
-"""
+# The document WebSocket clients use, so that both transports answer in one shape.
+SUBSCRIPTION = (
+    Path(__file__).resolve().parent.parent / "graphql" / "operations" / "ToolMessageUpdated.graphql"
+)
 
 EVENT_ID = re.compile(r"^(-?\d{1,10})-(-?\d{1,10})$")
 
 
 def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Response]]:
+    subscription = SUBSCRIPTION.read_text()
+
     async def tool_messages(request: Request) -> Response:
         context = await view.get_context(request, Response())
         if context.identity is None:
@@ -55,7 +52,7 @@ def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[R
             status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error)
         stream = await view.schema.subscribe(
-            SUBSCRIPTION, variable_values=variables, context_value=context
+            subscription, variable_values=variables, context_value=context
         )
         if isinstance(stream, GraphQLExecutionResult):  # refused before it started
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)

@@ -21,12 +21,12 @@ import asyncpg
 import httpx
 import jwt
 import pytest
+from graphql import get_introspection_query
 from jwt.warnings import InsecureKeyLengthWarning
 from pydantic import ValidationError
 
 from core.identity import issue_token
 from core.settings import Settings
-from graphql import get_introspection_query
 from tests.clients import Api, create_session, new_user, operation, token_for
 from tests.servers import JWT_SECRET, POSTGRES_ADMIN_URL, database_url, running_server
 

@@ -1,8 +1,8 @@
 """The exported SDL and the client operations stay true to the code."""
 
 import pytest
-
 from graphql import build_schema, parse, validate
+
 from schema.export import SDL_PATH, sdl
 from tests.clients import OPERATIONS
 
