@@ -62,6 +62,7 @@ class Config:
     fanout_sessions: int
     idle: int
     client_processes: int
+    deflate: bool = True  # subscribers offer permessage-deflate, as browsers do
 
     @classmethod
     def make(cls, quick: bool) -> "Config":
@@ -411,6 +412,7 @@ async def specs_for(
             session_id=str(s),
             after_revision=revisions[s] - 1,
             floor=floor,
+            deflate=ctx.config.deflate,
         )
         for s in sessions
     ]

@@ -196,13 +196,20 @@ def main() -> None:
         help="serve the app from this checkout instead (e.g. a `git worktree` of an older "
         "commit, to measure a lever before and after with the same harness)",
     )
+    parser.add_argument(
+        "--no-deflate",
+        action="store_true",
+        help="subscribers do not offer permessage-deflate (what it costs: figures 6-8)",
+    )
     arguments = parser.parse_args()
     missing = [tool for tool in ("wrk", "redis-server") if shutil.which(tool) is None]
     if missing:
         sys.exit(f"missing {', '.join(missing)}: apt-get install -y {' '.join(missing)}")
     assert wrk.available()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    report = asyncio.run(run(Config.make(arguments.quick), arguments.tree.resolve(), stamp))
+    config = Config.make(arguments.quick)
+    config.deflate = not arguments.no_deflate
+    report = asyncio.run(run(config, arguments.tree.resolve(), stamp))
     path = RESULTS / f"{stamp}{'-quick' if arguments.quick else ''}.json"
     table, notes = render(report)
     report["table"] = table
