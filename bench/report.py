@@ -250,6 +250,9 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
             failed.append(f"not shown ({type(exc).__name__}: {exc})")
         notes += [f"figure {number}: {problem}" for problem in failed]
 
+    load = report.get("environment", {}).get("loadavg_at_start", [0])[0]
+    if load > 1.0:
+        notes.append(f"the machine was busy when the run started (load average {load:.1f})")
     for name, counts in report.get("server_logs", {}).items():
         if counts:
             said = ", ".join(f"{count}x {what}" for what, count in counts.items())
