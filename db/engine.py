@@ -21,7 +21,8 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20)
+    # Enough steady connections for a busy process: overflow ones are opened per use.
+    return create_async_engine(url, pool_size=20, max_overflow=10)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
