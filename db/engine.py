@@ -1,6 +1,7 @@
 """The async engine, its per-connection settings, and the unit of work."""
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
@@ -40,11 +41,28 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` on a connection of its own."""
         async with self.engine.connect() as conn:
             return await query(conn, *args, **kwargs)
+
+    async def read_shared(
+        self, key: Hashable, query: Query[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`read`, with concurrent calls under one key sharing a single query.
+
+        The key must identify the answer, including what the read has to have seen: a
+        caller joins only a read that started after what it waits for had committed.
+        """
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = asyncio.ensure_future(self.read(query, *args, **kwargs))
+            self._shared[key] = shared
+            shared.add_done_callback(lambda _: self._shared.pop(key, None))
+        # One caller going away must not cancel the read of the others.
+        return await asyncio.shield(shared)
 
     async def write(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` in one transaction: all of it commits, or none of it.

@@ -7,6 +7,7 @@ import strawberry
 from core.errors import BadUserInput, NotFound
 from db.messages import list_tool_messages_after
 from db.sessions import SESSION_NOT_FOUND, get_session
+from db.tables import Row
 from resolvers.arguments import parse_id
 from schema.context import Info
 from schema.types import ChatMessage
@@ -34,22 +35,35 @@ async def tool_message_updated(
         session = await database.read(get_session, session_id=key, caller=caller)
         if session is None:
             raise NotFound(SESSION_NOT_FOUND)
-        live_only = after_revision is None
         revision = session["revision"] if after_revision is None else after_revision
         sequence = after_sequence
-        pending = not live_only
-        while True:
-            if pending:
-                rows = await database.read(
-                    list_tool_messages_after,
-                    session_id=key,
-                    revision=revision,
-                    sequence=sequence,
+
+        async def read_past_cursor(news: int | None = None) -> list[Row]:
+            """TOOL messages past the cursor. Subscribers woken by the same news with the
+            same cursor (every live tab of a session, usually) share one query."""
+            if news is None:
+                return await database.read(
+                    list_tool_messages_after, session_id=key, revision=revision, sequence=sequence
                 )
-                for row in rows:
-                    revision, sequence = row["revision"], row["sequence"]
-                    yield ChatMessage.from_row(row)
+            return await database.read_shared(
+                (key, revision, sequence, news),
+                list_tool_messages_after,
+                session_id=key,
+                revision=revision,
+                sequence=sequence,
+            )
+
+        rows = [] if after_revision is None else await read_past_cursor()
+        while True:
+            for row in rows:
+                revision, sequence = row["revision"], row["sequence"]
+                yield ChatMessage.from_row(row)
             change = await mailbox.next_change()
             if change.deleted:
                 return
-            pending = change.resync or change.revision > revision
+            if change.resync:
+                rows = await read_past_cursor()
+            elif change.revision > revision:
+                rows = await read_past_cursor(news=change.revision)
+            else:
+                rows = []

@@ -8,6 +8,7 @@ live order, who may subscribe (tokens at `connection_init`, other users, service
 """
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import timedelta
@@ -29,6 +30,7 @@ from tests.clients import (
     assert_gap_free,
     collect_until,
     complete_tool,
+    counted_statements,
     create_session,
     load_session,
     new_user,
@@ -499,3 +501,25 @@ async def test_two_tabs_on_one_session_each_receive_each_event_once(
         for tab in (tab1, tab2):
             assert [await tab.next_tool_message() for _ in range(2)] == [completed, another]
             await tab.nothing_within(QUIET)
+
+
+async def test_tabs_of_one_session_woken_by_one_write_share_one_read(
+    api: Api, user: str, server: RunningServer
+):
+    session_id = (await create_session(api))["id"]
+    async with contextlib.AsyncExitStack() as stack:
+        tabs = [
+            await stack.enter_async_context(
+                subscribed(server.ws_url, token_for(user), {"sessionId": session_id})
+            )
+            for _ in range(5)
+        ]
+        await append(api, session_id, tool("c1", "pending"))
+        for tab in tabs:  # every tab is live, with the same cursor
+            assert (await tab.next_tool_message())["content"] == "pending"
+        with counted_statements(server) as statements:
+            await complete_tool(api, session_id, "c1", "done")
+            for tab in tabs:
+                assert (await tab.next_tool_message())["content"] == "done"
+    reads = [s for s in statements if "FROM chat_message" in s and "revision >" in s]
+    assert len(reads) == 1, statements
