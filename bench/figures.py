@@ -516,13 +516,14 @@ async def fanout_one_session(
     server_pids: Sequence[int],
     *,
     floor: bool = False,
+    rounds: int | None = None,
 ) -> dict[str, Any]:
     """6a: N subscribers on one session; each round one update reaches all of them."""
     specs = await specs_for(ctx, url, [ctx.data.fanout] * ctx.config.fanout, floor=floor)
     opened = await open_all(ctx.clients, specs)
     try:
         summary = await _rounds(
-            ctx, trigger, opened["shares"], tag, ctx.config.fanout_rounds, server_pids
+            ctx, trigger, opened["shares"], tag, rounds or ctx.config.fanout_rounds, server_pids
         )
     finally:
         await close_all(ctx.clients)
@@ -553,10 +554,14 @@ async def fanout_many_sessions(
     return summary
 
 
-async def fanout(ctx: Context, server: Server, tag: str) -> dict[str, Any]:
+async def fanout(
+    ctx: Context, server: Server, tag: str, rounds: int | None = None
+) -> dict[str, Any]:
     trigger = Trigger(server, ctx.token)
     try:
-        one = await fanout_one_session(ctx, server.ws_url, trigger, f"{tag}a", server.pids())
+        one = await fanout_one_session(
+            ctx, server.ws_url, trigger, f"{tag}a", server.pids(), rounds=rounds
+        )
         many = await fanout_many_sessions(ctx, server.ws_url, trigger, f"{tag}b")
     finally:
         await trigger.close()
@@ -626,7 +631,7 @@ async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
 async def _fanout_beside_idle(ctx: Context, server: Server, trigger: Trigger) -> dict[str, Any]:
     specs = await specs_for(ctx, server.ws_url, [ctx.data.fanout] * ctx.config.fanout)
     opened = await open_all(ctx.clients, specs)
-    rounds = max(3, ctx.config.fanout_rounds // 2)
+    rounds = max(3, ctx.config.fanout_rounds // 3)
     summary = await _rounds(ctx, trigger, opened["shares"], "7", rounds, server.pids())
     summary["open"] = opened
     return summary

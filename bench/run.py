@@ -44,6 +44,7 @@ from bench.subscribers import Subscribers
 LOG_PATTERNS = {
     "broadcast lost": "lost the broadcast backend",
     "pool exhausted": "QueuePool limit",
+    "PostgreSQL out of connections": "too many clients already",
     "unexpected errors": "unexpected error",
     "tracebacks": "Traceback (most recent call last)",
 }
@@ -172,7 +173,13 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                         figs["8_two_workers"] = two
                         await attempt(two, "append", figures.append(ctx, server, with_floor=False))
                         step("8 two workers: fan-out")
-                        await attempt(two, "fanout", figures.fanout(ctx, server, "8"))
+                        await attempt(
+                            two,
+                            "fanout",
+                            figures.fanout(
+                                ctx, server, "8", rounds=max(3, config.fanout_rounds // 2)
+                            ),
+                        )
             finally:
                 await raw.close()
     finally:
