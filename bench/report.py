@@ -125,7 +125,7 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
             rows.append(
                 (
                     "2",
-                    "  … first read after a write, p50 (paired floor)",
+                    f"  … {f2[key]['messages']:,}, first read after a write, p50 (paired floor)",
                     _ms(miss["p50_ms"]),
                     _ms(miss["floor_p50_ms"]),
                     _x(miss["ratio_p50"]),
