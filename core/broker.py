@@ -52,7 +52,7 @@ class Broker:
         self._heartbeat = heartbeat_seconds
         self._timeout = timeout_seconds
         process = uuid.uuid4().hex
-        self._ping = f"{PING_PREFIX}{process}"
+        self._ping = f"{PING_PREFIX}{process}:"
         self._resync = f"{RESYNC_PREFIX}{process}"
         self._broadcast: Broadcast | None = None
         self._publishing: Any = (
@@ -126,17 +126,18 @@ class Broker:
             delay = min(delay * 2, MAX_BACKOFF)
 
     async def _relay(self, broadcast: Broadcast, subscriber: Subscriber) -> None:
-        loop = asyncio.get_running_loop()
-        last_pong = loop.time()
+        # Pings are numbered and counted, not timed: a process too busy to read its pong
+        # for a while is also too busy to send the next ping, so it is not taken for dead.
+        sent = answered = 0
 
         async def listen() -> None:
-            nonlocal last_pong
+            nonlocal answered
             async for event in subscriber:  # type: ignore[union-attr]
                 if event is None:
                     break
                 message = event.message
-                if message == self._ping:
-                    last_pong = loop.time()
+                if message.startswith(self._ping):
+                    answered = int(message.removeprefix(self._ping))
                 elif message.startswith(RESYNC_PREFIX):
                     if message != self._resync:
                         self._on_reconnect()
@@ -145,11 +146,13 @@ class Broker:
             raise BrokerSilent("the subscription ended")
 
         async def heartbeat() -> None:
+            nonlocal sent
             while True:
                 await asyncio.sleep(self._heartbeat)
-                if loop.time() - last_pong > 3 * self._heartbeat:
-                    raise BrokerSilent("pings stopped coming back")
-                await self._publish(broadcast, self._ping)
+                if sent - answered >= 3:
+                    raise BrokerSilent("three pings in a row did not come back")
+                sent += 1
+                await self._publish(broadcast, f"{self._ping}{sent}")
 
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(listen())
