@@ -167,7 +167,7 @@ async def list_windows(
         conditions.append(messages.c.sequence > window.after_sequence)
     if window.before_sequence is not None:
         conditions.append(messages.c.sequence < window.before_sequence)
-    query = _limited(select(messages).where(and_(*conditions)), window)
+    query = _limited(select(messages).where(and_(*conditions)), window, len(session_ids))
     result = await conn.execute(query)
     windows: dict[uuid.UUID, list[Row]] = {session_id: [] for session_id in session_ids}
     for row in result.mappings():
@@ -185,12 +185,19 @@ async def list_windows_by_window(
     }
 
 
-def _limited(query: Select[Any], window: Window) -> Select[Any]:
-    """Keep the lowest `first` or highest `last` of each session, ordered by the database."""
+def _limited(query: Select[Any], window: Window, sessions: int) -> Select[Any]:
+    """Keep the lowest `first` or highest `last` of each session, ordered by the database.
+
+    For one session a LIMIT on the (session_id, sequence) index reads only the page, however
+    long the session; for several, a rank per session keeps it to one statement.
+    """
     if window.first is None and window.last is None:
         return query.order_by(messages.c.session_id, messages.c.sequence)
     order = messages.c.sequence.asc() if window.first is not None else messages.c.sequence.desc()
     limit = window.first if window.first is not None else window.last
+    if sessions == 1:
+        page = query.order_by(order).limit(limit).subquery()
+        return select(*page.c).order_by(page.c.sequence)
     rank = func.row_number().over(partition_by=messages.c.session_id, order_by=order).label("rank")
     ranked = query.add_columns(rank).subquery()
     return (
