@@ -6,7 +6,7 @@ import strawberry
 
 from core.errors import BadUserInput, NotFound
 from db.messages import list_tool_messages_after
-from db.sessions import SESSION_NOT_FOUND, get_session
+from db.sessions import SESSION_NOT_FOUND, get_revision
 from db.tables import Row
 from resolvers.arguments import parse_id
 from schema.context import Info
@@ -32,10 +32,10 @@ async def tool_message_updated(
     caller = info.context.caller
     database = info.context.database
     with info.context.events.subscribe(key) as mailbox:
-        session = await database.read(get_session, session_id=key, caller=caller)
-        if session is None:
+        current = await database.read(get_revision, session_id=key, caller=caller)
+        if current is None:
             raise NotFound(SESSION_NOT_FOUND)
-        revision = session["revision"] if after_revision is None else after_revision
+        revision = current if after_revision is None else after_revision
         sequence = after_sequence
 
         async def read_past_cursor(news: int | None = None) -> list[Row]:

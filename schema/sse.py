@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.errors import BadUserInput, ClientError, NotFound
-from db.sessions import SESSION_NOT_FOUND, get_session
+from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
 from schema.view import ChatGraphQL
@@ -80,8 +80,7 @@ async def _variables(request: Request, context: Context) -> dict[str, Any]:
                     variables[name] = int(params[name])
                 except ValueError:
                     raise BadUserInput(f"{name} must be an integer.") from None
-    session = await context.database.read(get_session, session_id=session_id, caller=caller)
-    if session is None:
+    if await context.database.read(get_revision, session_id=session_id, caller=caller) is None:
         raise NotFound(SESSION_NOT_FOUND)
     return variables
 
