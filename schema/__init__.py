@@ -1,9 +1,10 @@
 """The GraphQL schema: types, root fields, scalars, error codes and request limits."""
 
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, specified_rules
 from strawberry import Schema
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
@@ -11,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from core.settings import Settings
-from schema.caches import DocumentCache
+from schema.caches import DocumentCache, cached_validation
 from schema.errors import ErrorCodes, log_unexpected, with_code
 from schema.limits import max_depth_rule, max_mutation_fields_rule
 from schema.root import Mutation, Query, Subscription
@@ -19,6 +20,15 @@ from schema.scalars import SCALAR_MAP
 
 
 class ChatSchema(Schema):
+    def __init__(self, *, limits: Sequence[type[ASTValidationRule]], **options: Any) -> None:
+        super().__init__(**options)
+        # What every operation is validated with: graphql-core's rules and our limits.
+        self.validation_rules = (*specified_rules, *limits)
+
+    def validation_errors(self, document: DocumentNode) -> list[GraphQLError]:
+        """The errors the executor would report for `document` (validated once, cached)."""
+        return cached_validation(self._schema, document, self.validation_rules)
+
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         # An exception that escapes execution (it cannot escape a resolver) skips the
         # ErrorCodes extension: it must still leave with a code, masked.
@@ -41,6 +51,7 @@ def build_schema(settings: Settings) -> Schema:
         max_mutation_fields_rule(settings.max_mutation_fields),
     ]
     return ChatSchema(
+        limits=limits,
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -13,8 +13,9 @@ from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 MAX_CACHED_CHARS = 16_384
 CACHED_DOCUMENTS = 512
@@ -27,8 +28,11 @@ def cached_parse(query: str, **options: Any) -> DocumentNode:
 
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
-def _validate(schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]) -> Any:
-    return validate(schema, document, rules)
+def cached_validation(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]
+) -> list[GraphQLError]:
+    """Strawberry's validation of `document` (`rules` plus its own), remembered."""
+    return validate_document(schema, document, rules)
 
 
 class DocumentCache(SchemaExtension):
@@ -47,7 +51,7 @@ class DocumentCache(SchemaExtension):
             and context.query is not None
             and len(context.query) <= MAX_CACHED_CHARS
         ):
-            context.pre_execution_errors = _validate(
+            context.pre_execution_errors = cached_validation(
                 context.schema._schema, context.graphql_document, tuple(context.validation_rules)
             )
         yield

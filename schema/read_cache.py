@@ -1,22 +1,27 @@
-"""An exact response cache for queries that read one session, keyed by its revision.
+"""Answers for queries that read one session: cached by revision, else compiled.
 
 Every write to a session adds 1 to its revision, so a document whose only root field is
 `session(id: …)` answers the same bytes for the same (document, variables, session,
-revision). Such a request costs one indexed lookup of the revision (which also checks that
-the caller may see the session) and, when the answer is cached, no GraphQL execution at
-all: the bytes the general executor produced earlier are sent again. Everything else, and
-every miss, goes to the GraphQL app unchanged.
+revision). Such a request costs one indexed read of the session row (which also checks
+that the caller may see it) and, when the answer is cached, no GraphQL execution at all:
+the bytes produced earlier are sent again. A miss is answered by the document's compiled
+plan (schema/compiled.py) when it has one, else by the GraphQL app unchanged, like every
+other request.
 
 A response is stored only when it carries no errors. Its content is never older than its
-key: the revision is read before the executor reads the messages.
+key: the session row is read before the messages.
 """
 
 import json
+import logging
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     GraphQLError,
     OperationDefinitionNode,
@@ -27,10 +32,15 @@ from graphql import (
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
-from db.sessions import get_revision
-from schema.caches import MAX_CACHED_CHARS, cached_parse
+from db.sessions import get_session
+from db.tables import Row
+from schema import ChatSchema
+from schema.caches import CACHED_DOCUMENTS, MAX_CACHED_CHARS, cached_parse
+from schema.compiled import NotCompiled, SessionPlan, compile_session_query
 from schema.context import Context
 from schema.view import ChatGraphQL
+
+logger = logging.getLogger("chatstore.reads")
 
 CacheKey = tuple[str, str | None, str, uuid.UUID, int]
 
@@ -59,31 +69,72 @@ class LruBytes:
             self._size -= len(evicted)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRead:
+    """A POSTed query whose only root field reads one session the caller may see."""
+
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any]
+    session: Row
+    key: CacheKey
+
+
 class SessionReadCache:
     """ASGI wrapper around the GraphQL app for POSTed one-session queries."""
 
     def __init__(self, app: ChatGraphQL, *, max_bytes: int) -> None:
+        assert isinstance(app.schema, ChatSchema)
         self.app = app
+        self.schema = app.schema
         self.responses = LruBytes(max_bytes)
+        self.plan = lru_cache(maxsize=CACHED_DOCUMENTS)(self._compile)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not self.responses.max_bytes:
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
         body = await request.body()
-        key = await self._key(request, body)
-        cached = self.responses.get(key) if key is not None else None
-        if cached is not None:
-            await _send_json(send, cached)
+        try:
+            read = await self._session_read(request, body)
+            answer = None
+            if read is not None:
+                answer = self.responses.get(read.key) or await self._compiled_answer(read)
+        except Exception:
+            # The executor answers instead, and reports the failure as it reports any.
+            logger.warning("the session read path failed; executing instead", exc_info=True)
+            read = answer = None
+        if read is not None and answer is not None:
+            self.responses.put(read.key, answer)
+            await _send_json(send, answer)
             return
         captured = _Captured(send)
         await self.app(scope, _replay(body), captured.send)
-        if key is not None and captured.cacheable:
-            self.responses.put(key, captured.body)
+        if read is not None and captured.cacheable:
+            self.responses.put(read.key, captured.body)
 
-    async def _key(self, request: Request, body: bytes) -> CacheKey | None:
-        """The cache key when this request reads exactly one session the caller may see."""
+    async def _compiled_answer(self, read: SessionRead) -> bytes | None:
+        plan = self.plan(read.query, read.operation_name)
+        if plan is None:
+            return None
+        try:
+            return await plan.answer(self.app.database, read.session, read.variables)
+        except NotCompiled:
+            return None
+
+    def _compile(self, query: str, operation_name: str | None) -> SessionPlan | None:
+        """The plan of a valid one-session query (remembered per document and operation)."""
+        document = cached_parse(query, max_tokens=self.app.settings.max_tokens)
+        if self.schema.validation_errors(document):
+            return None
+        operation = _operation(document, operation_name)
+        assert operation is not None  # a SessionRead has exactly one
+        return compile_session_query(self.schema._schema, document, operation)
+
+    async def _session_read(self, request: Request, body: bytes) -> SessionRead | None:
+        """What to answer from, when this request reads exactly one session the caller
+        may see."""
         if "application/json" not in request.headers.get("content-type", ""):
             return None
         try:
@@ -94,6 +145,8 @@ class SessionReadCache:
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         if not isinstance(query, str) or len(query) > MAX_CACHED_CHARS:
+            return None
+        if not isinstance(variables, dict) or not isinstance(operation_name, str | None):
             return None
         session_id = _session_argument(
             query, operation_name, variables, max_tokens=self.app.settings.max_tokens
@@ -106,12 +159,23 @@ class SessionReadCache:
         self.app.identify(context, request.headers.get("authorization"))
         if context.identity is None:
             return None
-        revision = await self.app.database.read(
-            get_revision, session_id=session_id, caller=context.identity
+        session = await self.app.database.read(
+            get_session, session_id=session_id, caller=context.identity
         )
-        if revision is None:
+        if session is None:
             return None
-        return (query, operation_name, variables_key, session_id, revision)
+        key = (query, operation_name, variables_key, session_id, session["revision"])
+        return SessionRead(query, operation_name, variables, session, key)
+
+
+def _operation(document: DocumentNode, operation_name: Any) -> OperationDefinitionNode | None:
+    """The query `operation_name` selects, when there is exactly one."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        return None
+    return operations[0]
 
 
 def _session_argument(
@@ -122,12 +186,9 @@ def _session_argument(
         document = cached_parse(query, max_tokens=max_tokens)
     except GraphQLError:
         return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+    operation = _operation(document, operation_name)
+    if operation is None:
         return None
-    [operation] = operations
     selections = operation.selection_set.selections
     if len(selections) != 1 or not isinstance(selections[0], FieldNode):
         return None

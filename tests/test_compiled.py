@@ -1,0 +1,164 @@
+"""Compiled one-session queries answer the general executor's bytes, with fewer statements.
+
+A POSTed one-session query that misses the response cache is answered by its compiled plan:
+one read of the session row, then one per distinct `messages` window. A GET of the same
+document always runs the general executor (the session read path serves POSTs only), so
+the two bodies must be byte for byte the same. Documents the plan does not cover, and
+requests that end in errors, run the executor: two reads of the session row.
+"""
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.clients import (
+    Api,
+    append_many,
+    complete_tool,
+    counted_statements,
+    create_session,
+    operation,
+    tool,
+)
+from tests.servers import RunningServer
+
+CRAFTED = """
+query Crafted($id: ID!, $newest: Int = 1) {
+  s: session(id: $id) {
+    __typename
+    ...Head
+    ... on ChatSession { revision t: title messageCount }
+    newest: messages(last: $newest) { __typename id ...Body }
+    all: messages { sequence role sequence name toolCallId refusal functionCall }
+    newest: messages(last: $newest) { role revision updatedAt }
+    ... { userId successfulAgentRuns successfulAgentSchedules totalPromptTokens }
+  }
+}
+fragment Head on ChatSession { id title credentials createdAt updatedAt }
+fragment Body on ChatMessage { sessionId content toolCalls createdAt }
+"""
+
+HEADER_ONLY = "query { session(id: $ID) { id revision totalCompletionTokens } }"
+
+WITH_DIRECTIVE = """
+query Directed($id: ID!, $yes: Boolean!) {
+  session(id: $id) { id messages @include(if: $yes) { id content } }
+}
+"""
+
+
+async def varied_session(api: Api) -> str:
+    """A session whose fields take every shape: nulls, JSON, non-ASCII text, escapes."""
+    session_id = (await create_session(api, title='Büro ☕ "quoted" \\ back\u2028slash'))["id"]
+    metadata = {"credentials": {"nested": {"list": [1, 2.5, None, True]}, "ünïcode": "😀"}}
+    await api.data(operation("UpdateSession"), {"id": session_id, "input": metadata})
+    await append_many(
+        api,
+        session_id,
+        [
+            {"role": "SYSTEM", "content": "You are terse."},
+            {"role": "USER", "content": "line\nbreak\ttab \u001f unit separator 😀", "name": "ana"},
+            {
+                "role": "ASSISTANT",
+                "content": None,
+                "refusal": "no",
+                "toolCalls": [{"id": "c1", "function": {"name": "f", "arguments": "{}"}}],
+                "functionCall": {"name": "legacy", "arguments": "[]"},
+            },
+            tool("c1", "pending"),
+            tool("c2"),
+        ],
+    )
+    await complete_tool(api, session_id, "c1", "done: ✓")
+    return session_id
+
+
+async def executor_bytes(api: Api, query: str, variables: dict[str, Any]) -> bytes:
+    """The general executor's answer: the same document over GET."""
+    response = await api.http.get(
+        "/graphql",
+        params={"query": query, "variables": json.dumps(variables)},
+        headers={"Authorization": f"Bearer {api.token}", "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+async def posted(server: RunningServer, api: Api, query: str, variables: dict[str, Any]):
+    """A POST's body and the statements it ran."""
+    with counted_statements(server) as statements:
+        response = await api.http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {api.token}"},
+        )
+    assert response.status_code == 200, response.text
+    return response.content, statements
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "windows"),
+    [
+        (operation("GetSession"), {}, 1),
+        (operation("SessionMessages"), {"last": 2}, 1),
+        (operation("SessionMessages"), {"first": 2, "afterSequence": 0}, 1),
+        (operation("SessionMessages"), {"beforeSequence": 3, "last": 0}, 1),
+        (operation("ChatPage"), {}, 1),
+        (operation("ChatPage"), {"last": 2, "beforeSequence": 4}, 1),
+        (CRAFTED, {}, 2),
+        (CRAFTED, {"newest": 3}, 2),
+        (HEADER_ONLY, None, 0),
+    ],
+)
+async def test_a_compiled_answer_is_the_executors_bytes_from_fewer_reads(
+    api: Api, server: RunningServer, document: str, variables: Any, windows: int
+):
+    session_id = await varied_session(api)
+    if variables is None:  # the id inline, as a literal
+        document, variables = document.replace("$ID", json.dumps(session_id)), {}
+    else:
+        variables = {"id": session_id, **variables}
+    expected = await executor_bytes(api, document, variables)
+    assert b'"errors"' not in expected
+    body, statements = await posted(server, api, document, variables)
+    assert body == expected
+    assert len(statements) == 1 + windows, statements
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "session_reads"),
+    [
+        (WITH_DIRECTIVE, {"yes": True}, 2),
+        (WITH_DIRECTIVE, {"yes": False}, 2),
+        (operation("SessionMessages"), {"first": 1, "last": 1}, 2),
+        (operation("SessionMessages"), {"last": -1}, 2),
+        # Variables that fail coercion stop the executor before any resolver runs.
+        (operation("SessionMessages"), {"last": "many"}, 1),
+        (operation("ChatPage"), {"last": None}, 1),
+    ],
+)
+async def test_what_the_plan_does_not_cover_is_executed_with_the_same_answer(
+    api: Api,
+    server: RunningServer,
+    document: str,
+    variables: dict[str, Any],
+    session_reads: int,
+):
+    session_id = await varied_session(api)
+    variables = {"id": session_id, **variables}
+    expected = await executor_bytes(api, document, variables)
+    body, statements = await posted(server, api, document, variables)
+    assert body == expected
+    # The session read path's own read of the row, then the executor's.
+    assert sum("FROM chat_session" in s for s in statements) == session_reads, statements
+
+
+async def test_a_compiled_answer_follows_every_write(api: Api):
+    session_id = await varied_session(api)
+    query = operation("ChatPage")
+    before = (await api.data(query, {"id": session_id, "last": 1}))["session"]
+    await complete_tool(api, session_id, "c2", "late result")
+    after = (await api.data(query, {"id": session_id, "last": 1}))["session"]
+    assert after["revision"] == before["revision"] + 1
+    assert [m["content"] for m in after["messages"]] == ["late result"]
