@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 from core.errors import BadUserInput
 
 Text = TypeVar("Text", bound=str | None)
+Stored = TypeVar("Stored")
 
 
 def parse_id(value: str, argument: str) -> uuid.UUID:
@@ -25,6 +26,23 @@ def require_non_negative(value: int, argument: str) -> int:
 def require_object(value: Any, argument: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadUserInput(f"{argument} must be a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def require_storable(value: Stored, argument: str) -> Stored:
+    """Text or JSON without the NUL character, which PostgreSQL refuses in text and jsonb
+    (SQLite would keep it): the same input is refused on every database, before any write."""
+    pending: list[Any] = [value]
+    while pending:  # iterative: a deeply nested JSON value must not exhaust the stack
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise BadUserInput(f"{argument} must not contain the NUL character (U+0000).")
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return value
 
 

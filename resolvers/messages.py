@@ -4,7 +4,7 @@ import strawberry
 
 from core.errors import BadUserInput
 from db import messages as db
-from resolvers.arguments import parse_id, require_size
+from resolvers.arguments import parse_id, require_size, require_storable
 from schema.context import Info
 from schema.inputs import MessageInput
 from schema.types import ChatMessage
@@ -47,7 +47,20 @@ async def _append(
     return [ChatMessage.from_row(row) for row in rows]
 
 
+# A message's text and JSON fields: (GraphQL name, attribute).
+STORED_FIELDS = (
+    ("content", "content"),
+    ("name", "name"),
+    ("toolCallId", "tool_call_id"),
+    ("refusal", "refusal"),
+    ("toolCalls", "tool_calls"),
+    ("functionCall", "function_call"),
+)
+
+
 def new_message(message: MessageInput, max_content_bytes: int, argument: str) -> db.NewMessage:
+    for field, attribute in STORED_FIELDS:
+        require_storable(getattr(message, attribute), f"{argument}.{field}")
     return db.NewMessage(
         id=parse_id(message.id, f"{argument}.id") if message.id is not None else None,
         role=message.role.value,
@@ -68,8 +81,10 @@ async def update_tool_result(
         db.set_tool_result,
         session_id=key,
         caller=info.context.caller,
-        tool_call_id=tool_call_id,
-        content=require_size(content, info.context.settings.max_content_bytes, "content"),
+        tool_call_id=require_storable(tool_call_id, "toolCallId"),
+        content=require_size(
+            require_storable(content, "content"), info.context.settings.max_content_bytes, "content"
+        ),
     )
     await info.context.events.publish_revision(key, row["revision"])
     return ChatMessage.from_row(row)

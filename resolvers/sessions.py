@@ -6,7 +6,12 @@ import strawberry
 
 from core.errors import BadUserInput
 from db import sessions as db
-from resolvers.arguments import parse_id, require_non_negative, require_object
+from resolvers.arguments import (
+    parse_id,
+    require_non_negative,
+    require_object,
+    require_storable,
+)
 from schema.context import Info
 from schema.inputs import CreateSessionInput, UpdateSessionInput
 from schema.types import ChatSession
@@ -44,7 +49,7 @@ async def create_session(info: Info, input: CreateSessionInput | None = None) ->
         db.create_session,
         caller=info.context.caller,
         session_id=parse_id(input.id, "input.id") if input and input.id is not None else None,
-        title=input.title if input else None,
+        title=require_storable(input.title, "input.title") if input else None,
     )
     return ChatSession.from_row(row)
 
@@ -63,7 +68,7 @@ def session_changes(input: UpdateSessionInput) -> dict[str, Any]:
     """The columns to set: fields left out are skipped, a null title clears it."""
     changes: dict[str, Any] = {}
     if input.title is not strawberry.UNSET:
-        changes["title"] = input.title
+        changes["title"] = require_storable(input.title, "input.title")
     for field, column, check in (
         ("credentials", "credentials", require_object),
         ("successfulAgentRuns", "successful_agent_runs", require_object),
@@ -76,7 +81,7 @@ def session_changes(input: UpdateSessionInput) -> dict[str, Any]:
             continue
         if value is None:
             raise BadUserInput(f"input.{field} cannot be null.")
-        changes[column] = check(value, f"input.{field}")
+        changes[column] = require_storable(check(value, f"input.{field}"), f"input.{field}")
     return changes
 
 

@@ -351,6 +351,76 @@ async def test_variables_failing_coercion_are_bad_user_input_and_change_nothing(
     assert_untouched(await session_state(api, session_id))
 
 
+NUL = "before\u0000after"
+
+# (document, variables for a session id, what the error names): a NUL character anywhere
+# in stored text or JSON, which PostgreSQL cannot store.
+NUL_INPUTS: dict[str, tuple[str, Callable[[str], dict[str, Any]], str]] = {
+    **{
+        f"message_{field}": (
+            operation("AppendMessage"),
+            lambda s, field=field, value=value: {  # type: ignore[misc]
+                "sessionId": s,
+                "message": {"role": "TOOL", "toolCallId": "c1", field: value},
+            },
+            f"message.{field}",
+        )
+        for field, value in (
+            ("content", NUL),
+            ("name", NUL),
+            ("toolCallId", NUL),
+            ("refusal", NUL),
+            ("toolCalls", [{"function": {"arguments": NUL}}]),
+            ("functionCall", {NUL: "a key"}),
+        )
+    },
+    "batch_content": (
+        operation("AppendMessages"),
+        lambda s: {
+            "sessionId": s,
+            "messages": [{"role": "USER", "content": "fine"}, {"role": "USER", "content": NUL}],
+        },
+        "messages[1].content",
+    ),
+    "tool_result": (
+        operation("UpdateToolResult"),
+        lambda s: {"sessionId": s, "toolCallId": "c1", "content": NUL},
+        "content",
+    ),
+    "session_title": (
+        operation("UpdateSession"),
+        lambda s: {"id": s, "input": {"title": NUL}},
+        "title",
+    ),
+    "session_credentials": (
+        operation("UpdateSession"),
+        lambda s: {"id": s, "input": {"credentials": {"nested": [[NUL]]}}},
+        "credentials",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", NUL_INPUTS)
+async def test_a_nul_character_is_bad_user_input_on_every_database_and_changes_nothing(
+    case: str, http: httpx.AsyncClient, api: Api
+):
+    document, make_variables, mention = NUL_INPUTS[case]
+    session_id = await kept_session_id(api)
+    response = await post(http, document, make_variables(session_id), headers=api_headers(api))
+    only_error(response, "BAD_USER_INPUT", mention, "NUL")
+    assert_untouched(await session_state(api, session_id))
+
+
+async def test_a_nul_character_in_a_new_sessions_title_creates_nothing(
+    http: httpx.AsyncClient, api: Api
+):
+    response = await post(
+        http, operation("CreateSession"), {"input": {"title": NUL}}, headers=api_headers(api)
+    )
+    only_error(response, "BAD_USER_INPUT", "input.title", "NUL")
+    assert await session_count(api) == 0
+
+
 UNPARSABLE = {
     "unclosed_selection": "{ sessionCount",
     "lone_brace": "{",
