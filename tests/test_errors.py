@@ -201,6 +201,19 @@ async def test_a_valid_token_is_accepted_on_queries_and_mutations(
     assert response.json() == {"data": {"sessionCount": 1}}
 
 
+async def test_a_token_accepted_before_its_expiry_is_refused_after_it(
+    http: httpx.AsyncClient, user: str
+):
+    """Tokens are verified once and remembered: expiry must still be checked on every use."""
+    token = token_for(user, ttl=timedelta(seconds=2))
+    response = await post(http, "{ sessionCount }", headers=bearer(token))
+    assert response.json() == {"data": {"sessionCount": 0}}, response.text
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    await asyncio.sleep(max(0.0, expires - datetime.now(UTC).timestamp()) + 0.05)
+    response = await post(http, "{ sessionCount }", headers=bearer(token))
+    only_error(response, "UNAUTHENTICATED", "expired")
+
+
 # Malformed ids -------------------------------------------------------------------------------
 
 MALFORMED_IDS: list[Any] = [
