@@ -41,11 +41,12 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` on a connection of its own."""
-        async with self.engine.connect() as conn:
+        async with self._reader.connect() as conn:
             return await query(conn, *args, **kwargs)
 
     async def read_shared(
