@@ -3,9 +3,10 @@
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import Conflict, NotFound
@@ -82,9 +83,38 @@ async def append_messages(
         }
         for offset, message in enumerate(fresh)
     ]
-    await conn.execute(insert(messages), rows)
+    await conn.execute(_INSERT, rows)
     appended = iter(rows)
     return [stored[message.id] if message.id in stored else next(appended) for message in new]
+
+
+# The hot statements, built once (see db.sessions.ForCaller for why).
+_INSERT = insert(messages)
+_SET_TOOL_RESULT = (
+    update(messages)
+    .where(
+        messages.c.session_id == bindparam("key"),
+        messages.c.role == TOOL,
+        messages.c.tool_call_id == bindparam("call_id"),
+    )
+    .values(content=bindparam("result"), revision=bindparam("claimed"), updated_at=bindparam("now"))
+    .returning(*messages.c)
+)
+_TOOL_MESSAGES = select(messages).where(
+    messages.c.session_id == bindparam("key"), messages.c.role == TOOL
+)
+_TOOL_MESSAGES_AFTER_REVISION = _TOOL_MESSAGES.where(
+    messages.c.revision > bindparam("revision")
+).order_by(messages.c.revision, messages.c.sequence)
+_TOOL_MESSAGES_AFTER_CURSOR = _TOOL_MESSAGES.where(
+    or_(
+        messages.c.revision > bindparam("revision"),
+        and_(
+            messages.c.revision == bindparam("revision"),
+            messages.c.sequence > bindparam("sequence"),
+        ),
+    )
+).order_by(messages.c.revision, messages.c.sequence)
 
 
 async def _stored_by_client_id(
@@ -143,14 +173,14 @@ async def set_tool_result(
     """Set the content of the session's TOOL message for `tool_call_id`, as one write."""
     claim = await claim_revision(conn, session_id=session_id, caller=caller)
     result = await conn.execute(
-        update(messages)
-        .where(
-            messages.c.session_id == session_id,
-            messages.c.role == TOOL,
-            messages.c.tool_call_id == tool_call_id,
-        )
-        .values(content=content, revision=claim["revision"], updated_at=claim["updated_at"])
-        .returning(*messages.c)
+        _SET_TOOL_RESULT,
+        {
+            "key": session_id,
+            "call_id": tool_call_id,
+            "result": content,
+            "claimed": claim["revision"],
+            "now": claim["updated_at"],
+        },
     )
     row = result.mappings().first()
     if row is None:
@@ -162,13 +192,22 @@ async def list_windows(
     conn: AsyncConnection, *, session_ids: Sequence[uuid.UUID], window: Window
 ) -> dict[uuid.UUID, list[Row]]:
     """The window of messages of each session, in ascending sequence, in one query."""
-    conditions = [messages.c.session_id.in_(session_ids)]
-    if window.after_sequence is not None:
-        conditions.append(messages.c.sequence > window.after_sequence)
-    if window.before_sequence is not None:
-        conditions.append(messages.c.sequence < window.before_sequence)
-    query = _limited(select(messages).where(and_(*conditions)), window, len(session_ids))
-    result = await conn.execute(query)
+    take = "first" if window.first is not None else "last" if window.last is not None else None
+    statement = _window_statement(
+        after=window.after_sequence is not None,
+        before=window.before_sequence is not None,
+        take=take,
+        one_session=len(session_ids) == 1,
+    )
+    result = await conn.execute(
+        statement,
+        {
+            "keys": list(session_ids),
+            "after": window.after_sequence,
+            "before": window.before_sequence,
+            "limit": window.first if window.first is not None else window.last,
+        },
+    )
     windows: dict[uuid.UUID, list[Row]] = {session_id: [] for session_id in session_ids}
     for row in result.mappings():
         windows[row["session_id"]].append(row)
@@ -185,24 +224,33 @@ async def list_windows_by_window(
     }
 
 
-def _limited(query: Select[Any], window: Window, sessions: int) -> Select[Any]:
-    """Keep the lowest `first` or highest `last` of each session, ordered by the database.
+@cache  # one statement per shape of window: 24 at most
+def _window_statement(
+    *, after: bool, before: bool, take: str | None, one_session: bool
+) -> Select[Any]:
+    """The statement for windows of this shape, built once (see db.sessions.ForCaller).
 
-    For one session a LIMIT on the (session_id, sequence) index reads only the page, however
-    long the session; for several, a rank per session keeps it to one statement.
+    `take` keeps the lowest ("first") or highest ("last") `limit` of each session. For one
+    session a LIMIT on the (session_id, sequence) index reads only the page, however long
+    the session; for several, a rank per session keeps it to one statement.
     """
-    if window.first is None and window.last is None:
+    conditions = [messages.c.session_id.in_(bindparam("keys", expanding=True))]
+    if after:
+        conditions.append(messages.c.sequence > bindparam("after"))
+    if before:
+        conditions.append(messages.c.sequence < bindparam("before"))
+    query = select(messages).where(*conditions)
+    if take is None:
         return query.order_by(messages.c.session_id, messages.c.sequence)
-    order = messages.c.sequence.asc() if window.first is not None else messages.c.sequence.desc()
-    limit = window.first if window.first is not None else window.last
-    if sessions == 1:
-        page = query.order_by(order).limit(limit).subquery()
+    order = messages.c.sequence.asc() if take == "first" else messages.c.sequence.desc()
+    if one_session:
+        page = query.order_by(order).limit(bindparam("limit")).subquery()
         return select(*page.c).order_by(page.c.sequence)
     rank = func.row_number().over(partition_by=messages.c.session_id, order_by=order).label("rank")
     ranked = query.add_columns(rank).subquery()
     return (
         select(*[ranked.c[column.name] for column in messages.c])
-        .where(ranked.c.rank <= limit)
+        .where(ranked.c.rank <= bindparam("limit"))
         .order_by(ranked.c.session_id, ranked.c.sequence)
     )
 
@@ -215,12 +263,9 @@ async def list_tool_messages_after(
     The cursor is (`revision`, `sequence`): without a sequence, every message changed after
     `revision`; with one, also the messages of `revision` itself after that sequence.
     """
-    after = messages.c.revision > revision
-    if sequence is not None:
-        after = or_(after, and_(messages.c.revision == revision, messages.c.sequence > sequence))
-    result = await conn.execute(
-        select(messages)
-        .where(messages.c.session_id == session_id, messages.c.role == TOOL, after)
-        .order_by(messages.c.revision, messages.c.sequence)
-    )
+    if sequence is None:
+        statement, parameters = _TOOL_MESSAGES_AFTER_REVISION, {}
+    else:
+        statement, parameters = _TOOL_MESSAGES_AFTER_CURSOR, {"sequence": sequence}
+    result = await conn.execute(statement, {"key": session_id, "revision": revision, **parameters})
     return list(result.mappings())

@@ -1,11 +1,22 @@
 """Queries on chat sessions. Each takes the caller's connection: the caller owns the transaction."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Result,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, Conflict, NotFound
@@ -22,6 +33,49 @@ def accessible_by(caller: Identity) -> ColumnElement[bool]:
     return true() if caller.is_service else sessions.c.user_id == caller.user_id
 
 
+class ForCaller:
+    """A statement on sessions the caller may touch, built once in both forms: limited to
+    the caller's own (its user id bound as `caller_id`), or not (a service).
+
+    Building a statement and its cache key on every call cost as much CPU as running it
+    (about 100 µs of a 300 µs read of one row); the hot statements are built this way,
+    the ones whose shape depends on the call with `accessible_by`.
+    """
+
+    def __init__(self, build: Callable[[ColumnElement[bool]], Executable]) -> None:
+        self._own = build(sessions.c.user_id == bindparam("caller_id"))
+        self._any = build(true())
+
+    async def execute(
+        self, conn: AsyncConnection, caller: Identity, parameters: dict[str, Any]
+    ) -> Result[Any]:
+        if caller.is_service:
+            return await conn.execute(self._any, parameters)
+        return await conn.execute(self._own, {**parameters, "caller_id": caller.user_id})
+
+
+_SESSION = ForCaller(
+    lambda accessible: select(sessions).where(sessions.c.id == bindparam("key"), accessible)
+)
+_REVISION = ForCaller(
+    lambda accessible: select(sessions.c.revision).where(
+        sessions.c.id == bindparam("key"), accessible
+    )
+)
+_CLAIM = ForCaller(
+    lambda accessible: (
+        update(sessions)
+        .where(sessions.c.id == bindparam("key"), accessible)
+        .values(
+            revision=sessions.c.revision + 1,
+            message_count=sessions.c.message_count + bindparam("new_messages"),
+            updated_at=bindparam("now"),
+        )
+        .returning(sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
+    )
+)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -29,9 +83,7 @@ def utc_now() -> datetime:
 async def get_session(
     conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
 ) -> Row | None:
-    result = await conn.execute(
-        select(sessions).where(sessions.c.id == session_id, accessible_by(caller))
-    )
+    result = await _SESSION.execute(conn, caller, {"key": session_id})
     return result.mappings().first()
 
 
@@ -147,15 +199,8 @@ async def claim_revision(
     to one session queue here and each gets its own revision and sequence range.
     Returns the new `revision` and `message_count` (the end of the reserved range).
     """
-    result = await conn.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id, accessible_by(caller))
-        .values(
-            revision=sessions.c.revision + 1,
-            message_count=sessions.c.message_count + new_messages,
-            updated_at=utc_now(),
-        )
-        .returning(sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
+    result = await _CLAIM.execute(
+        conn, caller, {"key": session_id, "new_messages": new_messages, "now": utc_now()}
     )
     row = result.mappings().first()
     if row is None:
@@ -190,7 +235,5 @@ async def get_revision(
     conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
 ) -> int | None:
     """The session's revision, or None when it does not exist or the caller may not see it."""
-    result = await conn.execute(
-        select(sessions.c.revision).where(sessions.c.id == session_id, accessible_by(caller))
-    )
+    result = await _REVISION.execute(conn, caller, {"key": session_id})
     return result.scalar_one_or_none()
