@@ -1,0 +1,86 @@
+"""Figure 6a alone, at the full run's crowd: one update to one session, N subscribers.
+
+    .venv/bin/python -m bench.fanout [--subscribers 1000] [--rounds 10]
+
+For measuring one fan-out lever at a time without the whole suite. Starts its own
+throwaway database and `python -m uvicorn app:app` from this checkout; prints the
+delivery latency (p50, p99, max) and the server's CPU per delivery.
+"""
+
+import argparse
+import asyncio
+import secrets
+
+from bench import figures, floors
+from bench.figures import Config, Context
+from bench.procs import ROOT, migrate_in, raise_fd_limit, throwaway_database, uvicorn_server
+from bench.seed import LISTER, USER, seed
+from bench.subscribers import Subscribers
+
+
+async def run(subscribers: int, rounds: int) -> None:
+    from core.identity import issue_token
+
+    raise_fd_limit()
+    secret = secrets.token_urlsafe(48)
+    config = Config.make(quick=False)
+    config.fanout = subscribers
+    config.fanout_rounds = rounds
+    clients = [Subscribers() for _ in range(config.client_processes)]
+    try:
+        async with throwaway_database() as dsn:
+            await asyncio.to_thread(migrate_in, ROOT, dsn)
+            raw = await floors.connect(dsn)
+            try:
+                data = await seed(
+                    raw,
+                    history=1,
+                    big=1,
+                    append_sessions=1,
+                    batch_reps=1,
+                    listed=1,
+                    listed_messages=1,
+                    tool_sessions=1,
+                )
+                ctx = Context(
+                    config=config,
+                    dsn=dsn,
+                    data=data,
+                    token=issue_token(secret, USER),
+                    lister_token=issue_token(secret, LISTER),
+                    floor=raw,
+                    clients=clients,
+                )
+                async with uvicorn_server(
+                    database_dsn=dsn, jwt_secret=secret, label="fanout"
+                ) as server:
+                    trigger = figures.Trigger(server, ctx.token)
+                    try:
+                        result = await figures.fanout_one_session(
+                            ctx, server.ws_url, trigger, "fanout", server.pids()
+                        )
+                    finally:
+                        await trigger.close()
+            finally:
+                await raw.close()
+    finally:
+        for client in clients:
+            client.stop()
+    print(
+        f"6a, {subscribers} subscribers on 1 session, {rounds} rounds: "
+        f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
+        f"max {result['max_ms']:.1f} ms, delivered {result['delivered']}/{result['expected']}, "
+        f"server CPU {result['server_cpu_ms_per_delivery']:.3f} ms per delivery"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=10)
+    arguments = parser.parse_args()
+    asyncio.run(run(arguments.subscribers, arguments.rounds))
+
+
+if __name__ == "__main__":
+    main()
