@@ -1,16 +1,31 @@
 """`toolMessageUpdated`: a replay from the database, then live, with no gap and no duplicate."""
 
+import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, NotFound
 from db.messages import list_tool_messages_after
 from db.sessions import SESSION_NOT_FOUND, get_revision
-from db.tables import Row
 from resolvers.arguments import parse_id
 from schema.context import Info
 from schema.types import ChatMessage
+
+
+async def tool_messages_after(
+    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None
+) -> list[ChatMessage]:
+    """The TOOL messages past the cursor, as the objects the subscription yields.
+
+    Built inside the read so that subscribers sharing a read share these objects too: one
+    ChatMessage per row, not one per subscriber.
+    """
+    rows = await list_tool_messages_after(
+        conn, session_id=session_id, revision=revision, sequence=sequence
+    )
+    return [ChatMessage.from_row(row) for row in rows]
 
 
 async def tool_message_updated(
@@ -38,32 +53,32 @@ async def tool_message_updated(
         revision = current if after_revision is None else after_revision
         sequence = after_sequence
 
-        async def read_past_cursor(news: int | None = None) -> list[Row]:
+        async def read_past_cursor(news: int | None = None) -> list[ChatMessage]:
             """TOOL messages past the cursor. Subscribers woken by the same news with the
             same cursor (every live tab of a session, usually) share one query."""
             if news is None:
                 return await database.read(
-                    list_tool_messages_after, session_id=key, revision=revision, sequence=sequence
+                    tool_messages_after, session_id=key, revision=revision, sequence=sequence
                 )
             return await database.read_shared(
                 (key, revision, sequence, news),
-                list_tool_messages_after,
+                tool_messages_after,
                 session_id=key,
                 revision=revision,
                 sequence=sequence,
             )
 
-        rows = [] if after_revision is None else await read_past_cursor()
+        messages = [] if after_revision is None else await read_past_cursor()
         while True:
-            for row in rows:
-                revision, sequence = row["revision"], row["sequence"]
-                yield ChatMessage.from_row(row)
+            for message in messages:
+                revision, sequence = message.revision, message.sequence
+                yield message
             change = await mailbox.next_change()
             if change.deleted:
                 return
             if change.resync:
-                rows = await read_past_cursor()
+                messages = await read_past_cursor()
             elif change.revision > revision:
-                rows = await read_past_cursor(news=change.revision)
+                messages = await read_past_cursor(news=change.revision)
             else:
-                rows = []
+                messages = []
