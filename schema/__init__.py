@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from core.settings import Settings
 from schema.caches import DocumentCache, cached_validation
 from schema.errors import ErrorCodes, log_unexpected, with_code
+from schema.fanout import SharedEventExecutor
 from schema.limits import max_depth_rule, max_mutation_fields_rule
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
@@ -56,6 +57,7 @@ def build_schema(settings: Settings) -> Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=SharedEventExecutor,
         extensions=[
             # Factories, not instances: each operation gets extensions of its own. The rules
             # themselves are built once, so that DocumentCache can key validations on them.

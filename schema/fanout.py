@@ -1,0 +1,155 @@
+"""A subscription event that many subscribers receive is executed once, not once each.
+
+Every live tab of a session subscribes with the same document and usually the same
+variables, and subscribers woken by the same news share one read, so they are handed the
+very same ChatMessage objects (resolvers/subscriptions.py). graphql-core would still
+execute the selection set once per subscriber and event: for 1,000 tabs, 1,000 equal
+results. Here the first subscriber's result is remembered, for as long as the event object
+lives, for the others whose execution would be the same: same schema, same parsed
+operation (DocumentCache gives every subscriber of one text the same DocumentNode), equal
+coerced variables, same event object.
+
+That holds only if nothing else enters the execution: no middleware, and below each
+subscription field only fields that read an attribute of their parent (no resolver, no
+permission reading the context); `depends_on_event_only` checks the schema for that once.
+A result with errors is never remembered: each subscriber gets its own.
+"""
+
+import weakref
+from collections.abc import Hashable
+from functools import lru_cache
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
+    GraphQLEnumType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+)
+from graphql.pyutils import AwaitableOrValue
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+# Distinct operations (or variables) remembered per event; others just execute.
+MAX_RESULTS_PER_EVENT = 16
+
+Remembered = tuple[GraphQLSchema, OperationDefinitionNode, ExecutionResult]
+
+
+class EventResults:
+    """Results per event object, forgotten when the object is collected.
+
+    Keyed by identity, through weak references: the events (Strawberry types) cannot be
+    hashed, and must not be kept alive by what was remembered for them.
+    """
+
+    def __init__(self) -> None:
+        self._by_event: dict[int, tuple[weakref.ref[Any], dict[Hashable, Remembered]]] = {}
+
+    def of(self, event: object) -> dict[Hashable, Remembered] | None:
+        """What is remembered for `event`; None if it cannot be weakly referenced."""
+        key = id(event)
+        entry = self._by_event.get(key)
+        if entry is not None and entry[0]() is event:
+            return entry[1]
+        try:
+            ref = weakref.ref(event, lambda dead: self._forget(key, dead))
+        except TypeError:
+            return None
+        results: dict[Hashable, Remembered] = {}
+        self._by_event[key] = (ref, results)
+        return results
+
+    def _forget(self, key: int, dead: weakref.ref[Any]) -> None:
+        entry = self._by_event.get(key)
+        if entry is not None and entry[0] is dead:
+            del self._by_event[key]
+
+    def __len__(self) -> int:
+        return len(self._by_event)
+
+
+event_results = EventResults()
+
+
+class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, but a subscription event's result is shared as above."""
+
+    def execute_operation(
+        self, serially: bool | None = None
+    ) -> AwaitableOrValue[ExecutionResult | ExperimentalIncrementalExecutionResults]:
+        # graphql-core executes each event on a per-event copy with serially=False.
+        key = self._event_key() if serially is False else None
+        results = None if key is None else event_results.of(self.root_value)
+        if results is None:
+            return super().execute_operation(serially)
+        remembered = results.get(key)
+        # The key holds ids: the identities make sure they still name the same objects.
+        if (
+            remembered is not None
+            and remembered[0] is self.schema
+            and remembered[1] is self.operation
+        ):
+            return ExecutionResult(remembered[2].data)
+        result = super().execute_operation(serially)
+        if (
+            isinstance(result, ExecutionResult)
+            and not result.errors
+            and len(results) < MAX_RESULTS_PER_EVENT
+        ):
+            results[key] = (self.schema, self.operation, result)
+        return result
+
+    def _event_key(self) -> Hashable | None:
+        """What the event's execution depends on besides the event; None if more."""
+        if (
+            self.operation.operation is not OperationType.SUBSCRIPTION
+            or (self.middleware_manager is not None and self.middleware_manager.middlewares)
+            or self.hooks is not None
+            or self.abort_signal is not None
+            or not depends_on_event_only(self.schema)
+        ):
+            return None
+        try:
+            variables = frozenset(self.variable_values.coerced.items())
+        except TypeError:  # a list or input object: unhashable, so not shared
+            return None
+        return id(self.schema), id(self.operation), variables
+
+
+@lru_cache(maxsize=16)
+def depends_on_event_only(schema: GraphQLSchema) -> bool:
+    """True if, below each subscription field, every field reads an attribute of its
+    parent: executing an event then depends on the event and the document alone."""
+    if schema.subscription_type is None:
+        return False
+    seen: set[str] = set()
+    return all(
+        _plain(get_named_type(field.type), seen)
+        for field in schema.subscription_type.fields.values()
+    )
+
+
+def _plain(named: GraphQLNamedType, seen: set[str]) -> bool:
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return True
+    # Interfaces and unions resolve the concrete type at run time: not shared.
+    if not isinstance(named, GraphQLObjectType):
+        return False
+    if named.name in seen:
+        return True
+    seen.add(named.name)
+    for field in named.fields.values():
+        definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
+            return False
+        if not _plain(get_named_type(field.type), seen):
+            return False
+    return True

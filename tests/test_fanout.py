@@ -1,0 +1,190 @@
+"""Fan-out: one event executed once for the subscribers that would get the same result.
+
+Over real WebSockets: tabs of one session that share a read, but subscribed with different
+selections, aliases or variables, each receive their own payload. In process, on small
+schemas of their own: the sharing itself, and where it must not happen (errors, resolvers).
+"""
+
+import contextlib
+import gc
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission
+
+from schema.caches import DocumentCache
+from schema.fanout import EventResults, SharedEventExecutor, depends_on_event_only
+from tests.clients import (
+    LEGACY_WS,
+    QUIET,
+    TRANSPORT_WS,
+    Api,
+    append,
+    complete_tool,
+    create_session,
+    operation,
+    subscribed,
+    tool,
+)
+from tests.servers import RunningServer
+
+ALIASED = """
+subscription Aliased($sessionId: ID!, $afterRevision: Int) {
+  update: toolMessageUpdated(sessionId: $sessionId, afterRevision: $afterRevision) {
+    key: id
+    text: content
+    revision
+  }
+}
+"""
+
+OPTIONAL_CONTENT = """
+subscription Optional($sessionId: ID!, $afterRevision: Int, $withContent: Boolean!) {
+  toolMessageUpdated(sessionId: $sessionId, afterRevision: $afterRevision) {
+    id
+    content @include(if: $withContent)
+  }
+}
+"""
+
+
+async def test_tabs_sharing_a_read_each_get_their_own_selection_aliases_and_variables(
+    server: RunningServer, api: Api
+):
+    session = await create_session(api)
+    sid = session["id"]
+    pending = await append(api, sid, tool("call_1"))
+    # Every tab replays `pending`, so all have the same cursor when the result lands: they
+    # share one read, and so the very same event objects.
+    cursor = {"sessionId": sid, "afterRevision": session["revision"]}
+    standard = operation("ToolMessageUpdated")
+    tabs = [
+        (standard, cursor, TRANSPORT_WS),
+        (standard, cursor, LEGACY_WS),
+        (ALIASED, cursor, TRANSPORT_WS),
+        (ALIASED, cursor, LEGACY_WS),
+        (OPTIONAL_CONTENT, {**cursor, "withContent": True}, TRANSPORT_WS),
+        (OPTIONAL_CONTENT, {**cursor, "withContent": False}, TRANSPORT_WS),
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        subs = [
+            await stack.enter_async_context(
+                subscribed(server.ws_url, api.token, variables, protocol, query)
+            )
+            for query, variables, protocol in tabs
+        ]
+        for sub in subs:
+            await sub.next_payload()  # the replay of `pending`
+        completed = await complete_tool(api, sid, "call_1", "done")
+        received = [await sub.next_payload() for sub in subs]
+        for sub in subs:
+            await sub.nothing_within(QUIET)
+
+    aliased = {"key": pending["id"], "text": "done", "revision": completed["revision"]}
+    assert received == [
+        {"data": {"toolMessageUpdated": completed}},
+        {"data": {"toolMessageUpdated": completed}},
+        {"data": {"update": aliased}},
+        {"data": {"update": aliased}},
+        {"data": {"toolMessageUpdated": {"id": pending["id"], "content": "done"}}},
+        {"data": {"toolMessageUpdated": {"id": pending["id"]}}},
+    ]
+
+
+# --- In process, on schemas of their own ----------------------------------------------------
+
+
+@strawberry.type
+class Item:
+    name: str
+    count: int
+
+
+@strawberry.type
+class Query:
+    ok: bool = True
+
+
+def schema_yielding(*events: Any, payload: type = Item) -> strawberry.Schema:
+    """A schema whose one subscription yields `events`, the same objects to every subscriber."""
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def items(self, tag: str) -> AsyncGenerator[payload, None]:  # type: ignore[valid-type]
+            for event in events:
+                yield event
+
+    return strawberry.Schema(
+        query=Query,
+        subscription=Subscription,
+        execution_context_class=SharedEventExecutor,
+        extensions=[DocumentCache],
+    )
+
+
+async def results_of(schema: strawberry.Schema, query: str, tag: str = "a") -> list[Any]:
+    stream = await schema.subscribe(query, variable_values={"tag": tag})
+    return [result async for result in stream]
+
+
+ITEMS = "subscription Items($tag: String!) { items(tag: $tag) { name count } }"
+
+
+async def test_subscribers_of_one_event_with_the_same_document_and_variables_share_its_data():
+    event = Item(name="one", count=1)
+    schema = schema_yielding(event)
+    [first] = await results_of(schema, ITEMS)
+    [second] = await results_of(schema, ITEMS)
+    [other_variables] = await results_of(schema, ITEMS, tag="b")
+    [other_document] = await results_of(
+        schema, "subscription ($tag: String!) { items(tag: $tag) { name } }"
+    )
+    assert first.data == {"items": {"name": "one", "count": 1}}
+    assert second.data is first.data
+    assert other_variables.data == first.data and other_variables.data is not first.data
+    assert other_document.data == {"items": {"name": "one"}}
+
+
+async def test_a_result_with_errors_is_never_shared():
+    event = Item(name="broken", count="not a number")  # type: ignore[arg-type]
+    schema = schema_yielding(event)
+    [first] = await results_of(schema, ITEMS)
+    [second] = await results_of(schema, ITEMS)
+    assert first.errors and second.errors
+    assert first.errors[0] is not second.errors[0]
+
+
+def test_payloads_with_resolvers_or_permissions_are_not_shared() -> None:
+    class Never(BasePermission):
+        message = "no"
+
+        def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+            return False
+
+    @strawberry.type
+    class Resolved:
+        @strawberry.field
+        def name(self, info: strawberry.Info) -> str:
+            return str(info.context)
+
+    @strawberry.type
+    class Guarded:
+        name: str = strawberry.field(permission_classes=[Never])
+
+    assert depends_on_event_only(schema_yielding()._schema)
+    assert not depends_on_event_only(schema_yielding(payload=Resolved)._schema)
+    assert not depends_on_event_only(schema_yielding(payload=Guarded)._schema)
+
+
+def test_what_is_remembered_for_an_event_is_forgotten_with_it():
+    results = EventResults()
+    event = Item(name="short-lived", count=0)
+    remembered = results.of(event)
+    assert remembered is not None and results.of(event) is remembered
+    assert len(results) == 1
+    del event
+    gc.collect()
+    assert len(results) == 0
+    assert results.of("a str cannot be weakly referenced") is None
