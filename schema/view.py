@@ -18,6 +18,7 @@ from core.settings import Settings
 from db.engine import Database
 from schema.browser import playground_page
 from schema.context import Context
+from schema.fanout import encode_message
 
 
 class ChatGraphQL(GraphQL[Context, None]):
@@ -95,6 +96,10 @@ class ChatGraphQL(GraphQL[Context, None]):
             context.identity = identity_from_authorization(header, self.jwt_secret)
         except Unauthenticated as problem:
             context.auth_problem = problem
+
+    def encode_json(self, data: object) -> str | bytes:
+        # An event shared by many subscribers is encoded once for all (schema/fanout.py).
+        return encode_message(data) or super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         # json.loads raises RecursionError on deep nesting and UnicodeDecodeError on bad

@@ -7,6 +7,7 @@ schemas of their own: the sharing itself, and where it must not happen (errors, 
 
 import contextlib
 import gc
+import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -20,12 +21,14 @@ from tests.clients import (
     QUIET,
     TRANSPORT_WS,
     Api,
+    Subscriber,
     append,
     complete_tool,
     create_session,
     operation,
     subscribed,
     tool,
+    websocket,
 )
 from tests.servers import RunningServer
 
@@ -90,6 +93,51 @@ async def test_tabs_sharing_a_read_each_get_their_own_selection_aliases_and_vari
         {"data": {"toolMessageUpdated": {"id": pending["id"], "content": "done"}}},
         {"data": {"toolMessageUpdated": {"id": pending["id"]}}},
     ]
+
+
+async def next_frame(sub: Subscriber) -> str:
+    """The text of the next message that is not a keep-alive, as it came over the wire."""
+    while True:
+        text = await sub.ws.recv()
+        assert isinstance(text, str)
+        kind = json.loads(text)["type"]
+        if kind == "ping":
+            await sub.ws.send(json.dumps({"type": "pong"}))
+        elif kind != "ka":
+            return text
+
+
+async def test_a_shared_event_goes_out_in_the_bytes_strawberry_would_send_with_each_id(
+    server: RunningServer, api: Api
+):
+    session = await create_session(api)
+    sid = session["id"]
+    await append(api, sid, tool("call_1"))
+    variables = {"sessionId": sid, "afterRevision": session["revision"]}
+    query = operation("ToolMessageUpdated")
+    # Operation ids that JSON must escape: the envelope is encoded per subscriber.
+    tabs = [(TRANSPORT_WS, "1"), (TRANSPORT_WS, 'tab "2" \u00e9'), (LEGACY_WS, "t\u00e9l\u00e9")]
+    async with contextlib.AsyncExitStack() as stack:
+        subs = []
+        for protocol, operation_id in tabs:
+            sub = await stack.enter_async_context(websocket(server.ws_url, protocol))
+            assert (await sub.init(api.token))["type"] == "connection_ack"
+            await sub.subscribe(query, variables, operation_id)
+            subs.append(sub)
+        for sub in subs:
+            await next_frame(sub)  # the replay
+        completed = await complete_tool(api, sid, "call_1", 'd\u00f6ne "quoted"')
+        frames = [await next_frame(sub) for sub in subs]
+
+    for (protocol, operation_id), frame in zip(tabs, frames, strict=True):
+        data = json.loads(frame)["payload"]["data"]
+        assert data == {"toolMessageUpdated": completed}
+        envelope = (
+            {"id": operation_id, "type": "next", "payload": {"data": data}}
+            if protocol == TRANSPORT_WS
+            else {"type": "data", "id": operation_id, "payload": {"data": data}}
+        )
+        assert frame == json.dumps(envelope, separators=(",", ":"))
 
 
 # --- In process, on schemas of their own ----------------------------------------------------
