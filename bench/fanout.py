@@ -1,24 +1,36 @@
 """Figure 6a alone, at the full run's crowd: one update to one session, N subscribers.
 
-    .venv/bin/python -m bench.fanout [--subscribers 1000] [--rounds 10]
+    .venv/bin/python -m bench.fanout [--subscribers 1000] [--rounds 10] [--profile]
 
 For measuring one fan-out lever at a time without the whole suite. Starts its own
 throwaway database and `python -m uvicorn app:app` from this checkout; prints the
-delivery latency (p50, p99, max) and the server's CPU per delivery.
+delivery latency (p50, p99, max) and the server's CPU per delivery. With --profile,
+py-spy samples the server meanwhile (summary as in bench.profile; stacks in
+bench/results/profile-fanout.txt).
 """
 
 import argparse
 import asyncio
 import secrets
+import shutil
+import sys
 
 from bench import figures, floors
 from bench.figures import Config, Context
-from bench.procs import ROOT, migrate_in, raise_fd_limit, throwaway_database, uvicorn_server
+from bench.procs import (
+    RESULTS,
+    ROOT,
+    migrate_in,
+    raise_fd_limit,
+    throwaway_database,
+    uvicorn_server,
+)
+from bench.profile import finish, record
 from bench.seed import LISTER, USER, seed
 from bench.subscribers import Subscribers
 
 
-async def run(subscribers: int, rounds: int) -> None:
+async def run(subscribers: int, rounds: int, profile: bool) -> None:
     from core.identity import issue_token
 
     raise_fd_limit()
@@ -55,12 +67,16 @@ async def run(subscribers: int, rounds: int) -> None:
                     database_dsn=dsn, jwt_secret=secret, label="fanout"
                 ) as server:
                     trigger = figures.Trigger(server, ctx.token)
+                    out = RESULTS / "profile-fanout.txt"
+                    spy = record(server.pid, out) if profile else None
                     try:
                         result = await figures.fanout_one_session(
                             ctx, server.ws_url, trigger, "fanout", server.pids()
                         )
                     finally:
                         await trigger.close()
+                        if spy is not None:
+                            finish(spy, out, "6a fan-out (with subscribing and closing)")
             finally:
                 await raw.close()
     finally:
@@ -78,8 +94,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.subscribers, arguments.rounds))
+    if arguments.profile and shutil.which("py-spy") is None:
+        sys.exit("--profile needs py-spy on PATH (pip install py-spy)")
+    asyncio.run(run(arguments.subscribers, arguments.rounds, arguments.profile))
 
 
 if __name__ == "__main__":
