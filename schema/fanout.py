@@ -1,13 +1,13 @@
 """A subscription event that many subscribers receive is executed once, not once each.
 
-Every live tab of a session subscribes with the same document and usually the same
-variables, and subscribers woken by the same news share one read, so they are handed the
-very same ChatMessage objects (resolvers/subscriptions.py). graphql-core would still
-execute the selection set once per subscriber and event: for 1,000 tabs, 1,000 equal
-results. Here the first subscriber's result is remembered, for as long as the event object
-lives, for the others whose execution would be the same: same schema, same parsed
-operation (DocumentCache gives every subscriber of one text the same DocumentNode), equal
-coerced variables, same event object.
+Every live tab of a session subscribes with the same document, and subscribers woken by
+the same news share one read, so they are handed the very same ChatMessage objects
+(resolvers/subscriptions.py). graphql-core would still execute the selection set once per
+subscriber and event: for 1,000 tabs, 1,000 equal results. Here the first subscriber's
+result is remembered, for as long as the event object lives, for the others whose
+execution would be the same: same schema, same parsed operation (DocumentCache gives every
+subscriber of one text the same DocumentNode), equal values of the variables an event's
+execution reads (not the resume cursor, say: see `read_by_events`), same event object.
 
 That holds only if nothing else enters the execution: no middleware, and below each
 subscription field only fields that read an attribute of their parent (no resolver, no
@@ -21,7 +21,7 @@ the envelope, the operation id mostly, is encoded per subscriber.
 
 import json
 import weakref
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -29,14 +29,23 @@ from typing import Any
 from graphql import (
     ExecutionResult,
     ExperimentalIncrementalExecutionResults,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
+    SelectionSetNode,
+    VariableNode,
+    Visitor,
     get_named_type,
+    visit,
 )
 from graphql.pyutils import AwaitableOrValue
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -134,11 +143,16 @@ event_results = EventResults()
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor, but a subscription event's result is shared as above."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Once per subscription: graphql-core executes each event on a shallow copy.
+        self.event_key = self._event_key()
+
     def execute_operation(
         self, serially: bool | None = None
     ) -> AwaitableOrValue[ExecutionResult | ExperimentalIncrementalExecutionResults]:
-        # graphql-core executes each event on a per-event copy with serially=False.
-        key = self._event_key() if serially is False else None
+        # The per-event copies are the ones executed with serially=False.
+        key = self.event_key if serially is False else None
         results = None if key is None else event_results.of(self.root_value)
         if results is None:
             return super().execute_operation(serially)
@@ -162,7 +176,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         return result
 
     def _event_key(self) -> Hashable | None:
-        """What the event's execution depends on besides the event; None if more."""
+        """What an event's execution depends on besides the event; None if more."""
         if (
             self.operation.operation is not OperationType.SUBSCRIPTION
             or (self.middleware_manager is not None and self.middleware_manager.middlewares)
@@ -171,24 +185,80 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             or not depends_on_event_only(self.schema)
         ):
             return None
+        coerced = self.variable_values.coerced
+        names = read_by_events(self.operation, self.fragment_definitions)
         try:
-            variables = frozenset(self.variable_values.coerced.items())
-        except TypeError:  # a list or input object: unhashable, so not shared
+            # Only those given: an omitted variable and a null one may mean different things.
+            variables = frozenset((name, coerced[name]) for name in names if name in coerced)
+        except TypeError:  # a list or an input object: unhashable, so not shared
             return None
         return id(self.schema), id(self.operation), variables
 
 
+def read_by_events(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> set[str]:
+    """The variables that executing an event can read: all those of the document except
+    the ones used only in arguments of the subscription field itself. Those arguments
+    matter when subscribing; for each event, Strawberry's resolver of the field returns
+    the event and ignores them. So tabs resuming from different revisions share events.
+    """
+    names: set[str] = set()
+    collect = _VariableNames(names)
+
+    def walk(selection_set: SelectionSetNode, at_root: bool) -> None:
+        for selection in selection_set.selections:
+            for directive in selection.directives or ():
+                visit(directive, collect)
+            if isinstance(selection, FieldNode):
+                if not at_root:
+                    for argument in selection.arguments or ():
+                        visit(argument, collect)
+                if selection.selection_set is not None:
+                    walk(selection.selection_set, at_root=False)
+            elif isinstance(selection, InlineFragmentNode):
+                walk(selection.selection_set, at_root)
+            elif isinstance(selection, FragmentSpreadNode):
+                for fragment_argument in selection.arguments or ():  # experimental
+                    visit(fragment_argument, collect)
+                fragment = fragments[selection.name.value]
+                for directive in fragment.directives or ():
+                    visit(directive, collect)
+                walk(fragment.selection_set, at_root)
+
+    for directive in operation.directives or ():
+        visit(directive, collect)
+    walk(operation.selection_set, at_root=True)
+    return names
+
+
+class _VariableNames(Visitor):
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.names.add(node.name.value)
+
+
 @lru_cache(maxsize=16)
 def depends_on_event_only(schema: GraphQLSchema) -> bool:
-    """True if, below each subscription field, every field reads an attribute of its
-    parent: executing an event then depends on the event and the document alone."""
+    """True if each subscription field is Strawberry's (its resolver returns the event)
+    and, below it, every field reads an attribute of its parent: executing an event then
+    depends on the event and the document alone."""
     if schema.subscription_type is None:
         return False
     seen: set[str] = set()
     return all(
-        _plain(get_named_type(field.type), seen)
+        isinstance(definition := _definition(field), StrawberryField)
+        and definition.is_subscription
+        and _plain(get_named_type(field.type), seen)
         for field in schema.subscription_type.fields.values()
     )
+
+
+def _definition(field: GraphQLField) -> object:
+    return (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
 
 
 def _plain(named: GraphQLNamedType, seen: set[str]) -> bool:
@@ -201,7 +271,7 @@ def _plain(named: GraphQLNamedType, seen: set[str]) -> bool:
         return True
     seen.add(named.name)
     for field in named.fields.values():
-        definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        definition = _definition(field)
         if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
             return False
         if not _plain(get_named_type(field.type), seen):

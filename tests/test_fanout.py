@@ -12,10 +12,16 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
+from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from strawberry.permission import BasePermission
 
 from schema.caches import DocumentCache
-from schema.fanout import EventResults, SharedEventExecutor, depends_on_event_only
+from schema.fanout import (
+    EventResults,
+    SharedEventExecutor,
+    depends_on_event_only,
+    read_by_events,
+)
 from tests.clients import (
     LEGACY_WS,
     QUIET,
@@ -62,8 +68,10 @@ async def test_tabs_sharing_a_read_each_get_their_own_selection_aliases_and_vari
     # share one read, and so the very same event objects.
     cursor = {"sessionId": sid, "afterRevision": session["revision"]}
     standard = operation("ToolMessageUpdated")
+    earlier = {**cursor, "afterRevision": session["revision"] - 1}  # replays the same
     tabs = [
         (standard, cursor, TRANSPORT_WS),
+        (standard, earlier, TRANSPORT_WS),
         (standard, cursor, LEGACY_WS),
         (ALIASED, cursor, TRANSPORT_WS),
         (ALIASED, cursor, LEGACY_WS),
@@ -86,6 +94,7 @@ async def test_tabs_sharing_a_read_each_get_their_own_selection_aliases_and_vari
 
     aliased = {"key": pending["id"], "text": "done", "revision": completed["revision"]}
     assert received == [
+        {"data": {"toolMessageUpdated": completed}},
         {"data": {"toolMessageUpdated": completed}},
         {"data": {"toolMessageUpdated": completed}},
         {"data": {"update": aliased}},
@@ -172,27 +181,62 @@ def schema_yielding(*events: Any, payload: type = Item) -> strawberry.Schema:
     )
 
 
-async def results_of(schema: strawberry.Schema, query: str, tag: str = "a") -> list[Any]:
-    stream = await schema.subscribe(query, variable_values={"tag": tag})
+async def results_of(
+    schema: strawberry.Schema, query: str, tag: str = "a", **variables: Any
+) -> list[Any]:
+    stream = await schema.subscribe(query, variable_values={"tag": tag, **variables})
     return [result async for result in stream]
 
 
 ITEMS = "subscription Items($tag: String!) { items(tag: $tag) { name count } }"
 
 
-async def test_subscribers_of_one_event_with_the_same_document_and_variables_share_its_data():
+async def test_subscribers_of_one_event_share_its_data_unless_their_selection_differs():
     event = Item(name="one", count=1)
     schema = schema_yielding(event)
     [first] = await results_of(schema, ITEMS)
     [second] = await results_of(schema, ITEMS)
-    [other_variables] = await results_of(schema, ITEMS, tag="b")
+    # `tag` only reaches the subscription field: it does not change what an event executes.
+    [other_tag] = await results_of(schema, ITEMS, tag="b")
     [other_document] = await results_of(
         schema, "subscription ($tag: String!) { items(tag: $tag) { name } }"
     )
     assert first.data == {"items": {"name": "one", "count": 1}}
     assert second.data is first.data
-    assert other_variables.data == first.data and other_variables.data is not first.data
+    assert other_tag.data is first.data
     assert other_document.data == {"items": {"name": "one"}}
+
+    with_count = """
+        subscription ($tag: String!, $c: Boolean!) {
+          items(tag: $tag) { name count @include(if: $c) }
+        }
+    """
+    [counted] = await results_of(schema, with_count, c=True)
+    [uncounted] = await results_of(schema, with_count, c=False)
+    assert counted.data == first.data and counted.data is not first.data
+    assert uncounted.data == {"items": {"name": "one"}}
+
+
+def test_the_variables_an_event_reads_leave_out_those_only_passed_to_the_subscription():
+    document = parse(
+        """
+        subscription S($session: ID!, $after: Int, $live: Boolean!, $full: Boolean!, $n: Int) {
+          tool: toolMessageUpdated(sessionId: $session, afterRevision: $after)
+            @include(if: $live) {
+            ...Fields
+          }
+        }
+        fragment Fields on ChatMessage {
+          id
+          content @skip(if: $full)
+          nested(first: $n) { id }
+        }
+        """
+    )
+    operation, fragment = document.definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    assert isinstance(fragment, FragmentDefinitionNode)
+    assert read_by_events(operation, {"Fields": fragment}) == {"live", "full", "n"}
 
 
 async def test_a_result_with_errors_is_never_shared():
