@@ -18,7 +18,7 @@ from core.settings import Settings
 from db.engine import Database
 from schema.browser import playground_page
 from schema.context import Context
-from schema.fanout import encode_message
+from schema.shared_data import encode_message
 
 
 class ChatGraphQL(GraphQL[Context, None]):
@@ -98,7 +98,7 @@ class ChatGraphQL(GraphQL[Context, None]):
             context.auth_problem = problem
 
     def encode_json(self, data: object) -> str | bytes:
-        # An event shared by many subscribers is encoded once for all (schema/fanout.py).
+        # An event shared by many subscribers is encoded once for all (schema/shared_data.py).
         return encode_message(data) or super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
