@@ -13,7 +13,8 @@ That holds only if nothing else enters the execution: no middleware, and below e
 subscription field only fields that read an attribute of their parent (no resolver, no
 permission reading the context); `depends_on_event_only` checks the schema for that once.
 A result with errors is never remembered: each subscriber gets its own. The data of a
-shared result is a SharedData, encoded once for all (schema/shared_data.py).
+shared result is a SharedData, encoded once for all (schema/shared_data.py), so nothing
+may change a result's data after execution (our extensions only rewrite errors).
 """
 
 import weakref
