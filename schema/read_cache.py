@@ -141,7 +141,6 @@ class SessionReadCache:
             payload = json.loads(body)
             query, variables = payload["query"], payload.get("variables") or {}
             operation_name = payload.get("operationName")
-            variables_key = json.dumps(variables, sort_keys=True)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return None
         if not isinstance(query, str) or len(query) > MAX_CACHED_CHARS:
@@ -152,6 +151,10 @@ class SessionReadCache:
             query, operation_name, variables, max_tokens=self.app.settings.max_tokens
         )
         if session_id is None:
+            return None
+        try:
+            variables_key = json.dumps(variables, sort_keys=True)
+        except (TypeError, ValueError, RecursionError):
             return None
         context = Context(
             database=self.app.database, events=self.app.events, settings=self.app.settings
