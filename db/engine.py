@@ -41,12 +41,14 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # PostgreSQL takes writes inside WITH: a claim and an insert can be one statement.
+        self.writes_in_with = engine.dialect.name == "postgresql"
         self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` on a connection of its own."""
-        async with self._reader.connect() as conn:
+        async with self._autocommit.connect() as conn:
             return await query(conn, *args, **kwargs)
 
     async def read_shared(
@@ -80,6 +82,19 @@ class Database:
             return await self._transaction(query, *args, **kwargs)
         except IntegrityError as exc:
             raise Conflict("A concurrent write conflicted with this one; retry it.") from exc
+
+    async def write_at_once(
+        self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T | None:
+        """`query(conn, ...)`, a write of one statement, on an autocommit connection: atomic
+        by itself, it saves a transaction's BEGIN and COMMIT round trips. None when a unique
+        constraint refused it (a concurrent write got there first): `write` then tells why.
+        """
+        try:
+            async with self._autocommit.connect() as conn:
+                return await query(conn, *args, **kwargs)
+        except IntegrityError:
+            return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.engine.begin() as conn:

@@ -6,13 +6,27 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Select,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import Conflict, NotFound
 from core.identity import Identity
-from db.sessions import SESSION_NOT_FOUND, claim_revision, get_session
-from db.tables import Row, messages
+from db.engine import Database
+from db.sessions import SESSION_NOT_FOUND, ForCaller, claim_revision, get_session, utc_now
+from db.tables import Row, messages, sessions
 
 TOOL = "TOOL"
 
@@ -39,6 +53,20 @@ class Window:
     before_sequence: int | None = None
     first: int | None = None
     last: int | None = None
+
+
+async def append(
+    database: Database, *, session_id: uuid.UUID, caller: Identity, new: Sequence[NewMessage]
+) -> list[Row]:
+    """Append `new` in order as one write (see `append_messages`). One message on
+    PostgreSQL is tried first as a single statement: a third of the round trips."""
+    if len(new) == 1 and database.writes_in_with:
+        row = await database.write_at_once(
+            append_message_at_once, session_id=session_id, caller=caller, new=new[0]
+        )
+        if row is not None:
+            return [row]
+    return await database.write(append_messages, session_id=session_id, caller=caller, new=new)
 
 
 async def append_messages(
@@ -115,6 +143,89 @@ _TOOL_MESSAGES_AFTER_CURSOR = _TOOL_MESSAGES.where(
         ),
     )
 ).order_by(messages.c.revision, messages.c.sequence)
+
+
+# The columns a new message takes from its input (the others come from the claim).
+NEW_MESSAGE_COLUMNS = (
+    "id",
+    "role",
+    "content",
+    "name",
+    "tool_call_id",
+    "refusal",
+    "tool_calls",
+    "function_call",
+)
+
+
+def _appended_at_once(accessible: ColumnElement[bool]) -> Executable:
+    """One message's append as one statement: the claim of db.sessions.claim_revision and
+    the insert, which commit together or not at all. The claim matches nothing, and so
+    nothing is written, when the statement cannot decide alone: a message with this id is
+    stored already (a retry), the session has a TOOL message for this toolCallId, or the
+    session is not the caller's."""
+    tool_call_taken = exists().where(
+        messages.c.session_id == bindparam("key"),
+        messages.c.role == TOOL,
+        messages.c.tool_call_id == bindparam("new_tool_call_id"),
+    )
+    claim = (
+        update(sessions)
+        .where(
+            sessions.c.id == bindparam("key"),
+            accessible,
+            ~exists().where(messages.c.id == bindparam("new_id")),
+            ~and_(bindparam("new_role", type_=String) == TOOL, tool_call_taken),
+        )
+        .values(
+            revision=sessions.c.revision + 1,
+            message_count=sessions.c.message_count + 1,
+            updated_at=bindparam("now"),
+        )
+        .returning(sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
+        .cte("claim")
+    )
+    given = {
+        name: bindparam(f"new_{name}", type_=messages.c[name].type) for name in NEW_MESSAGE_COLUMNS
+    }
+    row = select(
+        *given.values(),
+        bindparam("key", type_=messages.c.session_id.type),
+        claim.c.message_count - 1,
+        claim.c.updated_at,
+        claim.c.updated_at,
+        claim.c.revision,
+    ).select_from(claim)
+    columns = [*given, "session_id", "sequence", "created_at", "updated_at", "revision"]
+    return insert(messages).from_select(columns, row).returning(*messages.c)
+
+
+_APPEND_AT_ONCE = ForCaller(_appended_at_once)
+
+
+async def append_message_at_once(
+    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity, new: NewMessage
+) -> Row | None:
+    """Append `new` with one statement, on an autocommit connection (PostgreSQL only: SQLite
+    has no writes in WITH). None when that statement wrote nothing: `append_messages` then
+    answers as it would have (a retry, CONFLICT, NOT_FOUND)."""
+    result = await _APPEND_AT_ONCE.execute(
+        conn,
+        caller,
+        {
+            "key": session_id,
+            "now": utc_now(),
+            "new_id": new.id or uuid.uuid4(),
+            "new_role": new.role,
+            "new_content": new.content,
+            "new_name": new.name,
+            "new_tool_call_id": new.tool_call_id,
+            "new_refusal": new.refusal,
+            "new_tool_calls": new.tool_calls,
+            "new_function_call": new.function_call,
+        },
+    )
+    return result.mappings().first()
 
 
 async def _stored_by_client_id(

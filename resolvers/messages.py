@@ -38,8 +38,8 @@ async def _append(
     client_ids = [message.id for message in new if message.id is not None]
     if len(set(client_ids)) < len(client_ids):
         raise BadUserInput("Two of the messages have the same id.")
-    rows = await info.context.database.write(
-        db.append_messages, session_id=key, caller=info.context.caller, new=new
+    rows = await db.append(
+        info.context.database, session_id=key, caller=info.context.caller, new=new
     )
     tool_revisions = [row["revision"] for row in rows if row["role"] == db.TOOL]
     if tool_revisions:

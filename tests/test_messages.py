@@ -733,3 +733,35 @@ async def test_loading_sessions_with_messages_runs_the_same_statements_for_5_or_
 
     assert counts[5] == counts[50], counts
     assert 1 <= counts[50] <= 5, counts
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "USER", "content": "hello"},
+        {"role": "TOOL", "toolCallId": "c1", "content": "result"},
+        {"id": str(uuid.uuid4()), "role": "ASSISTANT", "content": "with a client id"},
+    ],
+)
+async def test_one_message_on_postgresql_is_appended_by_one_statement(
+    server: RunningServer, api: Api, message: dict[str, Any]
+) -> None:
+    """On PostgreSQL the claim and the insert are one statement, with no transaction around
+    it; SQLite has no writes in WITH, so there it takes a transaction."""
+    session_id = await new_session_id(api)
+    with counted_statements(server) as statements:
+        stored = await append(api, session_id, message)
+    assert stored["sequence"] == 0 and stored["revision"] == 1, stored
+    if server.settings.database_url.startswith("postgresql"):
+        assert len(statements) == 1 and statements[0].startswith("WITH"), statements
+    else:  # the UPDATE and the INSERT, after the checks of a client id or a toolCallId
+        assert len(statements) >= 2, statements
+    # A retry, or a second answer to the same tool call, takes the transaction: it tells.
+    if "id" in message:
+        assert await append(api, session_id, message) == stored
+    if message["role"] == "TOOL":
+        error = await api.error(
+            operation("AppendMessage"), {"sessionId": session_id, "message": message}
+        )
+        assert error["extensions"]["code"] == "CONFLICT", error
+    assert (await load_session(api, session_id))["messageCount"] == 1
