@@ -23,6 +23,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
@@ -70,9 +71,12 @@ class Leaf:
             if self.nullable:
                 return None
             raise NotCompiled
-        serialized = self.serialize(value)
+        try:
+            serialized = self.serialize(value)
+        except (GraphQLError, TypeError, ValueError) as error:
+            raise NotCompiled from error  # graphql-core reports it as a field error
         if serialized is None or serialized is Undefined:
-            raise NotCompiled  # graphql-core reports these as field errors
+            raise NotCompiled  # and these
         return serialized
 
 
