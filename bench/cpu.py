@@ -1,0 +1,123 @@
+"""The server's CPU per operation, in-process: steadier than rates on a noisy machine.
+
+    .venv/bin/python -m bench.cpu [--runs 4] [--operations 1500]
+
+Calls the ASGI app directly (no HTTP parsing, no client in the way) and the db layer
+alone, one operation at a time, on a throwaway PostgreSQL database, and prints the best
+of `--runs` runs of `time.process_time()` per operation:
+- appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
+- db.messages.append of one message, and a read of one session row, through the db layer.
+The process's CPU includes asyncpg's side of each round trip, as the server's does.
+"""
+
+import argparse
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import uvloop
+
+from bench.procs import sqlalchemy_url, throwaway_database
+
+APPEND = (
+    Path(__file__).resolve().parent.parent / "graphql" / "operations" / "AppendMessage.graphql"
+).read_text()
+
+
+async def post(app: Callable[..., Awaitable[None]], body: bytes, token: str) -> bytes:
+    """One POST /graphql through the ASGI app; the response body."""
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    answer = sent[-1]["body"]
+    assert isinstance(answer, bytes)
+    return answer
+
+
+async def best_cpu_us(operation: Callable[[], Awaitable[object]], runs: int, count: int) -> float:
+    for _ in range(300):  # warm: caches, prepared statements, the pool
+        await operation()
+    best = float("inf")
+    for _ in range(runs):
+        start = time.process_time()
+        for _ in range(count):
+            await operation()
+        best = min(best, (time.process_time() - start) / count * 1e6)
+    return best
+
+
+async def run(runs: int, count: int) -> None:
+    from app import create_app
+    from core.identity import Identity, issue_token
+    from core.settings import Settings
+    from db.messages import NewMessage, append
+    from db.sessions import get_session
+
+    secret = secrets.token_urlsafe(48)
+    async with throwaway_database() as dsn:
+        app = create_app(Settings(database_url=sqlalchemy_url(dsn), jwt_secret=secret))
+        token = issue_token(secret, "bench-cpu")
+        async with app.router.lifespan_context(app):
+            create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
+            created = json.loads(await post(app, create, token))
+            session_id = created["data"]["createSession"]["id"]
+            message = {"role": "USER", "content": "hello " * 30}
+            body = json.dumps(
+                {"query": APPEND, "variables": {"sessionId": session_id, "message": message}}
+            ).encode()
+            database = app.state.database
+            caller = Identity("bench-cpu")
+            key = uuid.UUID(session_id)
+            new = [NewMessage(role="USER", content="hello")]
+            operations: dict[str, Callable[[], Awaitable[object]]] = {
+                "appendMessage through the app": lambda: post(app, body, token),
+                "db.messages.append of one message": lambda: append(
+                    database, session_id=key, caller=caller, new=new
+                ),
+                "a session row through Database.read": lambda: database.read(
+                    get_session, session_id=key, caller=caller
+                ),
+            }
+            for name, operation in operations.items():
+                print(f"{await best_cpu_us(operation, runs, count):7.0f} µs CPU  {name}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=4)
+    parser.add_argument("--operations", type=int, default=1500)
+    arguments = parser.parse_args()
+    uvloop.run(run(arguments.runs, arguments.operations))
+
+
+if __name__ == "__main__":
+    main()
