@@ -15,24 +15,18 @@ import secrets
 import shutil
 import sys
 
-from bench import figures, floors
-from bench.figures import Config, Context
+from bench import figures
+from bench.figures import Config
 from bench.procs import (
     RESULTS,
-    ROOT,
-    migrate_in,
     raise_fd_limit,
-    throwaway_database,
     uvicorn_server,
 )
 from bench.profile import finish, record
-from bench.seed import LISTER, USER, seed
 from bench.subscribers import Subscribers
 
 
 async def run(subscribers: int, rounds: int, profile: bool) -> None:
-    from core.identity import issue_token
-
     raise_fd_limit()
     secret = secrets.token_urlsafe(48)
     config = Config.make(quick=False)
@@ -40,45 +34,32 @@ async def run(subscribers: int, rounds: int, profile: bool) -> None:
     config.fanout_rounds = rounds
     clients = [Subscribers() for _ in range(config.client_processes)]
     try:
-        async with throwaway_database() as dsn:
-            await asyncio.to_thread(migrate_in, ROOT, dsn)
-            raw = await floors.connect(dsn)
-            try:
-                data = await seed(
-                    raw,
-                    history=1,
-                    big=1,
-                    append_sessions=1,
-                    batch_reps=1,
-                    listed=1,
-                    listed_messages=1,
-                    tool_sessions=1,
-                )
-                ctx = Context(
-                    config=config,
-                    dsn=dsn,
-                    data=data,
-                    token=issue_token(secret, USER),
-                    lister_token=issue_token(secret, LISTER),
-                    floor=raw,
-                    clients=clients,
-                )
-                async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, label="fanout"
-                ) as server:
-                    trigger = figures.Trigger(server, ctx.token)
-                    out = RESULTS / "profile-fanout.txt"
-                    spy = record(server.pid, out) if profile else None
-                    try:
-                        result = await figures.fanout_one_session(
-                            ctx, server.ws_url, trigger, "fanout", server.pids()
-                        )
-                    finally:
-                        await trigger.close()
-                        if spy is not None:
-                            finish(spy, out, "6a fan-out (with subscribing and closing)")
-            finally:
-                await raw.close()
+        async with figures.seeded(
+            config,
+            clients,
+            secret,
+            history=1,
+            big=1,
+            append_sessions=1,
+            batch_reps=1,
+            listed=1,
+            listed_messages=1,
+            tool_sessions=1,
+        ) as ctx:
+            async with uvicorn_server(
+                database_dsn=ctx.dsn, jwt_secret=secret, label="fanout"
+            ) as server:
+                trigger = figures.Trigger(server, ctx.token)
+                out = RESULTS / "profile-fanout.txt"
+                spy = record(server.pid, out) if profile else None
+                try:
+                    result = await figures.fanout_one_session(
+                        ctx, server.ws_url, trigger, "fanout", server.pids()
+                    )
+                finally:
+                    await trigger.close()
+                    if spy is not None:
+                        finish(spy, out, "6a fan-out (with subscribing and closing)")
     finally:
         for client in clients:
             client.stop()

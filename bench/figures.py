@@ -5,7 +5,8 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -16,8 +17,17 @@ import httpx
 from websockets.asyncio.client import connect
 
 from bench import floors, wrk
-from bench.procs import ROOT, CpuWindow, Server, free_port, rss_kib, spawn
-from bench.seed import LISTER, TOOL_CALL_ID, Data, message_input
+from bench.procs import (
+    ROOT,
+    CpuWindow,
+    Server,
+    free_port,
+    migrate_in,
+    rss_kib,
+    spawn,
+    throwaway_database,
+)
+from bench.seed import LISTER, TOOL_CALL_ID, USER, Data, message_input, seed
 from bench.stats import Samples
 from bench.subscribers import Spec, Subscribers, close_all, collect, open_all
 
@@ -80,6 +90,36 @@ class Context:
     lister_token: str
     floor: asyncpg.Connection
     clients: list[Subscribers]
+
+
+@asynccontextmanager
+async def seeded(
+    config: Config,
+    clients: list[Subscribers],
+    secret: str,
+    *,
+    tree: Path = ROOT,
+    **sizes: int,
+) -> AsyncIterator[Context]:
+    """A throwaway database with the tables of `tree`, seeded (bench.seed's `sizes`), and the
+    Context the figures run in; dropped afterwards."""
+    from core.identity import issue_token
+
+    async with throwaway_database() as dsn:
+        await asyncio.to_thread(migrate_in, tree, dsn)
+        raw = await floors.connect(dsn)
+        try:
+            yield Context(
+                config=config,
+                dsn=dsn,
+                data=await seed(raw, **sizes),
+                token=issue_token(secret, USER),
+                lister_token=issue_token(secret, LISTER),
+                floor=raw,
+                clients=clients,
+            )
+        finally:
+            await raw.close()
 
 
 class GraphQLClient:

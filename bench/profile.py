@@ -26,18 +26,15 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bench import figures, floors, wrk
+from bench import figures, wrk
 from bench.figures import Config, Context, GraphQLClient, body, operation
 from bench.procs import (
     RESULTS,
-    ROOT,
     Server,
-    migrate_in,
     raise_fd_limit,
-    throwaway_database,
     uvicorn_server,
 )
-from bench.seed import LISTER, USER, message_input, seed
+from bench.seed import message_input
 from bench.subscribers import Subscribers, close_all, open_all
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^():]+)(?::\d+)?\)$")
@@ -158,8 +155,6 @@ async def profile_fanout(ctx: Context, server: Server) -> None:
 
 
 async def run(seconds: int) -> None:
-    from core.identity import issue_token
-
     raise_fd_limit()
     secret = secrets.token_urlsafe(48)
     config = Config.make(quick=False)
@@ -167,37 +162,24 @@ async def run(seconds: int) -> None:
     config.floor_count = 1_000_000
     clients = [Subscribers() for _ in range(config.client_processes)]
     try:
-        async with throwaway_database() as dsn:
-            await asyncio.to_thread(migrate_in, ROOT, dsn)
-            raw = await floors.connect(dsn)
-            try:
-                data = await seed(
-                    raw,
-                    history=1000,
-                    big=1000,
-                    append_sessions=64,
-                    batch_reps=1,
-                    listed=1,
-                    listed_messages=1,
-                    tool_sessions=1,
-                )
-                ctx = Context(
-                    config=config,
-                    dsn=dsn,
-                    data=data,
-                    token=issue_token(secret, USER),
-                    lister_token=issue_token(secret, LISTER),
-                    floor=raw,
-                    clients=clients,
-                )
-                async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, label="profile"
-                ) as server:
-                    await profile_history(ctx, server)
-                    await profile_append(ctx, server, seconds)
-                    await profile_fanout(ctx, server)
-            finally:
-                await raw.close()
+        async with figures.seeded(
+            config,
+            clients,
+            secret,
+            history=1000,
+            big=1000,
+            append_sessions=64,
+            batch_reps=1,
+            listed=1,
+            listed_messages=1,
+            tool_sessions=1,
+        ) as ctx:
+            async with uvicorn_server(
+                database_dsn=ctx.dsn, jwt_secret=secret, label="profile"
+            ) as server:
+                await profile_history(ctx, server)
+                await profile_append(ctx, server, seconds)
+                await profile_fanout(ctx, server)
     finally:
         for client in clients:
             client.stop()

@@ -26,18 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import figures, floors, wrk
-from bench.figures import Config, Context
+from bench.figures import Config
 from bench.procs import (
     RESULTS,
     ROOT,
-    migrate_in,
     raise_fd_limit,
     redis_server,
-    throwaway_database,
     uvicorn_server,
 )
 from bench.report import render
-from bench.seed import LISTER, USER, seed
 from bench.subscribers import Subscribers
 
 # What a server's log may say under load that changes how to read the figures.
@@ -82,7 +79,6 @@ async def attempt(into: dict[str, Any], key: str, work: Awaitable[Any]) -> None:
 
 
 async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
-    from core.identity import issue_token
 
     fd_limit = raise_fd_limit()
     secret = secrets.token_urlsafe(48)
@@ -102,86 +98,72 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
         print(f"[{time.perf_counter() - began:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     try:
-        async with throwaway_database() as dsn:
-            step("migrating and seeding")
-            await asyncio.to_thread(migrate_in, tree, dsn)
-            raw = await floors.connect(dsn)
-            try:
-                data = await seed(
-                    raw,
-                    history=config.history,
-                    big=config.big,
-                    append_sessions=64,
-                    batch_reps=config.batch_reps,
-                    listed=config.listed,
-                    listed_messages=config.listed_messages,
-                    tool_sessions=max(config.idle, config.fanout_sessions),
+        step("migrating and seeding")
+        async with figures.seeded(
+            config,
+            clients,
+            secret,
+            tree=tree,
+            history=config.history,
+            big=config.big,
+            append_sessions=64,
+            batch_reps=config.batch_reps,
+            listed=config.listed,
+            listed_messages=config.listed_messages,
+            tool_sessions=max(config.idle, config.fanout_sessions),
+        ) as ctx:
+            async with uvicorn_server(
+                database_dsn=ctx.dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-one-worker"
+            ) as server:
+                step("1 history")
+                await attempt(figs, "1_history", figures.history(ctx, server))
+                step("2 latest page")
+                await attempt(figs, "2_latest_page", figures.latest_page(ctx, server))
+                step("3 append")
+                await attempt(figs, "3_append", figures.append(ctx, server))
+                step("4 batch")
+                await attempt(figs, "4_batch", figures.batch(ctx, server))
+                step("5 session list")
+                await attempt(figs, "5_session_list", figures.session_list(ctx, server))
+                step("6 fan-out")
+                await attempt(figs, "6_fanout", figures.fanout(ctx, server, "6"))
+            step("6 fan-out floor")
+            await attempt(figs, "6_fanout_floor", figures.fanout_floor(ctx))
+            async with uvicorn_server(
+                database_dsn=ctx.dsn,
+                jwt_secret=secret,
+                tree=tree,
+                app="bench.counted:app",
+                label=f"{stamp}-counted",
+            ) as counted:
+                step("5 statement count")
+                await attempt(
+                    figs["5_session_list"], "statements", figures.statements(ctx, counted)
                 )
-                ctx = Context(
-                    config=config,
-                    dsn=dsn,
-                    data=data,
-                    token=issue_token(secret, USER),
-                    lister_token=issue_token(secret, LISTER),
-                    floor=raw,
-                    clients=clients,
-                )
+            async with uvicorn_server(
+                database_dsn=ctx.dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-capacity"
+            ) as server:
+                step(f"7 capacity ({config.idle} idle subscriptions)")
+                await attempt(figs, "7_capacity", figures.capacity(ctx, server))
+            with redis_server() as redis_url:
                 async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-one-worker"
-                ) as server:
-                    step("1 history")
-                    await attempt(figs, "1_history", figures.history(ctx, server))
-                    step("2 latest page")
-                    await attempt(figs, "2_latest_page", figures.latest_page(ctx, server))
-                    step("3 append")
-                    await attempt(figs, "3_append", figures.append(ctx, server))
-                    step("4 batch")
-                    await attempt(figs, "4_batch", figures.batch(ctx, server))
-                    step("5 session list")
-                    await attempt(figs, "5_session_list", figures.session_list(ctx, server))
-                    step("6 fan-out")
-                    await attempt(figs, "6_fanout", figures.fanout(ctx, server, "6"))
-                step("6 fan-out floor")
-                await attempt(figs, "6_fanout_floor", figures.fanout_floor(ctx))
-                async with uvicorn_server(
-                    database_dsn=dsn,
-                    jwt_secret=secret,
                     tree=tree,
-                    app="bench.counted:app",
-                    label=f"{stamp}-counted",
-                ) as counted:
-                    step("5 statement count")
-                    await attempt(
-                        figs["5_session_list"], "statements", figures.statements(ctx, counted)
-                    )
-                async with uvicorn_server(
-                    database_dsn=dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-capacity"
+                    database_dsn=ctx.dsn,
+                    jwt_secret=secret,
+                    workers=2,
+                    broadcast_url=redis_url,
+                    label=f"{stamp}-two-workers",
                 ) as server:
-                    step(f"7 capacity ({config.idle} idle subscriptions)")
-                    await attempt(figs, "7_capacity", figures.capacity(ctx, server))
-                with redis_server() as redis_url:
-                    async with uvicorn_server(
-                        tree=tree,
-                        database_dsn=dsn,
-                        jwt_secret=secret,
-                        workers=2,
-                        broadcast_url=redis_url,
-                        label=f"{stamp}-two-workers",
-                    ) as server:
-                        step("8 two workers: append")
-                        two: dict[str, Any] = {}
-                        figs["8_two_workers"] = two
-                        await attempt(two, "append", figures.append(ctx, server, with_floor=False))
-                        step("8 two workers: fan-out")
-                        await attempt(
-                            two,
-                            "fanout",
-                            figures.fanout(
-                                ctx, server, "8", rounds=max(3, config.fanout_rounds // 2)
-                            ),
-                        )
-            finally:
-                await raw.close()
+                    step("8 two workers: append")
+                    two: dict[str, Any] = {}
+                    figs["8_two_workers"] = two
+                    await attempt(two, "append", figures.append(ctx, server, with_floor=False))
+                    step("8 two workers: fan-out")
+                    await attempt(
+                        two,
+                        "fanout",
+                        figures.fanout(ctx, server, "8", rounds=max(3, config.fanout_rounds // 2)),
+                    )
     finally:
         for client in clients:
             client.stop()
