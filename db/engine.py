@@ -47,7 +47,9 @@ class Database:
         self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """`query(conn, ...)` on a connection of its own."""
+        """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
+        round trips around its statements, each of which sees what had committed when it
+        began (as in a READ COMMITTED transaction)."""
         async with self._autocommit.connect() as conn:
             return await query(conn, *args, **kwargs)
 
