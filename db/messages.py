@@ -25,8 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
-from db.sessions import SESSION_NOT_FOUND, ForCaller, claim_revision, get_session, utc_now
-from db.tables import Row, messages, sessions
+from db.sessions import (
+    SESSION_NOT_FOUND,
+    ForCaller,
+    claim_revision,
+    claim_statement,
+    get_session,
+    utc_now,
+)
+from db.tables import Row, messages
 
 TOOL = "TOOL"
 
@@ -145,7 +152,8 @@ _TOOL_MESSAGES_AFTER_CURSOR = _TOOL_MESSAGES.where(
 ).order_by(messages.c.revision, messages.c.sequence)
 
 
-# The columns a new message takes from its input (the others come from the claim).
+# The columns a new message takes from its input, named as in NewMessage (the others come
+# from the claim).
 NEW_MESSAGE_COLUMNS = (
     "id",
     "role",
@@ -169,22 +177,11 @@ def _appended_at_once(accessible: ColumnElement[bool]) -> Executable:
         messages.c.role == TOOL,
         messages.c.tool_call_id == bindparam("new_tool_call_id"),
     )
-    claim = (
-        update(sessions)
-        .where(
-            sessions.c.id == bindparam("key"),
-            accessible,
-            ~exists().where(messages.c.id == bindparam("new_id")),
-            ~and_(bindparam("new_role", type_=String) == TOOL, tool_call_taken),
-        )
-        .values(
-            revision=sessions.c.revision + 1,
-            message_count=sessions.c.message_count + 1,
-            updated_at=bindparam("now"),
-        )
-        .returning(sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
-        .cte("claim")
-    )
+    claim = claim_statement(
+        accessible,
+        ~exists().where(messages.c.id == bindparam("new_id")),
+        ~and_(bindparam("new_role", type_=String) == TOOL, tool_call_taken),
+    ).cte("claim")
     given = {
         name: bindparam(f"new_{name}", type_=messages.c[name].type) for name in NEW_MESSAGE_COLUMNS
     }
@@ -213,16 +210,11 @@ async def append_message_at_once(
         conn,
         caller,
         {
-            "key": session_id,
-            "now": utc_now(),
+            **{f"new_{name}": getattr(new, name) for name in NEW_MESSAGE_COLUMNS},
             "new_id": new.id or uuid.uuid4(),
-            "new_role": new.role,
-            "new_content": new.content,
-            "new_name": new.name,
-            "new_tool_call_id": new.tool_call_id,
-            "new_refusal": new.refusal,
-            "new_tool_calls": new.tool_calls,
-            "new_function_call": new.function_call,
+            "key": session_id,
+            "new_messages": 1,
+            "now": utc_now(),
         },
     )
     return result.mappings().first()

@@ -9,6 +9,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     Result,
+    Update,
     bindparam,
     delete,
     func,
@@ -62,10 +63,14 @@ _REVISION = ForCaller(
         sessions.c.id == bindparam("key"), accessible
     )
 )
-_CLAIM = ForCaller(
-    lambda accessible: (
+
+
+def claim_statement(*conditions: ColumnElement[bool]) -> Update:
+    """claim_revision's UPDATE of session `key` where `conditions` hold: revision + 1,
+    `new_messages` sequences reserved, updated at `now` (all bound parameters)."""
+    return (
         update(sessions)
-        .where(sessions.c.id == bindparam("key"), accessible)
+        .where(sessions.c.id == bindparam("key"), *conditions)
         .values(
             revision=sessions.c.revision + 1,
             message_count=sessions.c.message_count + bindparam("new_messages"),
@@ -73,7 +78,9 @@ _CLAIM = ForCaller(
         )
         .returning(sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
     )
-)
+
+
+_CLAIM = ForCaller(claim_statement)
 
 
 def utc_now() -> datetime:
