@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Executable,
+    Insert,
     Select,
     String,
     and_,
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
+from db.prepared import Prepared
 from db.sessions import (
     SESSION_NOT_FOUND,
     ForCaller,
@@ -138,18 +139,22 @@ _SET_TOOL_RESULT = (
 _TOOL_MESSAGES = select(messages).where(
     messages.c.session_id == bindparam("key"), messages.c.role == TOOL
 )
-_TOOL_MESSAGES_AFTER_REVISION = _TOOL_MESSAGES.where(
-    messages.c.revision > bindparam("revision")
-).order_by(messages.c.revision, messages.c.sequence)
-_TOOL_MESSAGES_AFTER_CURSOR = _TOOL_MESSAGES.where(
-    or_(
-        messages.c.revision > bindparam("revision"),
-        and_(
-            messages.c.revision == bindparam("revision"),
-            messages.c.sequence > bindparam("sequence"),
-        ),
+_TOOL_MESSAGES_AFTER_REVISION = Prepared(
+    _TOOL_MESSAGES.where(messages.c.revision > bindparam("revision")).order_by(
+        messages.c.revision, messages.c.sequence
     )
-).order_by(messages.c.revision, messages.c.sequence)
+)
+_TOOL_MESSAGES_AFTER_CURSOR = Prepared(
+    _TOOL_MESSAGES.where(
+        or_(
+            messages.c.revision > bindparam("revision"),
+            and_(
+                messages.c.revision == bindparam("revision"),
+                messages.c.sequence > bindparam("sequence"),
+            ),
+        )
+    ).order_by(messages.c.revision, messages.c.sequence)
+)
 
 
 # The columns a new message takes from its input, named as in NewMessage (the others come
@@ -166,7 +171,7 @@ NEW_MESSAGE_COLUMNS = (
 )
 
 
-def _appended_at_once(accessible: ColumnElement[bool]) -> Executable:
+def _appended_at_once(accessible: ColumnElement[bool]) -> Insert:
     """One message's append as one statement: the claim of db.sessions.claim_revision and
     the insert, which commit together or not at all. The claim matches nothing, and so
     nothing is written, when the statement cannot decide alone: a message with this id is
@@ -206,7 +211,7 @@ async def append_message_at_once(
     """Append `new` with one statement, on an autocommit connection (PostgreSQL only: SQLite
     has no writes in WITH). None when that statement wrote nothing: `append_messages` then
     answers as it would have (a retry, CONFLICT, NOT_FOUND)."""
-    result = await _APPEND_AT_ONCE.execute(
+    return await _APPEND_AT_ONCE.first(
         conn,
         caller,
         {
@@ -217,7 +222,6 @@ async def append_message_at_once(
             "now": utc_now(),
         },
     )
-    return result.mappings().first()
 
 
 async def _stored_by_client_id(
@@ -370,5 +374,4 @@ async def list_tool_messages_after(
         statement, parameters = _TOOL_MESSAGES_AFTER_REVISION, {}
     else:
         statement, parameters = _TOOL_MESSAGES_AFTER_CURSOR, {"sequence": sequence}
-    result = await conn.execute(statement, {"key": session_id, "revision": revision, **parameters})
-    return list(result.mappings())
+    return await statement.rows(conn, {"key": session_id, "revision": revision, **parameters})

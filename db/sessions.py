@@ -7,8 +7,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Executable,
-    Result,
     Update,
     bindparam,
     delete,
@@ -22,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
+from db.prepared import Prepared, Statement
 from db.tables import Row, sessions
 
 MAX_TOKEN_TOTAL = 2**31 - 1  # GraphQL's Int is 32-bit
@@ -39,20 +38,22 @@ class ForCaller:
     the caller's own (its user id bound as `caller_id`), or not (a service).
 
     Building a statement and its cache key on every call cost as much CPU as running it
-    (about 100 µs of a 300 µs read of one row); the hot statements are built this way,
-    the ones whose shape depends on the call with `accessible_by`.
+    (about 100 µs of a 300 µs read of one row); the hot statements are built this way, and
+    run as `Prepared` statements, the ones whose shape depends on the call with
+    `accessible_by`.
     """
 
-    def __init__(self, build: Callable[[ColumnElement[bool]], Executable]) -> None:
-        self._own = build(sessions.c.user_id == bindparam("caller_id"))
-        self._any = build(true())
+    def __init__(self, build: Callable[[ColumnElement[bool]], Statement]) -> None:
+        self._own = Prepared(build(sessions.c.user_id == bindparam("caller_id")))
+        self._any = Prepared(build(true()))
 
-    async def execute(
+    async def first(
         self, conn: AsyncConnection, caller: Identity, parameters: dict[str, Any]
-    ) -> Result[Any]:
+    ) -> Row | None:
+        """The statement's first row (its only one: these touch one session), or None."""
         if caller.is_service:
-            return await conn.execute(self._any, parameters)
-        return await conn.execute(self._own, {**parameters, "caller_id": caller.user_id})
+            return await self._any.first(conn, parameters)
+        return await self._own.first(conn, {**parameters, "caller_id": caller.user_id})
 
 
 _SESSION = ForCaller(
@@ -90,8 +91,7 @@ def utc_now() -> datetime:
 async def get_session(
     conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
 ) -> Row | None:
-    result = await _SESSION.execute(conn, caller, {"key": session_id})
-    return result.mappings().first()
+    return await _SESSION.first(conn, caller, {"key": session_id})
 
 
 async def list_sessions_by_user(
@@ -206,10 +206,9 @@ async def claim_revision(
     to one session queue here and each gets its own revision and sequence range.
     Returns the new `revision` and `message_count` (the end of the reserved range).
     """
-    result = await _CLAIM.execute(
+    row = await _CLAIM.first(
         conn, caller, {"key": session_id, "new_messages": new_messages, "now": utc_now()}
     )
-    row = result.mappings().first()
     if row is None:
         raise NotFound(SESSION_NOT_FOUND)
     return row
@@ -242,5 +241,5 @@ async def get_revision(
     conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
 ) -> int | None:
     """The session's revision, or None when it does not exist or the caller may not see it."""
-    result = await _REVISION.execute(conn, caller, {"key": session_id})
-    return result.scalar_one_or_none()
+    row = await _REVISION.first(conn, caller, {"key": session_id})
+    return None if row is None else row["revision"]

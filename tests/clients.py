@@ -269,15 +269,31 @@ def assert_gap_free(
 
 @contextmanager
 def counted_statements(server: RunningServer) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block."""
+    """The SQL statements the app's engine runs inside the block: through SQLAlchemy, and
+    through asyncpg itself on connections checked out meanwhile (db.prepared)."""
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
 
+    def record_driver(logged: Any) -> None:
+        statements.append(logged.query)
+
+    def watch(dbapi_connection: Any, *_args: Any) -> None:
+        if hasattr(dbapi_connection.driver_connection, "add_query_logger"):  # asyncpg
+            dbapi_connection.driver_connection.add_query_logger(record_driver)
+
+    def unwatch(dbapi_connection: Any, *_args: Any) -> None:
+        if hasattr(dbapi_connection.driver_connection, "remove_query_logger"):
+            dbapi_connection.driver_connection.remove_query_logger(record_driver)
+
     engine = server.app.state.database.engine.sync_engine
     listen(engine, "before_cursor_execute", record)
+    listen(engine.pool, "checkout", watch)
+    listen(engine.pool, "checkin", unwatch)
     try:
         yield statements
     finally:
         remove(engine, "before_cursor_execute", record)
+        remove(engine.pool, "checkout", watch)
+        remove(engine.pool, "checkin", unwatch)

@@ -1,0 +1,121 @@
+"""Hot statements run by asyncpg itself (db.prepared) answer as SQLAlchemy would, stay inside
+transactions, and leave the pool healthy when PostgreSQL drops its connections."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from core.identity import Identity
+from db.engine import Database, create_engine
+from db.messages import NewMessage, append, list_tool_messages_after
+from db.migrate import migrate
+from db.prepared import Prepared
+from db.sessions import claim_revision, create_session, get_revision, get_session
+from db.tables import messages
+from tests.servers import database_url, postgres_or_skip
+
+CALLER = Identity("prepared-user")
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    async with database_url("postgres", tmp_path) as url:
+        database = Database(create_engine(url))
+        await migrate(database.engine)
+        try:
+            yield database
+        finally:
+            await database.dispose()
+
+
+async def new_session(database: Database) -> uuid.UUID:
+    row = await database.write(create_session, caller=CALLER, session_id=None, title="t")
+    return row["id"]
+
+
+async def test_rows_read_through_asyncpg_equal_sqlalchemys_in_values_and_types(
+    database: Database,
+) -> None:
+    key = await new_session(database)
+    new = [
+        NewMessage(role="TOOL", tool_call_id="c1", content="done", tool_calls=[{"a": 1}]),
+        NewMessage(role="TOOL", tool_call_id="c2", content=None, function_call={"f": "x"}),
+    ]
+    await append(database, session_id=key, caller=CALLER, new=new)
+    # Database.read is autocommit (asyncpg runs them); in a transaction SQLAlchemy does.
+    fast_session = await database.read(get_session, session_id=key, caller=CALLER)
+    fast_tools = await database.read(list_tool_messages_after, session_id=key, revision=0)
+    async with database.engine.begin() as conn:
+        slow_session = await get_session(conn, session_id=key, caller=CALLER)
+        slow_tools = await list_tool_messages_after(conn, session_id=key, revision=0)
+    assert fast_session is not None and slow_session is not None
+    for fast, slow in [(fast_session, slow_session), *zip(fast_tools, slow_tools, strict=True)]:
+        assert dict(fast) == dict(slow)
+        assert {k: type(v) for k, v in fast.items()} == {k: type(v) for k, v in slow.items()}
+    assert [row["tool_call_id"] for row in fast_tools] == ["c1", "c2"]
+    assert isinstance(fast_session["id"], uuid.UUID)
+    assert fast_session["created_at"].tzinfo is not None
+
+
+async def test_a_prepared_statement_in_a_transaction_rolls_back_with_it(
+    database: Database,
+) -> None:
+    key = await new_session(database)
+    async with database.engine.connect() as conn:
+        transaction = await conn.begin()
+        claim = await claim_revision(conn, session_id=key, caller=CALLER, new_messages=1)
+        assert claim["revision"] == 1
+        await transaction.rollback()
+    assert await database.read(get_revision, session_id=key, caller=CALLER) == 0
+
+
+async def test_a_unique_violation_is_sqlalchemys_integrity_error_and_writes_nothing(
+    database: Database,
+) -> None:
+    key = await new_session(database)
+    [stored] = await append(database, session_id=key, caller=CALLER, new=[NewMessage("USER")])
+    again = Prepared(insert(messages).values({**stored, "sequence": 5}).returning(messages.c.id))
+    with pytest.raises(IntegrityError):
+        async with database.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
+            await again.rows(c, {})
+    assert await database.read(get_revision, session_id=key, caller=CALLER) == 1
+
+
+async def test_after_postgresql_drops_every_connection_one_read_fails_at_most(
+    database: Database,
+) -> None:
+    """As SQLAlchemy does on a disconnect, the first lost connection replaces the pool's
+    older ones: the reads after it do not each find another dead connection."""
+    key = await new_session(database)
+    # Several pooled connections, all idle afterwards.
+    await asyncio.gather(
+        *[database.read(get_session, session_id=key, caller=CALLER) for _ in range(5)]
+    )
+    admin = await postgres_or_skip()
+    try:
+        name = database.engine.url.database
+        terminated = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+            name,
+        )
+        assert terminated >= 1
+        while await admin.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name
+        ):
+            pass  # pg_terminate_backend only signals
+    finally:
+        await admin.close()
+    failures = 0
+    for _ in range(10):
+        try:
+            row = await database.read(get_session, session_id=key, caller=CALLER)
+        except Exception:
+            failures += 1
+        else:
+            assert row is not None and row["id"] == key
+    assert failures <= 1
