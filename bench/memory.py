@@ -1,6 +1,6 @@
 """Where an idle subscription's memory goes (figure 7): tracemalloc inside the server.
 
-    .venv/bin/python -m bench.memory [--subscriptions 1000] [--deflate] [--by filename|lineno]
+    .venv/bin/python -m bench.memory [--subscriptions N] [--deflate] [--ws IMPL] [--by lineno]
 
 Unlike the other figures the app runs in this process, under uvicorn, so that tracemalloc
 sees its allocations; the subscribers are the suite's own client processes. Prints the RSS
@@ -54,7 +54,7 @@ async def session_ids(http: httpx.AsyncClient, token: str, count: int) -> list[s
     return ids
 
 
-async def run(subscriptions: int, deflate: bool, by: str) -> None:
+async def run(subscriptions: int, deflate: bool, ws: str, by: str) -> None:
     from app import create_app
     from core.identity import issue_token
     from core.settings import Settings
@@ -69,7 +69,7 @@ async def run(subscriptions: int, deflate: bool, by: str) -> None:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
             config = uvicorn.Config(
-                app, log_level="warning", ws_per_message_deflate=deflate, lifespan="on"
+                app, log_level="warning", ws=ws, ws_per_message_deflate=deflate, lifespan="on"
             )
             server = uvicorn.Server(config)
             serving = asyncio.create_task(server.serve(sockets=[sock]))
@@ -96,11 +96,11 @@ async def run(subscriptions: int, deflate: bool, by: str) -> None:
             growth = after.compare_to(before, by)
             traced = sum(stat.size_diff for stat in growth)
             print(
-                f"{count} idle subscriptions (deflate {'on' if deflate else 'off'}): "
+                f"{count} idle subscriptions ({ws}, deflate {'on' if deflate else 'off'}): "
                 f"RSS {(rss_after - rss_before) / count:.1f} KiB each (tracemalloc on), "
                 f"traced Python {traced / count / 1024:.1f} KiB each"
             )
-            for stat in growth[:25]:
+            for stat in growth[:60]:
                 print(
                     f"{stat.size_diff / count:8.0f} B {stat.count_diff / count:6.1f} objects"
                     f"  {stat.traceback}"
@@ -116,9 +116,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=1000)
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    parser.add_argument(
+        "--ws",
+        choices=["auto", "websockets", "websockets-sansio", "wsproto"],
+        default="auto",
+        help="uvicorn's WebSocket implementation",
+    )
     parser.add_argument("--by", choices=["filename", "lineno"], default="filename")
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.subscriptions, arguments.deflate, arguments.by))
+    asyncio.run(run(arguments.subscriptions, arguments.deflate, arguments.ws, arguments.by))
 
 
 if __name__ == "__main__":
