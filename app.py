@@ -34,7 +34,13 @@ def create_app(settings: Settings) -> Starlette:
     secret = settings.jwt_secret
     dev_mode = secret is None
     jwt_secret = generate_dev_secret() if secret is None else secret.get_secret_value()
-    database = Database(create_engine(settings.database_url))
+    database = Database(
+        create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+    )
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
     graphql = ChatGraphQL(
         schema=build_schema(settings),

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./chatstore.db"
     broadcast_url: str = "memory://"
     jwt_secret: SecretStr | None = None
+    # PostgreSQL connections per server process: kept open, and opened beyond that while busy.
+    database_pool_size: int = Field(20, gt=0)
+    database_max_overflow: int = Field(10, ge=0)
 
     max_query_depth: int = Field(60, gt=0)
     max_aliases: int = Field(2_000, gt=0)

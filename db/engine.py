@@ -16,14 +16,18 @@ P = ParamSpec("P")
 Query = Callable[Concatenate[AsyncConnection, P], Awaitable[T]]
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys."""
+def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
+    """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
+
+    On PostgreSQL each process keeps up to `pool_size` connections open and opens up to
+    `max_overflow` more while busy: every worker process counts against the server's
+    `max_connections`.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    # Enough steady connections for a busy process: overflow ones are opened per use.
-    return create_async_engine(url, pool_size=20, max_overflow=10)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
