@@ -2,27 +2,28 @@
 
     python -m uvicorn bench.counted:app
 
-A SQLAlchemy `before_cursor_execute` listener on the app's engine counts every statement
-(BEGIN/COMMIT and the pool's pings are not cursor executes, so they are not counted);
+`db.prepared.observed_statements` counts every statement the app's engine runs, through
+SQLAlchemy or through asyncpg itself (BEGIN/COMMIT and the pool's pings are not counted);
 GET /bench/statements answers the running total. Everything else goes to `app.app`.
 """
 
-from typing import Any
+from contextlib import ExitStack
 
-from sqlalchemy import event
 from starlette.types import Receive, Scope, Send
 
 from app import app as served
+from db.prepared import observed_statements
 
 statements = 0
 
 
-def _count(*_: Any) -> None:
+def _count(_: str) -> None:
     global statements
     statements += 1
 
 
-event.listen(served.state.database.engine.sync_engine, "before_cursor_execute", _count)
+_observing = ExitStack()  # for as long as the process serves
+_observing.enter_context(observed_statements(served.state.database.engine, _count))
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,14 +12,15 @@ begins its transaction on its first statement, so a statement run beside it coul
 outside the transaction.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Dialect, Insert, Select, Update
+from sqlalchemy import Dialect, Insert, Select, Update, event
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from db.tables import Row
@@ -106,3 +107,39 @@ class Prepared:
 def _autocommit(conn: AsyncConnection) -> bool:
     options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
     return options.get("isolation_level") == "AUTOCOMMIT"
+
+
+@contextmanager
+def observed_statements(engine: AsyncEngine, record: Callable[[str], None]) -> Iterator[None]:
+    """Calls `record(sql)` for each statement `engine` runs inside the block (for tests and
+    benchmarks that count them): SQLAlchemy's through its `before_cursor_execute` event,
+    the ones asyncpg runs itself through a query logger on each connection checked out
+    meanwhile."""
+
+    def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        record(statement)
+
+    def logged(query: Any) -> None:
+        record(query.query)
+
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        if isinstance(dbapi_connection.driver_connection, asyncpg.Connection):
+            dbapi_connection.driver_connection.add_query_logger(logged)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        if isinstance(dbapi_connection.driver_connection, asyncpg.Connection):
+            dbapi_connection.driver_connection.remove_query_logger(logged)
+
+    sync_engine = engine.sync_engine
+    listeners: list[tuple[Any, str, Callable[..., None]]] = [
+        (sync_engine, "before_cursor_execute", before_cursor_execute),
+        (sync_engine.pool, "checkout", checkout),
+        (sync_engine.pool, "checkin", checkin),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)

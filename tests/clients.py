@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.event import listen, remove
 from websockets.asyncio.client import ClientConnection, connect
 
 from core.identity import issue_token
+from db.prepared import observed_statements
 from tests.servers import JWT_SECRET, RunningServer
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
@@ -269,31 +269,7 @@ def assert_gap_free(
 
 @contextmanager
 def counted_statements(server: RunningServer) -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block: through SQLAlchemy, and
-    through asyncpg itself on connections checked out meanwhile (db.prepared)."""
+    """The SQL statements the app's engine runs inside the block."""
     statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    def record_driver(logged: Any) -> None:
-        statements.append(logged.query)
-
-    def watch(dbapi_connection: Any, *_args: Any) -> None:
-        if hasattr(dbapi_connection.driver_connection, "add_query_logger"):  # asyncpg
-            dbapi_connection.driver_connection.add_query_logger(record_driver)
-
-    def unwatch(dbapi_connection: Any, *_args: Any) -> None:
-        if hasattr(dbapi_connection.driver_connection, "remove_query_logger"):
-            dbapi_connection.driver_connection.remove_query_logger(record_driver)
-
-    engine = server.app.state.database.engine.sync_engine
-    listen(engine, "before_cursor_execute", record)
-    listen(engine.pool, "checkout", watch)
-    listen(engine.pool, "checkin", unwatch)
-    try:
+    with observed_statements(server.app.state.database.engine, statements.append):
         yield statements
-    finally:
-        remove(engine, "before_cursor_execute", record)
-        remove(engine.pool, "checkout", watch)
-        remove(engine.pool, "checkin", unwatch)
