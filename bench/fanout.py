@@ -12,7 +12,6 @@ bench/results/profile-fanout.txt).
 import argparse
 import asyncio
 import secrets
-import shutil
 import sys
 
 from bench import figures
@@ -22,7 +21,7 @@ from bench.procs import (
     raise_fd_limit,
     uvicorn_server,
 )
-from bench.profile import finish, record
+from bench.profile import PY_SPY, finish, record
 from bench.subscribers import Subscribers
 
 
@@ -77,8 +76,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
     arguments = parser.parse_args()
-    if arguments.profile and shutil.which("py-spy") is None:
-        sys.exit("--profile needs py-spy on PATH (pip install py-spy)")
+    if arguments.profile and PY_SPY is None:
+        sys.exit('--profile needs py-spy (pip install -e ".[bench]")')
     asyncio.run(run(arguments.subscribers, arguments.rounds, arguments.profile))
 
 

@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.profile [--seconds 15]
 
-Needs `py-spy` on PATH (pip install py-spy). Starts its own throwaway database and
-`python -m uvicorn app:app`, then samples the server with `py-spy record --nonblocking`
-(idle time is not sampled) while it serves:
+Needs py-spy (the `bench` extra installs it beside this Python) and wrk. Starts its own
+throwaway database and `python -m uvicorn app:app`, then samples the server with
+`py-spy record --nonblocking` (idle time is not sampled) while it serves:
 
 - history: GetSession of 1,000 messages, each request after a write (the cache misses);
 - append: appendMessage from wrk at concurrency 16;
@@ -38,7 +38,8 @@ from bench.seed import message_input
 from bench.subscribers import Subscribers, close_all, open_all
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^():]+)(?::\d+)?\)$")
-
+# py-spy as the `bench` extra installs it (beside this Python), else from PATH.
+PY_SPY = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
 
 OURS = ("app.py", "core", "db", "schema", "resolvers", "bench")
 FRAMING = {"<frozen runpy>", "click", "uvicorn"}  # on every stack: says nothing
@@ -82,7 +83,8 @@ def summarize(collapsed: str, top: int = 12) -> str:
 
 def record(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy on `pid` until `finish` interrupts it."""
-    command = ["py-spy", "record", "--nonblocking", "--format", "raw", "--rate", "200"]
+    assert PY_SPY is not None
+    command = [PY_SPY, "record", "--nonblocking", "--format", "raw", "--rate", "200"]
     command += ["--pid", str(pid), "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -189,8 +191,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
     arguments = parser.parse_args()
-    if shutil.which("py-spy") is None or shutil.which("wrk") is None:
-        sys.exit("needs py-spy (pip install py-spy) and wrk (apt-get install -y wrk)")
+    if PY_SPY is None or shutil.which("wrk") is None:
+        sys.exit('needs py-spy (pip install -e ".[bench]") and wrk (apt-get install -y wrk)')
     asyncio.run(run(arguments.seconds))
 
 
