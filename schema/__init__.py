@@ -6,7 +6,6 @@ from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, specified_rules
 from strawberry import Schema
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -61,9 +60,7 @@ def build_schema(settings: Settings) -> Schema:
         extensions=[
             # Factories, not instances: each operation gets extensions of its own. The rules
             # themselves are built once, so that DocumentCache can key validations on them.
-            partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-            partial(AddValidationRules, limits),
-            DocumentCache,
+            partial(DocumentCache, max_tokens=settings.max_tokens, limits=limits),
             ErrorCodes,
         ],
     )

@@ -8,12 +8,12 @@ because the rules (including the limits) are built once per schema and depend on
 document.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -36,6 +36,24 @@ def cached_validation(
 
 
 class DocumentCache(SchemaExtension):
+    """Parses and validates with the service's limits: at most `max_tokens` lexical tokens,
+    and the `limits` rules beside graphql-core's (Strawberry's MaxTokensLimiter and
+    AddValidationRules do the same in extensions of their own, each of which costs hooks on
+    every operation)."""
+
+    def __init__(
+        self, *, max_tokens: int | None = None, limits: Sequence[type[ASTValidationRule]] = ()
+    ) -> None:
+        self.max_tokens = max_tokens
+        self.limits = tuple(limits)
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        if self.max_tokens is not None:
+            context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = context.validation_rules + self.limits
+        yield
+
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.query is not None and len(context.query) <= MAX_CACHED_CHARS:
