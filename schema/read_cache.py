@@ -40,6 +40,10 @@ from schema.compiled import NotCompiled, SessionPlan, compile_session_query
 from schema.context import Context
 from schema.view import ChatGraphQL
 
+# A one-session read's body: its document (at most MAX_CACHED_CHARS characters) and a few
+# small variables. A larger body, a batch of messages say, goes straight to the app.
+MAX_READ_BODY_BYTES = 4 * MAX_CACHED_CHARS + 4096
+
 logger = logging.getLogger("chatstore.reads")
 
 CacheKey = tuple[str, str | None, str, uuid.UUID, int]
@@ -136,6 +140,8 @@ class SessionReadCache:
         """What to answer from, when this request reads exactly one session the caller
         may see."""
         if "application/json" not in request.headers.get("content-type", ""):
+            return None
+        if len(body) > MAX_READ_BODY_BYTES:  # not a one-session read: parsed once, by the app
             return None
         try:
             payload = json.loads(body)
