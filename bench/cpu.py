@@ -6,11 +6,14 @@ Calls the ASGI app directly (no HTTP parsing, no client in the way) and the db l
 alone, one operation at a time, on a throwaway PostgreSQL database, and prints the best
 of `--runs` runs of `time.process_time()` per operation:
 - appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
-- db.messages.append of one message, and a read of one session row, through the db layer.
+- db.messages.append of one message, and a read of one session row, through the db layer;
+- one subscription event delivered to 200 subscribers of the same document, per subscriber,
+  through Strawberry's subscribe with the app's executor (schema/fanout.py), no socket.
 The process's CPU includes asyncpg's side of each round trip, as the server's does.
 """
 
 import argparse
+import asyncio
 import json
 import secrets
 import time
@@ -109,6 +112,56 @@ async def run(runs: int, count: int) -> None:
             }
             for name, operation in operations.items():
                 print(f"{await best_cpu_us(operation, runs, count):7.0f} µs CPU  {name}")
+    shared = await shared_event_cpu_us(runs)
+    print(f"{shared:7.1f} µs CPU  one subscription event, per subscriber of 200")
+
+
+async def shared_event_cpu_us(runs: int, subscribers: int = 200, events: int = 200) -> float:
+    """Best of `runs`: CPU per delivered result when `subscribers` subscriptions of one
+    document each receive the same `events` objects."""
+    from collections.abc import AsyncGenerator
+
+    import strawberry
+
+    from schema.caches import DocumentCache
+    from schema.fanout import SharedEventExecutor
+
+    @strawberry.type
+    class Item:
+        name: str
+        count: int
+
+    items = [Item(name=f"item {index}", count=index) for index in range(events)]
+
+    @strawberry.type
+    class Query:
+        ok: bool = True
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def items(self) -> AsyncGenerator[Item, None]:
+            for item in items:
+                yield item
+
+    schema = strawberry.Schema(
+        query=Query,
+        subscription=Subscription,
+        execution_context_class=SharedEventExecutor,
+        extensions=[DocumentCache],
+    )
+
+    async def subscriber() -> None:
+        stream = await schema.subscribe("subscription { items { name count } }")
+        async for _ in stream:
+            pass
+
+    best = float("inf")
+    for _ in range(runs + 1):  # the first run warms up
+        start = time.process_time()
+        await asyncio.gather(*[subscriber() for _ in range(subscribers)])
+        best = min(best, (time.process_time() - start) / (subscribers * events) * 1e6)
+    return best
 
 
 def main() -> None:
