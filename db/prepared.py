@@ -3,10 +3,10 @@
 Per statement, SQLAlchemy's execution layer (its compiled-cache lookup, parameter and
 result processing, the cursor adapter, the greenlet bridge) costs about 100 µs of CPU on
 top of asyncpg's own work: a third of a one-row read, a tenth of an append through the
-whole app (`python -m bench.cpu`). A `Prepared` statement is compiled once per dialect. On
-PostgreSQL, on a connection in autocommit (`Database.read`, `Database.write_at_once`),
-asyncpg runs the SQL that SQLAlchemy compiled, with SQLAlchemy's own bind and result
-processors for the types, and its prepared-statement cache keeps the plan. In a
+whole app (`python -m bench.cpu`). On PostgreSQL, on a connection in autocommit
+(`Database.read`, `Database.write_at_once`), a `Prepared` statement is compiled once, on
+first use, and asyncpg runs the SQL that SQLAlchemy compiled, with SQLAlchemy's own bind and
+result processors for the types; asyncpg's prepared-statement cache keeps the plan. In a
 transaction, and on SQLite, SQLAlchemy runs the statement as usual: the SQLAlchemy adapter
 begins its transaction on its first statement, so a statement run beside it could run
 outside the transaction.

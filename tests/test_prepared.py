@@ -3,11 +3,14 @@ transactions, and leave the pool healthy when PostgreSQL drops its connections."
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.event import listen, remove
 from sqlalchemy.exc import IntegrityError
 
 from core.identity import Identity
@@ -33,6 +36,18 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
             await database.dispose()
 
 
+@contextmanager
+def observed_by_sqlalchemy(database: Database, record: Callable[[str], None]) -> Iterator[None]:
+    def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        record(statement)
+
+    listen(database.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield
+    finally:
+        remove(database.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
+
+
 async def new_session(database: Database) -> uuid.UUID:
     row = await database.write(create_session, caller=CALLER, session_id=None, title="t")
     return row["id"]
@@ -48,8 +63,11 @@ async def test_rows_read_through_asyncpg_equal_sqlalchemys_in_values_and_types(
     ]
     await append(database, session_id=key, caller=CALLER, new=new)
     # Database.read is autocommit (asyncpg runs them); in a transaction SQLAlchemy does.
-    fast_session = await database.read(get_session, session_id=key, caller=CALLER)
-    fast_tools = await database.read(list_tool_messages_after, session_id=key, revision=0)
+    through_sqlalchemy: list[str] = []
+    with observed_by_sqlalchemy(database, through_sqlalchemy.append):
+        fast_session = await database.read(get_session, session_id=key, caller=CALLER)
+        fast_tools = await database.read(list_tool_messages_after, session_id=key, revision=0)
+    assert through_sqlalchemy == []
     async with database.engine.begin() as conn:
         slow_session = await get_session(conn, session_id=key, caller=CALLER)
         slow_tools = await list_tool_messages_after(conn, session_id=key, revision=0)
