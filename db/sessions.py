@@ -38,9 +38,8 @@ class ForCaller:
     the caller's own (its user id bound as `caller_id`), or not (a service).
 
     Building a statement and its cache key on every call cost as much CPU as running it
-    (about 100 µs of a 300 µs read of one row); the hot statements are built this way, and
-    run as `Prepared` statements, the ones whose shape depends on the call with
-    `accessible_by`.
+    (about 100 µs of a 300 µs read of one row). The hot statements are built this way, and
+    run as `Prepared` statements; those whose shape depends on the call use `accessible_by`.
     """
 
     def __init__(self, build: Callable[[ColumnElement[bool]], Statement]) -> None:
