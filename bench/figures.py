@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import subprocess
 import sys
 import time
 import uuid
@@ -608,23 +609,51 @@ async def fanout(
     return {"one_session": one, "many_sessions": many}
 
 
-async def fanout_floor(ctx: Context) -> dict[str, Any]:
+@asynccontextmanager
+async def floor_server(ctx: Context) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """bench.floor_ws in a process of its own: its WebSocket URL and the process."""
     port = free_port()
     process = spawn([sys.executable, "-m", "bench.floor_ws", ctx.dsn, str(port)])
-    url = f"ws://127.0.0.1:{port}"
-    trigger = Trigger(None, ctx.token, floor_url=url)
     try:
         assert process.stdout is not None
         line = await asyncio.to_thread(process.stdout.readline)
         if b"listening" not in line:
             raise RuntimeError(f"floor server did not start: {line!r}")
-        one = await fanout_one_session(ctx, url, trigger, "f6a", [process.pid], floor=True)
-        many = await fanout_many_sessions(ctx, url, trigger, "f6b", floor=True)
+        yield f"ws://127.0.0.1:{port}", process
     finally:
-        await trigger.close()
         process.terminate()
         process.wait(10)
+
+
+async def fanout_floor(ctx: Context) -> dict[str, Any]:
+    async with floor_server(ctx) as (url, process):
+        trigger = Trigger(None, ctx.token, floor_url=url)
+        try:
+            one = await fanout_one_session(ctx, url, trigger, "f6a", [process.pid], floor=True)
+            many = await fanout_many_sessions(ctx, url, trigger, "f6b", floor=True)
+        finally:
+            await trigger.close()
     return {"one_session": one, "many_sessions": many}
+
+
+async def capacity_floor(ctx: Context) -> dict[str, Any]:
+    """7's floor: the same idle crowd on a fresh floor server, which keeps only the socket
+    (and, when the client offers it, permessage-deflate's state) per subscriber."""
+    async with floor_server(ctx) as (url, process):
+        await open_all(ctx.clients, await specs_for(ctx, url, ctx.data.tools[:20], floor=True))
+        await close_all(ctx.clients)
+        await asyncio.sleep(1)
+        before = rss_kib(process.pid)
+        idle = ctx.config.idle
+        sessions = (ctx.data.tools * (idle // len(ctx.data.tools) + 1))[:idle]
+        opened = await open_all(ctx.clients, await specs_for(ctx, url, sessions, floor=True))
+        await asyncio.sleep(1)
+        after = rss_kib(process.pid)
+        await close_all(ctx.clients)
+    return {
+        "idle": opened,
+        "kib_per_socket": (after - before) / max(opened["opened"], 1),
+    }
 
 
 async def capacity(ctx: Context, server: Server) -> dict[str, Any]:

@@ -203,13 +203,15 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
         f7 = figs["7_capacity"]
         idle = f7["idle"]["opened"]
         extra_mb = f7["extrapolated_mb_per_10000"]
+        # The floor keeps only the socket: what any server pays for an idle subscriber.
+        floor_kib = figs.get("7_capacity_floor", {}).get("kib_per_socket")
         rows.append(
             (
                 "7",
                 f"RSS per idle subscription ({idle:,} open)",
                 f"{f7['kib_per_subscription']:.1f} KiB",
-                "",
-                "",
+                "" if floor_kib is None else f"{floor_kib:.1f} KiB",
+                "" if floor_kib is None else f"{f7['kib_per_subscription'] / floor_kib:.1f}x",
                 f"< 200 MB per 10,000 ({extra_mb:.0f} MB): {_verdict(extra_mb < 200)}",
             )
         )

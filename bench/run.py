@@ -145,6 +145,8 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
             ) as server:
                 step(f"7 capacity ({config.idle} idle subscriptions)")
                 await attempt(figs, "7_capacity", figures.capacity(ctx, server))
+            step(f"7 capacity floor ({config.idle} idle sockets)")
+            await attempt(figs, "7_capacity_floor", figures.capacity_floor(ctx))
             with redis_server() as redis_url:
                 async with uvicorn_server(
                     tree=tree,
