@@ -640,20 +640,27 @@ async def capacity_floor(ctx: Context) -> dict[str, Any]:
     """7's floor: the same idle crowd on a fresh floor server, which keeps only the socket
     (and, when the client offers it, permessage-deflate's state) per subscriber."""
     async with floor_server(ctx) as (url, process):
-        await open_all(ctx.clients, await specs_for(ctx, url, ctx.data.tools[:20], floor=True))
+        opened, per = await _open_idle(ctx, url, process.pid, floor=True)
         await close_all(ctx.clients)
-        await asyncio.sleep(1)
-        before = rss_kib(process.pid)
-        idle = ctx.config.idle
-        sessions = (ctx.data.tools * (idle // len(ctx.data.tools) + 1))[:idle]
-        opened = await open_all(ctx.clients, await specs_for(ctx, url, sessions, floor=True))
-        await asyncio.sleep(1)
-        after = rss_kib(process.pid)
-        await close_all(ctx.clients)
-    return {
-        "idle": opened,
-        "kib_per_socket": (after - before) / max(opened["opened"], 1),
-    }
+    return {"idle": opened, "kib_per_socket": per}
+
+
+async def _open_idle(
+    ctx: Context, url: str, pid: int, *, floor: bool = False
+) -> tuple[dict[str, Any], float]:
+    """Opens `ctx.config.idle` subscriptions at `url` and leaves them open: what open_all
+    reported, and the RSS each added to process `pid`. One small round first, so the
+    baseline includes what the first subscription allocates once (imports, the hub,
+    protocol handler caches)."""
+    await open_all(ctx.clients, await specs_for(ctx, url, ctx.data.tools[:20], floor=floor))
+    await close_all(ctx.clients)
+    await asyncio.sleep(1)
+    before = rss_kib(pid)
+    idle = ctx.config.idle
+    sessions = (ctx.data.tools * (idle // len(ctx.data.tools) + 1))[:idle]
+    opened = await open_all(ctx.clients, await specs_for(ctx, url, sessions, floor=floor))
+    await asyncio.sleep(1)
+    return opened, (rss_kib(pid) - before) / max(opened["opened"], 1)
 
 
 async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
@@ -665,20 +672,9 @@ async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
             await warm.post(body(operation("ChatPage"), id=str(ctx.data.history), last=50))
     finally:
         await warm.close()
-    # One small round of subscriptions first, so the baseline includes what the first
-    # subscription allocates once (imports, the hub, protocol handler caches).
-    await open_all(ctx.clients, await specs_for(ctx, server.ws_url, ctx.data.tools[:20]))
-    await close_all(ctx.clients)
-    await asyncio.sleep(1)
-    before = rss_kib(pid)
-    idle = ctx.config.idle
-    sessions = (ctx.data.tools * (idle // len(ctx.data.tools) + 1))[:idle]
-    opened = await open_all(ctx.clients, await specs_for(ctx, server.ws_url, sessions))
-    await asyncio.sleep(1)
-    after = rss_kib(pid)
+    opened, per = await _open_idle(ctx, server.ws_url, pid)
     async with httpx.AsyncClient() as http:
         ready = (await http.get(f"http://127.0.0.1:{server.port}/readyz")).json()
-    per = (after - before) / max(opened["opened"], 1)
     trigger = Trigger(server, ctx.token)
     try:
         # The idle ones stay open in the same client processes; 6a adds its own.
@@ -688,8 +684,6 @@ async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
         await close_all(ctx.clients)
     return {
         "idle": opened,
-        "rss_before_kib": before,
-        "rss_after_kib": after,
         "kib_per_subscription": per,
         "extrapolated_mb_per_10000": per * 10_000 / 1024,
         "readyz_subscriptions": ready.get("subscriptions"),
