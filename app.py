@@ -1,7 +1,6 @@
 """The ASGI application: `uvicorn app:app` serves the whole API."""
 
 import asyncio
-import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -13,24 +12,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from core.body_limit import BodySizeLimit
-from core.events import Events
 from core.identity import generate_dev_secret, issue_token
-from core.recheck import recheck_forever
 from core.settings import Settings
 from db.engine import Database, create_engine
 from db.migrate import migrate
 from db.sessions import revisions_by_id
-from schema import build_schema
-from schema.browser import WebAssets
-from schema.read_cache import SessionReadCache
-from schema.sse import tool_messages_endpoint
-from schema.view import ChatGraphQL
+from live.events import Events
+from live.recheck import recheck_forever
+from schema.build import build_schema
+from schema.root import Query
+from speed import speed_layers
+from speed.gc import freeze_start_up
+from transports.body_limit import BodySizeLimit
+from transports.browser import WebAssets
+from transports.sse import tool_messages_endpoint
+from transports.view import ChatGraphQL
 
 logger = logging.getLogger("chatstore")
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, query: type = Query) -> Starlette:
+    """The app for `settings`; `query` replaces the Query root type (for tests that add a
+    rule to a root field and check that every path obeys it)."""
     secret = settings.jwt_secret
     dev_mode = secret is None
     jwt_secret = generate_dev_secret() if secret is None else secret.get_secret_value()
@@ -39,15 +42,26 @@ def create_app(settings: Settings) -> Starlette:
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
-        )
+        ),
+        prepared_statements=settings.prepared_statements,
+        single_statement_append=settings.single_statement_append,
+        shared_reads=settings.shared_fanout,
     )
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
+    speed = speed_layers(settings)
+    schema = build_schema(
+        settings,
+        execution_context_class=speed.execution_context_class,
+        extensions=speed.extensions,
+        query=query,
+    )
     graphql = ChatGraphQL(
-        schema=build_schema(settings),
+        schema=schema,
         database=database,
         events=events,
         settings=settings,
         jwt_secret=jwt_secret,
+        encode=speed.encode,
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients
         keep_alive_interval=settings.ws_ping_seconds,
@@ -60,14 +74,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await migrate(database.engine)
         await events.start()
-        # Full garbage collections traverse every live object: with 1,000 subscriptions
-        # open, 300 ms pauses, which set the fan-out's p99. What start-up made (modules,
-        # the schema, table metadata) lives as long as the process, so it is frozen out of
-        # them; and young collections run every 20,000 allocations instead of 700, so full
-        # ones come far less often (fan-out of 1,000, p99: 365-390 ms -> 116-157 ms).
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 10, 10)
+        if settings.gc_freeze:
+            freeze_start_up()
         recheck = asyncio.create_task(
             recheck_forever(events.hub, read_revisions, settings.recheck_seconds)
         )
@@ -102,11 +110,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route(
-                "/graphql",
-                SessionReadCache(graphql, max_bytes=settings.response_cache_bytes),
-                methods=["GET", "POST"],
-            ),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/sse/tool-messages", tool_messages_endpoint(graphql)),
             Route("/healthz", healthz),

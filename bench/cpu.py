@@ -123,8 +123,8 @@ async def shared_event_cpu_us(runs: int, subscribers: int = 200, events: int = 2
 
     import strawberry
 
-    from schema.caches import DocumentCache
-    from schema.fanout import SharedEventExecutor
+    from speed.documents import DocumentCache
+    from speed.fanout import SharedEvents
 
     @strawberry.type
     class Item:
@@ -147,7 +147,7 @@ async def shared_event_cpu_us(runs: int, subscribers: int = 200, events: int = 2
     schema = strawberry.Schema(
         query=Query,
         subscription=Subscription,
-        execution_context_class=SharedEventExecutor,
+        execution_context_class=SharedEvents,
         extensions=[DocumentCache],
     )
 

@@ -26,8 +26,14 @@ class Settings(BaseSettings):
     max_batch_messages: int = Field(1_000, gt=0)
     max_mutation_fields: int = Field(100, gt=0)
 
-    # Responses to one-session queries kept by revision (schema/read_cache.py); 0 disables.
-    response_cache_bytes: int = Field(64 * MiB, ge=0)
+    # Speed layers (speed/__init__.py lists them): each setting turns one off.
+    response_cache_bytes: int = Field(64 * MiB, ge=0)  # 0: no response cache
+    document_cache: bool = True
+    compiled_reads: bool = True
+    shared_fanout: bool = True
+    prepared_statements: bool = True
+    single_statement_append: bool = True
+    gc_freeze: bool = True
 
     allowed_origins: list[str] = []
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core.errors import Conflict
+from db.prepared import PREPARED
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -41,13 +42,29 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """The engine plus the two ways the service talks to it: reads and atomic writes."""
+    """The engine plus the two ways the service talks to it: reads and atomic writes.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    Three speed layers are switched here (app.py passes the settings): `prepared_statements`
+    lets db/prepared.py run the hot statements on asyncpg itself; `single_statement_append`
+    lets a one-message append on PostgreSQL be one statement; `shared_reads` lets
+    concurrent `read_shared` calls under one key share one query.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        prepared_statements: bool = True,
+        single_statement_append: bool = True,
+        shared_reads: bool = True,
+    ) -> None:
         self.engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = engine.execution_options(
+            isolation_level="AUTOCOMMIT", **{PREPARED: prepared_statements}
+        )
         # PostgreSQL takes writes inside WITH: a claim and an insert can be one statement.
-        self.writes_in_with = engine.dialect.name == "postgresql"
+        self.writes_in_with = single_statement_append and engine.dialect.name == "postgresql"
+        self.shared_reads = shared_reads
         self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -65,6 +82,8 @@ class Database:
         The key must identify the answer, including what the read has to have seen: a
         caller joins only a read that started after what it waits for had committed.
         """
+        if not self.shared_reads:
+            return await self.read(query, *args, **kwargs)
         shared = self._shared.get(key)
         if shared is None:
             shared = asyncio.ensure_future(self.read(query, *args, **kwargs))

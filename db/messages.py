@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.errors import Conflict, NotFound
+from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
 from db.prepared import Prepared
@@ -61,6 +61,13 @@ class Window:
     before_sequence: int | None = None
     first: int | None = None
     last: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.first is not None and self.last is not None:
+            raise BadUserInput("Pass either first or last, not both.")
+        for name, value in (("first", self.first), ("last", self.last)):
+            if value is not None and value < 0:
+                raise BadUserInput(f"{name} must be ≥ 0, got {value}.")
 
 
 async def append(

@@ -4,7 +4,8 @@ Per statement, SQLAlchemy's execution layer (its compiled-cache lookup, paramete
 result processing, the cursor adapter, the greenlet bridge) costs about 100 µs of CPU on
 top of asyncpg's own work: a third of a one-row read, a tenth of an append through the
 whole app (`python -m bench.cpu`). On PostgreSQL, on a connection in autocommit
-(`Database.read`, `Database.write_at_once`), a `Prepared` statement is compiled once, on
+(`Database.read`, `Database.write_at_once`) whose engine has the PREPARED execution option
+(the PREPARED_STATEMENTS setting), a `Prepared` statement is compiled once, on
 first use, and asyncpg runs the SQL that SQLAlchemy compiled, with SQLAlchemy's own bind and
 result processors for the types; asyncpg's prepared-statement cache keeps the plan. In a
 transaction, and on SQLite, SQLAlchemy runs the statement as usual: the SQLAlchemy adapter
@@ -23,7 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from compat.sqlalchemy import invalidate_pool
 from db.tables import Row
+
+# The execution option, set by Database on its autocommit engine, that lets asyncpg run the
+# statements itself.
+PREPARED = "chatstore_prepared"
 
 Processor = Callable[[Any], Any] | None
 Statement = Select[Any] | Insert | Update  # DML with RETURNING
@@ -78,7 +84,7 @@ class Prepared:
         self._compiled: _Compiled | None = None  # for PostgreSQL, on first use
 
     async def rows(self, conn: AsyncConnection, parameters: Mapping[str, Any]) -> list[Row]:
-        if conn.dialect.name != "postgresql" or not _autocommit(conn):
+        if conn.dialect.name != "postgresql" or not _prepared(conn):
             return list((await conn.execute(self.statement, parameters)).mappings())
         compiled = self._compiled
         if compiled is None:
@@ -93,9 +99,7 @@ class Prepared:
             raise IntegrityError(compiled.sql, parameters, error) from error
         except BaseException as error:
             if driver.is_closed():
-                # What SQLAlchemy does on a disconnect: this connection, and every pooled
-                # one opened before now (the server may have restarted), is replaced.
-                conn.sync_engine.pool._invalidate(pooled, error)
+                invalidate_pool(conn, pooled, error)
             raise
         return [compiled.row(record) for record in records]
 
@@ -104,9 +108,10 @@ class Prepared:
         return rows[0] if rows else None
 
 
-def _autocommit(conn: AsyncConnection) -> bool:
+def _prepared(conn: AsyncConnection) -> bool:
+    """True on an autocommit connection of an engine that runs prepared statements."""
     options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
-    return options.get("isolation_level") == "AUTOCOMMIT"
+    return options.get("isolation_level") == "AUTOCOMMIT" and bool(options.get(PREPARED))
 
 
 @contextmanager

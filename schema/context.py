@@ -7,12 +7,11 @@ from starlette.websockets import WebSocket
 from strawberry.types import Info as StrawberryInfo
 
 from core.errors import Unauthenticated
-from core.events import Events
 from core.identity import Identity
 from core.settings import Settings
 from db.engine import Database
-from resolvers.loaders import Loaders
-from schema.connection import ConnectionDuties
+from live.events import Events
+from schema.loaders import Loaders
 
 
 @dataclass
@@ -26,7 +25,6 @@ class Context:
     # Set by Strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, Any] | None = None
     websocket: WebSocket | None = None
-    duties: ConnectionDuties = field(default_factory=ConnectionDuties)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ mutation's root fields one after another through a chain that recurses once per 
 about a thousand of them (aliases of one mutation) exhaust Python's stack.
 """
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import (
@@ -22,6 +23,10 @@ from graphql import (
     ValidationContext,
     ValidationRule,
 )
+from strawberry.extensions import SchemaExtension
+
+from compat.strawberry import max_aliases_rule
+from core.settings import Settings
 
 
 def max_depth_rule(max_depth: int) -> type[ASTValidationRule]:
@@ -95,3 +100,28 @@ def max_mutation_fields_rule(max_fields: int) -> type[ASTValidationRule]:
                 )
 
     return MaxMutationFields
+
+
+class RequestLimits(SchemaExtension):
+    """Every operation is parsed with at most `max_tokens` lexical tokens and validated with
+    the `rules` beside graphql-core's, whatever caches sit in front of parsing and
+    validation (speed/documents.py keys its validations on these very rules)."""
+
+    def __init__(self, *, max_tokens: int, rules: Sequence[type[ASTValidationRule]]) -> None:
+        self.max_tokens = max_tokens
+        self.rules = tuple(rules)
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = (*context.validation_rules, *self.rules)
+        yield
+
+
+def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules of the settings' limits, built once per schema."""
+    return (
+        max_depth_rule(settings.max_query_depth),
+        max_aliases_rule(settings.max_aliases),
+        max_mutation_fields_rule(settings.max_mutation_fields),
+    )

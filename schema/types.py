@@ -8,8 +8,8 @@ from typing import Self
 import strawberry
 from strawberry.scalars import JSON
 
+from db.messages import Window
 from db.tables import Row
-from resolvers.windows import window_from_arguments
 from schema.context import Info
 
 
@@ -95,7 +95,7 @@ class ChatSession:
         first: int | None = None,
         last: int | None = None,
     ) -> list[ChatMessage]:
-        window = window_from_arguments(
+        window = Window(
             after_sequence=after_sequence, before_sequence=before_sequence, first=first, last=last
         )
         rows = await info.context.loaders.message_windows.load((self.key, window))

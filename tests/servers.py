@@ -24,6 +24,17 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REQUIRED_IN_CI = os.environ.get("CI", "").lower() == "true"
 
+# Settings that turn every speed layer off (speed/__init__.py lists them).
+SPEED_LAYERS_OFF: dict[str, Any] = {
+    "response_cache_bytes": 0,
+    "document_cache": False,
+    "compiled_reads": False,
+    "shared_fanout": False,
+    "prepared_statements": False,
+    "single_statement_append": False,
+    "gc_freeze": False,
+}
+
 
 def _asyncpg_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)

@@ -15,10 +15,10 @@ import strawberry
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from strawberry.permission import BasePermission
 
-from schema.caches import DocumentCache
-from schema.fanout import (
+from speed.documents import DocumentCache
+from speed.fanout import (
     EventResults,
-    SharedEventExecutor,
+    SharedEvents,
     depends_on_event_only,
     read_by_events,
 )
@@ -176,7 +176,7 @@ def schema_yielding(*events: Any, payload: type = Item) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         subscription=Subscription,
-        execution_context_class=SharedEventExecutor,
+        execution_context_class=SharedEvents,
         extensions=[DocumentCache],
     )
 

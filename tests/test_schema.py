@@ -3,12 +3,14 @@
 import pytest
 from graphql import build_schema, parse, validate
 
-from schema.export import SDL_PATH, sdl
+from cli.export_schema import SDL_PATH, sdl
 from tests.clients import OPERATIONS
 
 
 def test_exported_sdl_matches_the_code():
-    assert SDL_PATH.read_text() == sdl(), "graphql/schema.graphql is stale: python -m schema.export"
+    assert SDL_PATH.read_text() == sdl(), (
+        "graphql/schema.graphql is stale: python -m cli.export_schema"
+    )
 
 
 @pytest.mark.parametrize("path", sorted(OPERATIONS.glob("*.graphql")), ids=lambda p: p.stem)

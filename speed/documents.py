@@ -1,21 +1,22 @@
-"""Parse and validate each distinct small document once per process.
+"""Parse and validate each distinct small document once per process (DOCUMENT_CACHE).
 
 Strawberry parses and validates every request anew; for a small mutation that is about
 half of the server's CPU. Its own ParserCache and ValidationCache would keep any document,
 however large (a mutation with 24 MiB of content inline), so this caches only documents of
-up to MAX_CACHED_CHARS; larger ones take the ordinary path. Cached validation is sound
-because the rules (including the limits) are built once per schema and depend only on the
-document.
+up to MAX_CACHED_CHARS; larger ones take the ordinary path. The cache is keyed on what the
+operation is parsed and validated with (schema/limits.py sets both before parsing), so a
+cached answer is the one the ordinary path would give.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+
+from compat.strawberry import graphql_core_schema, validation_errors
 
 MAX_CACHED_CHARS = 16_384
 CACHED_DOCUMENTS = 512
@@ -32,27 +33,11 @@ def cached_validation(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]
 ) -> list[GraphQLError]:
     """Strawberry's validation of `document` (`rules` plus its own), remembered."""
-    return validate_document(schema, document, rules)
+    return validation_errors(schema, document, rules)
 
 
 class DocumentCache(SchemaExtension):
-    """Parses and validates with the service's limits: at most `max_tokens` lexical tokens,
-    and the `limits` rules beside graphql-core's (Strawberry's MaxTokensLimiter and
-    AddValidationRules do the same in extensions of their own, each of which costs hooks on
-    every operation)."""
-
-    def __init__(
-        self, *, max_tokens: int | None = None, limits: Sequence[type[ASTValidationRule]] = ()
-    ) -> None:
-        self.max_tokens = max_tokens
-        self.limits = tuple(limits)
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context
-        if self.max_tokens is not None:
-            context.parse_options["max_tokens"] = self.max_tokens
-        context.validation_rules = context.validation_rules + self.limits
-        yield
+    """Hands Strawberry the remembered parse and validation of small documents."""
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
@@ -70,6 +55,17 @@ class DocumentCache(SchemaExtension):
             and len(context.query) <= MAX_CACHED_CHARS
         ):
             context.pre_execution_errors = cached_validation(
-                context.schema._schema, context.graphql_document, tuple(context.validation_rules)
+                graphql_core_schema(context.schema),
+                context.graphql_document,
+                tuple(context.validation_rules),
             )
         yield
+
+
+def operation_source(operation: OperationDefinitionNode) -> Hashable:
+    """The operation's document text and position: equal for equal operations, however
+    many times the text was parsed."""
+    location = operation.loc
+    if location is None:
+        return id(operation)
+    return location.source.body, location.start

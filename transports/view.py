@@ -1,5 +1,7 @@
 """The Strawberry ASGI app: who is calling, and bodies it cannot parse."""
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import HTTPException
@@ -12,13 +14,21 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET
 
 from core.errors import Unauthenticated
-from core.events import Events
 from core.identity import identity_from_authorization
 from core.settings import Settings
 from db.engine import Database
-from schema.browser import playground_page
+from live.events import Events
 from schema.context import Context
-from schema.shared_data import encode_message
+from transports.browser import playground_page
+from transports.connection import ConnectionDuties
+
+
+@dataclass
+class ConnectionContext(Context):
+    """A WebSocket connection's context: it outlives its operations, and has duties of its
+    own (pings, closing when the token expires) that stop when it ends."""
+
+    duties: ConnectionDuties = field(default_factory=ConnectionDuties)
 
 
 class ChatGraphQL(GraphQL[Context, None]):
@@ -32,6 +42,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         events: Events,
         settings: Settings,
         jwt_secret: str,
+        encode: Callable[[object], str | None] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -39,16 +50,26 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.events = events
         self.settings = settings
         self.jwt_secret = jwt_secret
+        self._encode = encode
+
+    def context_for(self, authorization: object) -> Context:
+        """The context of an HTTP request carrying `authorization` (an Authorization value),
+        with the caller's identity or why there is none."""
+        context = Context(database=self.database, events=self.events, settings=self.settings)
+        self.identify(context, authorization)
+        return context
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        context = Context(database=self.database, events=self.events, settings=self.settings)
         if isinstance(request, WebSocket):
-            context.websocket = request
-        else:
-            self.identify(context, request.headers.get("authorization"))
-        return context
+            return ConnectionContext(
+                database=self.database,
+                events=self.events,
+                settings=self.settings,
+                websocket=request,
+            )
+        return self.context_for(request.headers.get("authorization"))
 
     async def run(  # type: ignore[override]
         self,
@@ -70,6 +91,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         return playground_page()
 
     async def on_ws_connect(self, context: Context) -> None:
+        assert isinstance(context, ConnectionContext) and context.websocket is not None
         params = context.connection_params or {}
         self.identify(context, params.get("Authorization") or params.get("authorization"))
         if context.identity is None:
@@ -77,11 +99,9 @@ class ChatGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError(
                 {"message": problem.message, "extensions": {"code": problem.code}}
             )
-        websocket = context.websocket
-        assert websocket is not None
-        protocol = await self.pick_websocket_subprotocol(websocket)
+        protocol = await self.pick_websocket_subprotocol(context.websocket)
         context.duties.start(
-            websocket,
+            context.websocket,
             # Legacy graphql-ws clients get Strawberry's own "ka" messages instead.
             ping_seconds=(
                 self.settings.ws_ping_seconds if protocol == GRAPHQL_TRANSPORT_WS_PROTOCOL else None
@@ -98,8 +118,9 @@ class ChatGraphQL(GraphQL[Context, None]):
             context.auth_problem = problem
 
     def encode_json(self, data: object) -> str | bytes:
-        # An event shared by many subscribers is encoded once for all (schema/shared_data.py).
-        return encode_message(data) or super().encode_json(data)
+        # Data shared by many responses is encoded once for all (speed/shared_data.py).
+        encoded = self._encode(data) if self._encode is not None else None
+        return encoded if encoded is not None else super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         # json.loads raises RecursionError on deep nesting and UnicodeDecodeError on bad

@@ -12,8 +12,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from core.broker import Broker
-from core.hub import Hub, Mailbox
+from live.broker import Broker
+from live.hub import Hub, Mailbox
 
 logger = logging.getLogger("chatstore.events")
 

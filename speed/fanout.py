@@ -1,19 +1,19 @@
-"""A subscription event that many subscribers receive is executed once, not once each.
+"""A subscription event that many subscribers receive is executed once (SHARED_FANOUT).
 
 Every live tab of a session subscribes with the same document, and subscribers woken by
 the same news share one read, so they are handed the very same ChatMessage objects
 (resolvers/subscriptions.py). graphql-core would still execute the selection set once per
 subscriber and event: for 1,000 tabs, 1,000 equal results. Here the first subscriber's
 result is remembered, for as long as the event object lives, for the others whose
-execution would be the same: same schema, same parsed operation (DocumentCache gives every
-subscriber of one text the same DocumentNode), equal values of the variables an event's
-execution reads (not the resume cursor, say: see `read_by_events`), same event object.
+execution would be the same: same schema, same operation of the same document text, equal
+values of the variables an event's execution reads (not the resume cursor, say: see
+`read_by_events`), same event object.
 
 That holds only if nothing else enters the execution: no middleware, and below each
 subscription field only fields that read an attribute of their parent (no resolver, no
 permission reading the context); `depends_on_event_only` checks the schema for that once.
 A result with errors is never remembered: each subscriber gets its own. The data of a
-shared result is a SharedData, encoded once for all (schema/shared_data.py), so nothing
+shared result is a SharedData, encoded once for all (speed/shared_data.py), so nothing
 may change a result's data after execution (our extensions only rewrite errors).
 """
 
@@ -29,7 +29,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLEnumType,
-    GraphQLField,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLScalarType,
@@ -45,11 +44,11 @@ from graphql import (
 )
 from graphql.execution import Executor
 from graphql.pyutils import AwaitableOrValue
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from schema.shared_data import SharedData
+from compat.strawberry import ExecutionContext, definition_of
+from speed.documents import operation_source
+from speed.shared_data import SharedData
 
 # Distinct operations (or variables) remembered per event; others just execute.
 MAX_RESULTS_PER_EVENT = 16
@@ -93,7 +92,7 @@ class EventResults:
 event_results = EventResults()
 
 
-class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharedEvents(ExecutionContext):
     """Strawberry's executor, but a subscription event's result is shared as above."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -134,12 +133,8 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         """The result remembered for `event` and this executor's key, if any."""
         results = None if self.event_key is None else event_results.of(event)
         remembered = None if results is None else results.get(self.event_key)
-        # The key holds ids: the identities make sure they still name the same objects.
-        if (
-            remembered is not None
-            and remembered[0] is self.schema
-            and remembered[1] is self.operation
-        ):
+        # The key holds the schema's id: its identity makes sure it still names this schema.
+        if remembered is not None and remembered[0] is self.schema:
             return remembered[2]
         return None
 
@@ -160,7 +155,7 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
             variables = frozenset((name, coerced[name]) for name in names if name in coerced)
         except TypeError:  # a list or an input object: unhashable, so not shared
             return None
-        return id(self.schema), id(self.operation), variables
+        return id(self.schema), operation_source(self.operation), variables
 
 
 class _Answered:
@@ -231,15 +226,11 @@ def depends_on_event_only(schema: GraphQLSchema) -> bool:
         return False
     seen: set[str] = set()
     return all(
-        isinstance(definition := _definition(field), StrawberryField)
+        isinstance(definition := definition_of(field), StrawberryField)
         and definition.is_subscription
         and _plain(get_named_type(field.type), seen)
         for field in schema.subscription_type.fields.values()
     )
-
-
-def _definition(field: GraphQLField) -> object:
-    return (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
 
 
 def _plain(named: GraphQLNamedType, seen: set[str]) -> bool:
@@ -252,7 +243,7 @@ def _plain(named: GraphQLNamedType, seen: set[str]) -> bool:
         return True
     seen.add(named.name)
     for field in named.fields.values():
-        definition = _definition(field)
+        definition = definition_of(field)
         if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
             return False
         if not _plain(get_named_type(field.type), seen):

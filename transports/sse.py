@@ -27,7 +27,7 @@ from core.errors import BadUserInput, ClientError, NotFound
 from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
-from schema.view import ChatGraphQL
+from transports.view import ChatGraphQL
 
 # The document WebSocket clients use, so that both transports answer in one shape.
 SUBSCRIPTION = (
@@ -41,11 +41,11 @@ def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[R
     subscription = SUBSCRIPTION.read_text()
 
     async def tool_messages(request: Request) -> Response:
-        context = await view.get_context(request, Response())
-        if context.identity is None:
-            token = request.query_params.get("access_token")
-            if token:
-                view.identify(context, f"Bearer {token}")
+        context = view.context_for(request.headers.get("authorization"))
+        token = request.query_params.get("access_token")
+        if context.identity is None and token:
+            # An EventSource cannot send headers: the token may come in the URL instead.
+            view.identify(context, f"Bearer {token}")
         try:
             variables = await _variables(request, context)
         except ClientError as error:

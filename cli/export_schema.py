@@ -1,9 +1,9 @@
-"""Write the SDL that clients generate code from: `python -m schema.export`."""
+"""Write the SDL that clients generate code from: `python -m cli.export_schema`."""
 
 from pathlib import Path
 
 from core.settings import Settings
-from schema import build_schema
+from schema.build import build_schema
 
 SDL_PATH = Path(__file__).resolve().parent.parent / "graphql" / "schema.graphql"
 

@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from core.hub import Hub
+from live.hub import Hub
 
 logger = logging.getLogger("chatstore.recheck")
 

@@ -1,0 +1,1 @@
+"""The one place each private or unexported name of a dependency is reached."""

@@ -1,0 +1,35 @@
+"""The graphql-core executor methods our speed layers override: internal to graphql-core
+("For internal use only", ":meta private:"), so their names and parameters are listed here
+and tests/test_compat.py names the installed version when one of them changes.
+"""
+
+from graphql.execution import Executor
+
+# Each method a speed layer overrides, with its parameters (after self) as graphql-core
+# 3.3 declares them.
+OVERRIDDEN: dict[str, tuple[str, ...]] = {
+    "build_per_event_executor": ("payload",),
+    "execute_operation": ("serially",),
+    "complete_object_value": (
+        "return_type",
+        "field_details_list",
+        "info",
+        "path",
+        "result",
+        "position_context",
+    ),
+    "complete_list_value": (
+        "return_type",
+        "field_details_list",
+        "info",
+        "path",
+        "result",
+        "position_context",
+    ),
+    "collect_subfields": ("return_type", "field_details_list"),
+}
+
+
+def error_count(executor: Executor) -> int:
+    """How many field errors `executor` has collected so far."""
+    return len(executor.collected_errors.errors)

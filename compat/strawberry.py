@@ -1,0 +1,41 @@
+"""Strawberry's names that its public API does not export, reached from here alone.
+
+tests/test_compat.py names the installed Strawberry version when one of them changes.
+"""
+
+from typing import Any
+
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+from strawberry import Schema
+from strawberry.extensions.max_aliases import create_validator
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+# Strawberry's graphql-core execution context: its resolvers get Strawberry's Info from it.
+ExecutionContext = StrawberryGraphQLCoreExecutionContext
+
+# Where Strawberry keeps, on a graphql-core field or argument, its own definition of it.
+DEFINITION_KEY = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+def graphql_core_schema(schema: Schema) -> GraphQLSchema:
+    """The graphql-core schema Strawberry built and executes with."""
+    return schema._schema
+
+
+def definition_of(element: Any) -> Any:
+    """Strawberry's own definition (a StrawberryField, say) of a graphql-core element."""
+    return (getattr(element, "extensions", None) or {}).get(DEFINITION_KEY)
+
+
+def validation_errors(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """Strawberry's validation: `rules` plus the rules Strawberry adds itself (MaybeNull,
+    OneOf)."""
+    return validate_document(schema, document, rules)
+
+
+def max_aliases_rule(max_aliases: int) -> type[ASTValidationRule]:
+    """The validation rule of Strawberry's MaxAliasesLimiter, without its extension hooks."""
+    return create_validator(max_aliases)

@@ -1,0 +1,1 @@
+"""The live-update engine: change hints from commit to subscriber, across processes."""

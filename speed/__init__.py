@@ -1,0 +1,55 @@
+"""Speed layers: each is plugged in by app.py alone, has a setting that turns it off, and
+holds no rule of its own (permissions, limits and validation stay where they are).
+
+- DOCUMENT_CACHE: small documents parsed and validated once (speed/documents.py).
+- COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
+- RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
+- SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
+  subscribers (speed/fanout.py, speed/shared_data.py, Database.read_shared).
+- PREPARED_STATEMENTS: the hot statements run by asyncpg itself (db/prepared.py).
+- SINGLE_STATEMENT_APPEND: a one-message append on PostgreSQL as one statement
+  (db/messages.py).
+- GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from graphql.execution import Executor
+from strawberry.extensions import SchemaExtension
+
+from compat.strawberry import ExecutionContext
+from core.settings import Settings
+from speed.completion import PlainObjects
+from speed.documents import DocumentCache
+from speed.fanout import SharedEvents
+from speed.response_cache import CachedReads, LruData
+from speed.shared_data import encode_shared
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedLayers:
+    """What app.py hands the schema and the transports."""
+
+    execution_context_class: type[Executor] | None
+    extensions: tuple[type[SchemaExtension], ...]
+    # Encodes a message holding shared data; None: the message is encoded as usual.
+    encode: Callable[[object], str | None] | None
+
+
+def speed_layers(settings: Settings) -> SpeedLayers:
+    """The speed layers the settings leave on."""
+    executors: list[type[ExecutionContext]] = []
+    if settings.response_cache_bytes:
+        responses = LruData(settings.response_cache_bytes)
+        executors.append(type("CachedReads", (CachedReads,), {"responses": responses}))
+    if settings.compiled_reads:
+        executors.append(PlainObjects)
+    if settings.shared_fanout:
+        executors.append(SharedEvents)
+    executor = type("Executor", tuple(executors), {}) if executors else None
+    return SpeedLayers(
+        execution_context_class=executor,
+        extensions=(DocumentCache,) if settings.document_cache else (),
+        encode=encode_shared if settings.response_cache_bytes or settings.shared_fanout else None,
+    )

@@ -1,0 +1,130 @@
+"""Answers to a session read, kept by revision (RESPONSE_CACHE_BYTES; 0 turns it off).
+
+Every write to a session adds 1 to its revision, so the selection of a `session(id: …)`
+root field completes to the same data for the same (document, operation, variables,
+caller, session, revision). The root field itself is resolved as always, through its
+permission and its resolver (one indexed read of the session row), so every rule on it
+holds; only the completion of its selection (the messages, their fields) is taken from
+here when the same read was answered before. The data is kept as SharedData, so its JSON
+is encoded once too (speed/shared_data.py).
+
+Data is kept only from executions without errors. Its content is never older than its key:
+the session row is read before the messages.
+"""
+
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Hashable
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from graphql import GraphQLObjectType, GraphQLResolveInfo, OperationType
+from graphql.pyutils import AwaitableOrValue, Path
+
+from compat.graphql_core import error_count
+from compat.strawberry import ExecutionContext
+from speed.documents import operation_source
+from speed.shared_data import SharedData
+
+
+@runtime_checkable
+class Revisioned(Protocol):
+    """An object whose every change raises its revision (ChatSession)."""
+
+    key: Hashable
+    revision: int
+
+
+class LruData:
+    """Least-recently-used shared data, bounded by the total size of its JSON."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, SharedData] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: Hashable) -> SharedData | None:
+        data = self._entries.get(key)
+        if data is not None:
+            self._entries.move_to_end(key)
+        return data
+
+    def put(self, key: Hashable, data: SharedData) -> None:
+        size = len(data.json())
+        if size > self.max_bytes // 8 or key in self._entries:
+            return
+        self._entries[key] = data
+        self._size += size
+        while self._size > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._size -= len(evicted.json())
+
+
+class CachedReads(ExecutionContext):
+    """Strawberry's executor, completing a root field's Revisioned object from the cache.
+
+    `responses` is set on the class that speed.executor_class makes, one per app.
+    """
+
+    responses: ClassVar[LruData]
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[dict[str, Any]]:
+        key = self._key(field_details_list, path, result)
+        if key is None:
+            return super().complete_object_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        cached = self.responses.get(key)
+        if cached is not None:
+            return cached
+        errors = error_count(self)
+        completed = super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+        if self.is_awaitable(completed):
+            return self._kept_when_done(key, completed, errors)  # type: ignore[arg-type]
+        return self._kept(key, completed, errors)  # type: ignore[arg-type]
+
+    async def _kept_when_done(
+        self, key: Hashable, completed: Awaitable[dict[str, Any]], errors: int
+    ) -> dict[str, Any]:
+        return self._kept(key, await completed, errors)
+
+    def _kept(self, key: Hashable, completed: dict[str, Any], errors: int) -> dict[str, Any]:
+        if error_count(self) != errors:
+            return completed
+        data = SharedData(completed)
+        self.responses.put(key, data)
+        return data
+
+    def _key(self, field_details_list: Any, path: Path, result: Any) -> Hashable | None:
+        """What the completion of `result` depends on, for a query's root field whose
+        value is Revisioned; else None."""
+        if (
+            path.prev is not None
+            or self.operation.operation is not OperationType.QUERY
+            or not isinstance(result, Revisioned)
+        ):
+            return None
+        node = field_details_list[0].node
+        identity = getattr(self.context_value, "identity", None)
+        try:
+            variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
+        except (TypeError, ValueError, RecursionError):
+            return None
+        return (
+            id(self.schema),
+            operation_source(self.operation),
+            node.loc.start if node.loc else id(node),
+            variables,
+            identity,
+            result.key,
+            result.revision,
+        )

@@ -1,0 +1,56 @@
+"""Data shared by many responses, JSON-encoded once for all of them.
+
+A subscription event that many subscribers receive (speed/fanout.py) and a cached session
+read (speed/response_cache.py) are SharedData. A message carrying one (graphql-transport-ws
+`next`, legacy graphql-ws `data`, an HTTP response's `{"data": …}`) is encoded around that
+text: only the envelope, the operation id mostly, is encoded per response.
+"""
+
+import json
+from json.encoder import encode_basestring_ascii
+from typing import Any
+
+# Strawberry's `encode_json` is json.dumps with these separators: the text composed here
+# must be exactly what it would have sent.
+dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+# How deep in a message's objects SharedData is looked for: `{"payload": {"data": shared}}`
+# and `{"data": {"session": shared}}` are the deepest there are.
+ENVELOPE_DEPTH = 3
+
+
+class SharedData(dict[str, Any]):
+    """A JSON object shared by many responses; encoded once for all of them."""
+
+    __slots__ = ("_json",)
+
+    def json(self) -> str:
+        try:
+            return self._json
+        except AttributeError:
+            self._json: str = dumps(self)
+            return self._json
+
+
+def encode_shared(message: object) -> str | None:
+    """`message` as `dumps` would write it, when it holds SharedData; else None."""
+    if not _holds_shared(message, ENVELOPE_DEPTH):
+        return None
+    return _encode(message)
+
+
+def _holds_shared(value: object, depth: int) -> bool:
+    if isinstance(value, SharedData):
+        return True
+    if depth == 0 or type(value) is not dict:
+        return False
+    return any(_holds_shared(item, depth - 1) for item in value.values())
+
+
+def _encode(value: object) -> str:
+    if isinstance(value, SharedData):
+        return value.json()
+    if type(value) is dict:
+        members = [f"{encode_basestring_ascii(key)}:{_encode(item)}" for key, item in value.items()]
+        return "{" + ",".join(members) + "}"
+    return dumps(value)

@@ -1,0 +1,1 @@
+"""How requests arrive: the GraphQL HTTP and WebSocket app, Server-Sent Events, web assets."""
