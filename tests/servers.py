@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from app import create_app
 from core.settings import Settings
+from schema.root import Query
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -79,8 +80,9 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(**settings: Any) -> AsyncIterator[RunningServer]:
-    """The app under a real uvicorn on a free loopback port, lifespan included."""
+async def running_server(*, query: type = Query, **settings: Any) -> AsyncIterator[RunningServer]:
+    """The app under a real uvicorn on a free loopback port, lifespan included; `query`
+    replaces the schema's Query type."""
     config = Settings(**{"jwt_secret": JWT_SECRET, **settings})
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -88,7 +90,7 @@ async def running_server(**settings: Any) -> AsyncIterator[RunningServer]:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    app = create_app(config)
+    app = create_app(config, query=query)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:

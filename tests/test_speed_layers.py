@@ -1,0 +1,160 @@
+"""The speed layers (speed/) change how fast an answer comes, never what it is.
+
+A rule added to `Query.session` (a permission, a filter) holds with every speed layer on, as
+with all of them off: the fast paths resolve the root field through the same permission and
+resolver. And compiled reads really do skip graphql-core's work per field of a message.
+"""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import strawberry
+from strawberry.permission import BasePermission
+
+import resolvers.sessions
+from core.errors import NotFound
+from core.identity import Identity
+from core.settings import Settings
+from db.engine import Database, create_engine
+from db.migrate import migrate
+from db.sessions import SESSION_NOT_FOUND
+from live.events import Events
+from schema.build import build_schema
+from schema.context import Context, Info
+from schema.permissions import Authenticated
+from schema.root import Query
+from schema.types import ChatSession
+from speed import speed_layers
+from tests.clients import Api, append_many, create_session, operation, token_for
+from tests.servers import SPEED_LAYERS_OFF, RunningServer, database_url, running_server
+
+HIDDEN = "hidden"
+
+
+class NoService(BasePermission):
+    """A rule that depends on the caller: to a service, every session is missing."""
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.caller.is_service:
+            raise NotFound(SESSION_NOT_FOUND)
+        return True
+
+
+async def visible_session(info: Info, id: strawberry.ID) -> ChatSession | None:
+    """A filter on the resolver: sessions titled "hidden" read as missing."""
+    session = await resolvers.sessions.session(info, id)
+    return None if session is None or session.title == HIDDEN else session
+
+
+@strawberry.type
+class RuledQuery(Query):
+    session: ChatSession | None = strawberry.field(
+        resolver=visible_session,
+        permission_classes=[Authenticated, NoService],
+        description="The caller's session, unless it is hidden; never to a service.",
+    )
+
+
+@pytest.fixture(params=["on", "off"])
+async def ruled(request: pytest.FixtureRequest, server: RunningServer) -> AsyncIterator[str]:
+    """A server with RuledQuery on the same database, with every speed layer on or off."""
+    layers = {} if request.param == "on" else SPEED_LAYERS_OFF
+    url = server.settings.database_url
+    async with running_server(database_url=url, query=RuledQuery, **layers) as running:
+        yield running.http_url
+
+
+async def read(http: httpx.AsyncClient, token: str, session_id: str) -> dict[str, Any]:
+    response = await http.post(
+        "/graphql",
+        json={"query": operation("GetSession"), "variables": {"id": session_id}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_a_permission_added_to_query_session_holds_on_every_path(api: Api, ruled: str):
+    session_id = (await create_session(api))["id"]
+    await append_many(api, session_id, [{"role": "USER", "content": "question"}])
+    async with httpx.AsyncClient(base_url=ruled, timeout=60) as http:
+        for _ in range(2):  # the second read of the owner may be answered from a cache
+            owned = await read(http, api.token or "", session_id)
+            assert owned["data"]["session"]["messages"][0]["content"] == "question"
+        refused = await read(http, token_for("worker", role="service"), session_id)
+    assert refused["data"]["session"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_filter_added_to_query_session_holds_on_every_path(api: Api, ruled: str):
+    shown = (await create_session(api, title="shown"))["id"]
+    hidden = (await create_session(api, title=HIDDEN))["id"]
+    async with httpx.AsyncClient(base_url=ruled, timeout=60) as http:
+        for _ in range(2):
+            assert (await read(http, api.token or "", shown))["data"]["session"]["id"] == shown
+            assert (await read(http, api.token or "", hidden)) == {"data": {"session": None}}
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    async with database_url("sqlite", tmp_path) as url:
+        database = Database(create_engine(url))
+        await migrate(database.engine)
+        yield database
+        await database.dispose()
+
+
+async def fields_executed(database: Database, settings: Settings, messages: int) -> int:
+    """How many fields graphql-core executes one by one for a session of `messages`."""
+    layers = speed_layers(settings)
+    assert layers.execution_context_class is not None or not settings.compiled_reads
+    base = (
+        layers.execution_context_class
+        or strawberry.schema.schema.StrawberryGraphQLCoreExecutionContext
+    )
+    executed = 0
+
+    class Counting(base):  # type: ignore[misc, valid-type]
+        def execute_field(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal executed
+            executed += 1
+            return super().execute_field(*args, **kwargs)
+
+    schema = build_schema(settings, execution_context_class=Counting)
+    owner = Identity(user_id=f"user-{messages}")
+    context = Context(
+        database=database, events=Events("memory://", heartbeat_seconds=1), settings=settings
+    )
+    context.identity = owner
+    created = await schema.execute("mutation { createSession { id } }", context_value=context)
+    assert created.data is not None, created.errors
+    session_id = created.data["createSession"]["id"]
+    appended = await schema.execute(
+        "mutation($id: ID!, $m: [MessageInput!]!) "
+        "{ appendMessages(sessionId: $id, messages: $m) { id } }",
+        variable_values={
+            "id": session_id,
+            "m": [{"role": "USER", "content": f"m{i}"} for i in range(messages)],
+        },
+        context_value=context,
+    )
+    assert appended.errors is None, appended.errors
+    executed = 0
+    result = await schema.execute(
+        operation("GetSession"), variable_values={"id": session_id}, context_value=context
+    )
+    assert result.errors is None, result.errors
+    assert len(result.data["session"]["messages"]) == messages  # type: ignore[index]
+    return executed
+
+
+async def test_compiled_reads_complete_messages_without_executing_their_fields(
+    database: Database,
+):
+    on = Settings(response_cache_bytes=0)
+    off = Settings(response_cache_bytes=0, compiled_reads=False)
+    assert await fields_executed(database, on, 3) == await fields_executed(database, on, 30)
+    assert await fields_executed(database, off, 30) > await fields_executed(database, off, 3)
