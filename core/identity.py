@@ -51,8 +51,8 @@ def identity_from_authorization(header: str | None, secret: str) -> Identity:
 
 def identity_from_token(token: str, secret: str) -> Identity:
     """The token's identity. Its signature and claims are checked once per process (a
-    client sends the same token with every request, and PyJWT takes about 27 µs to verify
-    one). Later uses re-check only expiry, the one verdict that time can turn: a token
+    client sends the same token with every request, and verifying a signature is costly).
+    Later uses re-check only expiry, the one verdict that time can turn: a token
     whose `nbf` and `iat` have passed once stays past them."""
     identity = _verified_identity(token, secret)
     if identity.expires_at is not None and identity.expires_at <= datetime.now(UTC):

@@ -74,7 +74,7 @@ async def append(
     database: Database, *, session_id: uuid.UUID, caller: Identity, new: Sequence[NewMessage]
 ) -> list[Row]:
     """Append `new` in order as one write (see `append_messages`). One message on
-    PostgreSQL is tried first as a single statement: a third of the round trips."""
+    PostgreSQL is tried first as a single statement, without BEGIN and COMMIT round trips."""
     if len(new) == 1 and database.writes_in_with:
         row = await database.write_at_once(
             append_message_at_once, session_id=session_id, caller=caller, new=new[0]

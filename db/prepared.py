@@ -1,9 +1,8 @@
 """The hot statements, compiled once by SQLAlchemy and run by asyncpg itself.
 
 Per statement, SQLAlchemy's execution layer (its compiled-cache lookup, parameter and
-result processing, the cursor adapter, the greenlet bridge) costs about 100 µs of CPU on
-top of asyncpg's own work: a third of a one-row read, a tenth of an append through the
-whole app (`python -m bench.cpu`). On PostgreSQL, on a connection in autocommit
+result processing, the cursor adapter, the greenlet bridge) costs CPU on top of asyncpg's
+own work, a large share of a one-row read (`python -m bench.cpu` measures it). On PostgreSQL, on a connection in autocommit
 (`Database.read`, `Database.write_at_once`) whose engine has the PREPARED execution option
 (the PREPARED_STATEMENTS setting), a `Prepared` statement is compiled once, on
 first use, and asyncpg runs the SQL that SQLAlchemy compiled, with SQLAlchemy's own bind and

@@ -37,8 +37,8 @@ class ForCaller:
     """A statement on sessions the caller may touch, built once in both forms: limited to
     the caller's own (its user id bound as `caller_id`), or not (a service).
 
-    Building a statement and its cache key on every call cost as much CPU as running it
-    (about 100 µs of a 300 µs read of one row). The hot statements are built this way, and
+    Building a statement and its cache key on every call costs about as much CPU as running
+    it (`python -m bench.cpu` measures it). The hot statements are built this way, and
     run as `Prepared` statements; those whose shape depends on the call use `accessible_by`.
     """
 

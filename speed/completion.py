@@ -1,7 +1,7 @@
 """Objects of plain fields completed in one step, not field by field (COMPILED_READS).
 
-graphql-core resolves and completes every field on its own, a few microseconds each, and a
-history of 1,000 messages has 13,000 of them: most of the time such an answer takes. Here
+graphql-core resolves and completes every field on its own, and a history of a thousand
+messages has more than ten thousand of them: most of the time such an answer takes. Here
 an object type whose selected fields are all plain (Strawberry fields without a resolver,
 permission or extension, of a scalar or enum type, and `__typename`) is completed from a
 plan made once per execution and selection: for each response key, the field's own

@@ -102,7 +102,7 @@ class SharedEvents(ExecutionContext):
 
     def build_per_event_executor(self, payload: Any) -> Executor:
         # graphql-core executes each event on a copy of this executor; a remembered result
-        # needs none (the copy was a tenth of the CPU of a delivery).
+        # needs none.
         remembered = self._remembered(payload)
         if remembered is not None:
             return cast(Executor, _Answered(remembered))
