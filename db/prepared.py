@@ -2,14 +2,14 @@
 
 Per statement, SQLAlchemy's execution layer (its compiled-cache lookup, parameter and
 result processing, the cursor adapter, the greenlet bridge) costs CPU on top of asyncpg's
-own work, a large share of a one-row read (`python -m bench.cpu` measures it). On PostgreSQL, on a connection in autocommit
-(`Database.read`, `Database.write_at_once`) whose engine has the PREPARED execution option
-(the PREPARED_STATEMENTS setting), a `Prepared` statement is compiled once, on
-first use, and asyncpg runs the SQL that SQLAlchemy compiled, with SQLAlchemy's own bind and
-result processors for the types; asyncpg's prepared-statement cache keeps the plan. In a
-transaction, and on SQLite, SQLAlchemy runs the statement as usual: the SQLAlchemy adapter
-begins its transaction on its first statement, so a statement run beside it could run
-outside the transaction.
+own work, a large share of a one-row read (`python -m bench.cpu` measures it). On
+PostgreSQL, on a connection in autocommit (`Database.read`, `Database.write_at_once`) whose
+engine has the PREPARED execution option (the PREPARED_STATEMENTS setting), a `Prepared`
+statement is compiled once, on first use, and asyncpg runs the SQL that SQLAlchemy
+compiled, with SQLAlchemy's own bind and result processors for the types; asyncpg's
+prepared-statement cache keeps the plan. In a transaction, and on SQLite, SQLAlchemy runs
+the statement as usual: the SQLAlchemy adapter begins its transaction on its first
+statement, so a statement run beside it could run outside the transaction.
 """
 
 from collections.abc import Callable, Iterator, Mapping
