@@ -8,7 +8,7 @@ of `--runs` runs of `time.process_time()` per operation:
 - appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
 - db.messages.append of one message, and a read of one session row, through the db layer;
 - one subscription event delivered to 200 subscribers of the same document, per subscriber,
-  through Strawberry's subscribe with the app's executor (schema/fanout.py), no socket.
+  through Strawberry's subscribe with the app's executor (speed/fanout.py), no socket.
 The process's CPU includes asyncpg's side of each round trip, as the server's does.
 """
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/recheck_cost.py [--sessions 1000 10000] [--rounds 30]
 
 Creates sessions in a throwaway PostgreSQL database (TEST_POSTGRES_URL's server), then
-times db.sessions.revisions_by_id over all of them (what core/recheck.py runs every
+times db.sessions.revisions_by_id over all of them (what live/recheck.py runs every
 RECHECK_SECONDS per process) against the floor: the same rows through raw asyncpg.
 """
 

@@ -7,25 +7,12 @@ from graphql.execution import Executor
 
 # Each method a speed layer overrides, with its parameters (after self) as graphql-core
 # 3.3 declares them.
+COMPLETION = ("return_type", "field_details_list", "info", "path", "result", "position_context")
 OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "build_per_event_executor": ("payload",),
     "execute_operation": ("serially",),
-    "complete_object_value": (
-        "return_type",
-        "field_details_list",
-        "info",
-        "path",
-        "result",
-        "position_context",
-    ),
-    "complete_list_value": (
-        "return_type",
-        "field_details_list",
-        "info",
-        "path",
-        "result",
-        "position_context",
-    ),
+    "complete_object_value": COMPLETION,
+    "complete_list_value": COMPLETION,
     "collect_subfields": ("return_type", "field_details_list"),
 }
 

@@ -21,7 +21,7 @@ async def tool_messages_after(
 
     Built inside the read so that subscribers sharing a read share these objects too: one
     ChatMessage per row, not one per subscriber, and so one execution of each event
-    (schema/fanout.py).
+    (speed/fanout.py).
     """
     rows = await list_tool_messages_after(
         conn, session_id=session_id, revision=revision, sequence=sequence

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Hashable
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from graphql import GraphQLObjectType, GraphQLResolveInfo, OperationType
+from graphql import OperationType
 from graphql.pyutils import AwaitableOrValue, Path
 
 from compat.graphql_core import error_count
@@ -67,27 +67,18 @@ class CachedReads(ExecutionContext):
 
     responses: ClassVar[LruData]
 
-    def complete_object_value(
-        self,
-        return_type: GraphQLObjectType,
-        field_details_list: Any,
-        info: GraphQLResolveInfo,
-        path: Path,
-        result: Any,
-        position_context: Any,
-    ) -> AwaitableOrValue[dict[str, Any]]:
+    def complete_object_value(self, *completion: Any) -> AwaitableOrValue[dict[str, Any]]:
+        # graphql-core's parameters (compat/graphql_core.COMPLETION): the field's nodes, its
+        # path and its resolved value are what the cache needs.
+        _, field_details_list, _, path, result, _ = completion
         key = self._key(field_details_list, path, result)
         if key is None:
-            return super().complete_object_value(
-                return_type, field_details_list, info, path, result, position_context
-            )
+            return super().complete_object_value(*completion)
         cached = self.responses.get(key)
         if cached is not None:
             return cached
         errors = error_count(self)
-        completed = super().complete_object_value(
-            return_type, field_details_list, info, path, result, position_context
-        )
+        completed = super().complete_object_value(*completion)
         if self.is_awaitable(completed):
             return self._kept_when_done(key, completed, errors)  # type: ignore[arg-type]
         return self._kept(key, completed, errors)  # type: ignore[arg-type]

@@ -685,7 +685,11 @@ async def test_a_server_whose_broker_is_down_from_the_start_serves_and_delivers_
     broker = f"redis://127.0.0.1:{free_port()}"  # nothing listens there
     async with database_url(kind, tmp_path) as url:
         # A long recheck: only the local delivery can bring the events in time.
-        settings = {"database_url": url, "broadcast_url": broker, "recheck_seconds": 300}
+        settings: dict[str, Any] = {
+            "database_url": url,
+            "broadcast_url": broker,
+            "recheck_seconds": 300,
+        }
         async with running_server(**settings) as running:
             async with httpx.AsyncClient(base_url=running.http_url, timeout=60) as http:
                 assert (await http.get("/healthz")).status_code == 200
