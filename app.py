@@ -25,7 +25,7 @@ from speed import speed_layers
 from speed.gc import freeze_start_up
 from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
-from transports.sse import tool_messages_endpoint
+from transports.sse import subscription_endpoint
 from transports.view import ChatGraphQL
 
 logger = logging.getLogger("chatstore")
@@ -112,7 +112,14 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
-            Route("/sse/tool-messages", tool_messages_endpoint(graphql)),
+            Route(
+                "/sse/tool-messages",
+                subscription_endpoint(graphql, "ToolMessageUpdated", "toolMessageUpdated"),
+            ),
+            Route(
+                "/sse/session-events",
+                subscription_endpoint(graphql, "SessionEvents", "sessionEvents"),
+            ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Mount("/app", WebAssets(), name="app"),

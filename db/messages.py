@@ -143,27 +143,6 @@ _SET_TOOL_RESULT = (
     .values(content=bindparam("result"), revision=bindparam("claimed"), updated_at=bindparam("now"))
     .returning(*messages.c)
 )
-_TOOL_MESSAGES = select(messages).where(
-    messages.c.session_id == bindparam("key"), messages.c.role == TOOL
-)
-_TOOL_MESSAGES_AFTER_REVISION = Prepared(
-    _TOOL_MESSAGES.where(messages.c.revision > bindparam("revision")).order_by(
-        messages.c.revision, messages.c.sequence
-    )
-)
-_TOOL_MESSAGES_AFTER_CURSOR = Prepared(
-    _TOOL_MESSAGES.where(
-        or_(
-            messages.c.revision > bindparam("revision"),
-            and_(
-                messages.c.revision == bindparam("revision"),
-                messages.c.sequence > bindparam("sequence"),
-            ),
-        )
-    ).order_by(messages.c.revision, messages.c.sequence)
-)
-
-
 # The columns a new message takes from its input, named as in NewMessage (the others come
 # from the claim).
 NEW_MESSAGE_COLUMNS = (
@@ -372,13 +351,42 @@ def _window_statement(
 async def list_tool_messages_after(
     conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
 ) -> list[Row]:
-    """The session's TOOL messages past the cursor, in (revision, sequence) order.
+    """The session's TOOL messages past the cursor, in (revision, sequence) order (see
+    `list_messages_after`)."""
+    return await _messages_after(tool_only=True, exact=sequence is not None).rows(
+        conn, {"key": session_id, "revision": revision, "sequence": sequence}
+    )
+
+
+async def list_messages_after(
+    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
+) -> list[Row]:
+    """The session's messages past the cursor, in (revision, sequence) order.
 
     The cursor is (`revision`, `sequence`): without a sequence, every message changed after
     `revision`; with one, also the messages of `revision` itself after that sequence.
     """
-    if sequence is None:
-        statement, parameters = _TOOL_MESSAGES_AFTER_REVISION, {}
-    else:
-        statement, parameters = _TOOL_MESSAGES_AFTER_CURSOR, {"sequence": sequence}
-    return await statement.rows(conn, {"key": session_id, "revision": revision, **parameters})
+    return await _messages_after(tool_only=False, exact=sequence is not None).rows(
+        conn, {"key": session_id, "revision": revision, "sequence": sequence}
+    )
+
+
+@cache  # four statements: all messages or TOOL ones, past a revision or an exact cursor
+def _messages_after(*, tool_only: bool, exact: bool) -> Prepared:
+    conditions = [messages.c.session_id == bindparam("key")]
+    if tool_only:
+        conditions.append(messages.c.role == TOOL)
+    past = messages.c.revision > bindparam("revision")
+    if exact:
+        past = or_(
+            past,
+            and_(
+                messages.c.revision == bindparam("revision"),
+                messages.c.sequence > bindparam("sequence"),
+            ),
+        )
+    return Prepared(
+        select(messages)
+        .where(*conditions, past)
+        .order_by(messages.c.revision, messages.c.sequence)
+    )

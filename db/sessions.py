@@ -65,6 +65,9 @@ _REVISION = ForCaller(
 )
 
 
+_SESSION_OF_ANYONE = Prepared(select(sessions).where(sessions.c.id == bindparam("key")))
+
+
 def claim_statement(*conditions: ColumnElement[bool]) -> Update:
     """claim_revision's UPDATE of session `key` where `conditions` hold: revision + 1,
     `new_messages` sequences reserved, updated at `now` (all bound parameters)."""
@@ -91,6 +94,12 @@ async def get_session(
     conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
 ) -> Row | None:
     return await _SESSION.first(conn, caller, {"key": session_id})
+
+
+async def get_session_of_anyone(conn: AsyncConnection, *, session_id: uuid.UUID) -> Row | None:
+    """The session, whoever owns it: for readers whose caller was checked already (a
+    subscription, when it started)."""
+    return await _SESSION_OF_ANYONE.first(conn, {"key": session_id})
 
 
 async def list_sessions_by_user(

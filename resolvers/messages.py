@@ -41,9 +41,8 @@ async def _append(
     rows = await db.append(
         info.context.database, session_id=key, caller=info.context.caller, new=new
     )
-    tool_revisions = [row["revision"] for row in rows if row["role"] == db.TOOL]
-    if tool_revisions:
-        await info.context.events.publish_revision(key, max(tool_revisions))
+    if rows:
+        await info.context.events.publish_revision(key, max(row["revision"] for row in rows))
     return [ChatMessage.from_row(row) for row in rows]
 
 

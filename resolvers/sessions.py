@@ -1,4 +1,4 @@
-"""Session queries and mutations."""
+"""Session queries and mutations. Each write publishes a hint after its commit."""
 
 from typing import Any
 
@@ -61,6 +61,7 @@ async def update_session(info: Info, id: strawberry.ID, input: UpdateSessionInpu
         caller=info.context.caller,
         changes=session_changes(input),
     )
+    await info.context.events.publish_revision(row["id"], row["revision"])
     return ChatSession.from_row(row)
 
 
@@ -95,6 +96,7 @@ async def add_token_usage(
         prompt_tokens=require_non_negative(prompt_tokens, "promptTokens"),
         completion_tokens=require_non_negative(completion_tokens, "completionTokens"),
     )
+    await info.context.events.publish_revision(row["id"], row["revision"])
     return ChatSession.from_row(row)
 
 

@@ -1,17 +1,42 @@
-"""`toolMessageUpdated`: a replay from the database, then live, with no gap and no duplicate."""
+"""Subscriptions: a replay from the database past the client's cursor, then live, with no
+gap and no duplicate.
+
+Both subscriptions share one loop (`replay_then_live`): register for the session's news
+first, then read, so that a write landing in between is both read and announced, and the
+cursor (the revision and sequence of the last event sent) drops the second copy. News only
+prompts a read of everything past the cursor, so news that arrives late, twice, coalesced or
+not at all (caught up by a resync or the periodic recheck) loses nothing.
+"""
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Protocol, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, NotFound
-from db.messages import list_tool_messages_after
-from db.sessions import SESSION_NOT_FOUND, get_revision
+from db.messages import list_messages_after, list_tool_messages_after
+from db.sessions import SESSION_NOT_FOUND, get_revision, get_session_of_anyone
 from resolvers.arguments import parse_id
 from schema.context import Info
+from schema.events import SessionEvent
 from schema.types import ChatMessage
+
+
+class Positioned(Protocol):
+    """An event's place in the session's history, (revision, sequence): a sequence of None
+    stands after every message of its revision."""
+
+    @property
+    def revision(self) -> int: ...
+
+    @property
+    def sequence(self) -> int | None: ...
+
+
+Event = TypeVar("Event", bound=Positioned)
+ReadPast = Callable[..., Awaitable[list[Event]]]
 
 
 async def tool_messages_after(
@@ -29,19 +54,74 @@ async def tool_messages_after(
     return [ChatMessage.from_row(row) for row in rows]
 
 
+async def session_events_after(
+    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None
+) -> list[SessionEvent]:
+    """Every change past the cursor, in commit order: the messages changed since, each in
+    its current state, and the session's own fields when they changed since.
+
+    The session row is read first: the messages read after it may be newer, never older,
+    so the session's event (placed after the messages of its revision) never moves the
+    cursor past a message not yet sent.
+    """
+    session = await get_session_of_anyone(conn, session_id=session_id)
+    rows = await list_messages_after(
+        conn, session_id=session_id, revision=revision, sequence=sequence
+    )
+    events = [SessionEvent.of_message(ChatMessage.from_row(row)) for row in rows]
+    if session is not None and (
+        session["revision"] > revision or (session["revision"] == revision and sequence is not None)
+    ):
+        changed = SessionEvent.of_session(session)
+        at = next((i for i, e in enumerate(events) if e.revision > changed.revision), len(events))
+        events.insert(at, changed)
+    return events
+
+
 async def tool_message_updated(
     info: Info,
     session_id: strawberry.ID,
     after_revision: int | None = None,
     after_sequence: int | None = None,
 ) -> AsyncGenerator[ChatMessage, None]:
-    """Register for the session's news first, then read: a write that lands in between is
-    both read and announced, and the cursor (the revision and sequence of the last message
-    sent) drops the second copy.
+    """TOOL messages as they are created or change; completes when the session is deleted."""
+    async for message in replay_then_live(
+        info, session_id, after_revision, after_sequence, tool_messages_after
+    ):
+        yield message
 
-    News only prompts a read of every TOOL message changed after the cursor, so news that
-    arrives late, twice, coalesced or not at all (caught up by a resync) loses nothing.
-    """
+
+async def session_events(
+    info: Info,
+    session_id: strawberry.ID,
+    after_revision: int | None = None,
+    after_sequence: int | None = None,
+) -> AsyncGenerator[SessionEvent, None]:
+    """Every committed change of the session; a DELETED event, then the end, when it is
+    deleted."""
+    async for event in replay_then_live(
+        info,
+        session_id,
+        after_revision,
+        after_sequence,
+        session_events_after,
+        deleted=SessionEvent.deleted,
+    ):
+        yield event
+
+
+async def replay_then_live(
+    info: Info,
+    session_id: strawberry.ID,
+    after_revision: int | None,
+    after_sequence: int | None,
+    read: "ReadPast[Event]",
+    *,
+    deleted: Callable[[uuid.UUID, int], Event] | None = None,
+) -> AsyncGenerator[Event, None]:
+    """What `read` finds past the cursor, first from `after_revision` (if given), then each
+    time the session changes; when the session is deleted, `deleted(session, revision)` (if
+    given) and the end."""
     key = parse_id(session_id, "sessionId")
     if after_sequence is not None and after_revision is None:
         raise BadUserInput("afterSequence needs afterRevision.")
@@ -54,32 +134,34 @@ async def tool_message_updated(
         revision = current if after_revision is None else after_revision
         sequence = after_sequence
 
-        async def read_past_cursor(news: int | None = None) -> list[ChatMessage]:
-            """TOOL messages past the cursor. Subscribers woken by the same news with the
-            same cursor (every live tab of a session, usually) share one query."""
+        async def read_past_cursor(news: int | None = None) -> list[Event]:
+            """Everything past the cursor. Subscribers woken by the same news with the same
+            cursor (every live tab of a session, usually) share one read."""
             if news is None:
-                return await database.read(
-                    tool_messages_after, session_id=key, revision=revision, sequence=sequence
-                )
+                return await database.read(read, session_id=key, revision=revision, sequence=sequence)
             return await database.read_shared(
-                (key, revision, sequence, news),
-                tool_messages_after,
+                (read, key, revision, sequence, news),
+                read,
                 session_id=key,
                 revision=revision,
                 sequence=sequence,
             )
 
-        messages = [] if after_revision is None else await read_past_cursor()
+        events = [] if after_revision is None else await read_past_cursor()
         while True:
-            for message in messages:
-                revision, sequence = message.revision, message.sequence
-                yield message
+            for event in events:
+                revision, sequence = event.revision, event.sequence
+                yield event
             change = await mailbox.next_change()
             if change.deleted:
+                if deleted is not None:
+                    yield deleted(key, revision)
                 return
             if change.resync:
-                messages = await read_past_cursor()
-            elif change.revision > revision:
-                messages = await read_past_cursor(news=change.revision)
+                events = await read_past_cursor()
+            elif change.revision > revision or (
+                change.revision == revision and sequence is not None
+            ):
+                events = await read_past_cursor(news=change.revision)
             else:
-                messages = []
+                events = []

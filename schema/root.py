@@ -8,6 +8,7 @@ from strawberry.permission import BasePermission
 import resolvers.messages
 import resolvers.sessions
 import resolvers.subscriptions
+from schema.events import SessionEvent
 from schema.permissions import Authenticated
 from schema.types import ChatMessage, ChatSession
 
@@ -88,5 +89,17 @@ class Subscription:
             "first those changed after that revision, then live, with no gap and no duplicate.\n"
             "With afterSequence too, the resume point is exact within a revision: messages of\n"
             "revision afterRevision with a higher sequence are sent as well."
+        ),
+    )
+    session_events: AsyncGenerator[SessionEvent, None] = strawberry.subscription(
+        resolver=resolvers.subscriptions.session_events,
+        permission_classes=guarded,
+        description=(
+            "Every committed change of the session, in commit order: messages of any role\n"
+            "created or changed, the session's own fields changed, and its deletion (then the\n"
+            "subscription completes). With afterRevision (and afterSequence), first everything\n"
+            "changed after that point, once, in its current state, then live, with no gap and\n"
+            "no duplicate; without them, live only. Resume with the revision and sequence of\n"
+            "the last event received (afterSequence left out when its sequence was null)."
         ),
     )

@@ -1,9 +1,11 @@
-"""`toolMessageUpdated` over Server-Sent Events, for a plain browser `EventSource`.
+"""Subscriptions over Server-Sent Events, for a plain browser `EventSource`.
 
 GET /sse/tool-messages?sessionId=<id>[&afterRevision=<r>[&afterSequence=<s>]]
+GET /sse/session-events?sessionId=<id>[&afterRevision=<r>[&afterSequence=<s>]]
 
-Every event carries `id: <revision>-<sequence>` of its message, so an EventSource that
-reconnects sends it back as `Last-Event-ID` and resumes exactly after that message. The
+Every event carries `id: <revision>-<sequence>` (`<revision>` alone when its sequence is
+null), so an EventSource that reconnects sends it back as `Last-Event-ID` and resumes
+exactly after that event. The
 token comes from `Authorization: Bearer …`, or from `access_token=` in the query, since an
 EventSource cannot send headers (such URLs end up in access logs: prefer short-lived tokens).
 The stream runs the same GraphQL subscription as the WebSocket, so it answers the same
@@ -29,18 +31,20 @@ from resolvers.arguments import parse_id
 from schema.context import Context
 from transports.view import ChatGraphQL
 
-# The document WebSocket clients use, so that both transports answer in one shape.
-SUBSCRIPTION = (
-    Path(__file__).resolve().parent.parent / "graphql" / "operations" / "ToolMessageUpdated.graphql"
-)
+# The documents WebSocket clients use, so that both transports answer in one shape.
+OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
-EVENT_ID = re.compile(r"^(-?\d{1,10})-(-?\d{1,10})$")
+EVENT_ID = re.compile(r"^(-?\d{1,10})(?:-(-?\d{1,10}))?$")
 
 
-def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Response]]:
-    subscription = SUBSCRIPTION.read_text()
+def subscription_endpoint(
+    view: ChatGraphQL, operation: str, field: str
+) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint streaming graphql/operations/<operation>.graphql, one event per item of
+    its subscription `field`."""
+    subscription = (OPERATIONS / f"{operation}.graphql").read_text()
 
-    async def tool_messages(request: Request) -> Response:
+    async def stream_subscription(request: Request) -> Response:
         context = view.context_for(request.headers.get("authorization"))
         token = request.query_params.get("access_token")
         if context.identity is None and token:
@@ -56,9 +60,11 @@ def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[R
         )
         if isinstance(stream, GraphQLExecutionResult):  # refused before it started
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
-        return EventSourceResponse(_events(stream, context), ping=view.settings.ws_ping_seconds)
+        return EventSourceResponse(
+            _events(stream, context, field), ping=view.settings.ws_ping_seconds
+        )
 
-    return tool_messages
+    return stream_subscription
 
 
 async def _variables(request: Request, context: Context) -> dict[str, Any]:
@@ -72,7 +78,10 @@ async def _variables(request: Request, context: Context) -> dict[str, Any]:
         match = EVENT_ID.match(last_event_id.strip())
         if match is None:
             raise BadUserInput("Last-Event-ID must be <revision>-<sequence>.")
-        variables["afterRevision"], variables["afterSequence"] = map(int, match.groups())
+        revision, sequence = match.groups()
+        variables["afterRevision"] = int(revision)
+        if sequence is not None:
+            variables["afterSequence"] = int(sequence)
     else:
         for name in ("afterRevision", "afterSequence"):
             if params.get(name) is not None:
@@ -85,8 +94,10 @@ async def _variables(request: Request, context: Context) -> dict[str, Any]:
     return variables
 
 
-async def _events(stream: AsyncIterator[Any], context: Context) -> AsyncIterator[dict[str, str]]:
-    """One SSE event per message; an `error` event and the end when the stream fails or the
+async def _events(
+    stream: AsyncIterator[Any], context: Context, field: str
+) -> AsyncIterator[dict[str, str]]:
+    """One SSE event per item; an `error` event and the end when the stream fails or the
     token expires; a `complete` event when the session is deleted."""
     expires_at = context.caller.expires_at
     try:
@@ -107,10 +118,11 @@ async def _events(stream: AsyncIterator[Any], context: Context) -> AsyncIterator
                     "data": json.dumps({"errors": [e.formatted for e in result.errors]}),
                 }
                 return
-            message = result.data["toolMessageUpdated"]
+            item = result.data[field]
+            position = [item["revision"], item["sequence"]]
             yield {
-                "id": f"{message['revision']}-{message['sequence']}",
-                "data": json.dumps(message),
+                "id": "-".join(str(part) for part in position if part is not None),
+                "data": json.dumps(item),
             }
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
