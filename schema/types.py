@@ -25,20 +25,53 @@ class MessageRole(Enum):
 
 @strawberry.type(description="One message of a chat session.")
 class ChatMessage:
-    id: strawberry.ID
-    session_id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="UUID: the client's `MessageInput.id`, or one the server chose."
+    )
+    session_id: strawberry.ID = strawberry.field(description="The session the message is in.")
     sequence: int = strawberry.field(
         description="Position in the session, assigned by the server: 0, 1, 2, … with no gaps."
     )
-    role: MessageRole
-    content: str | None
-    name: str | None
-    tool_call_id: str | None
-    refusal: str | None
-    tool_calls: JSON | None
-    function_call: JSON | None
-    created_at: datetime
-    updated_at: datetime
+    role: MessageRole = strawberry.field(description="Who wrote the message.")
+    content: str | None = strawberry.field(
+        description=(
+            "The message's text; for a TOOL message, the tool's result (`updateToolResult` "
+            "sets it). Null when the message has none."
+        )
+    )
+    name: str | None = strawberry.field(
+        description="The author's name, as in the OpenAI chat format; null when not given."
+    )
+    tool_call_id: str | None = strawberry.field(
+        description=(
+            "On a TOOL message, the id of the tool call it answers (one TOOL message per id "
+            "in a session); null when not given."
+        )
+    )
+    refusal: str | None = strawberry.field(
+        description="The assistant's refusal, as in the OpenAI chat format; null when none."
+    )
+    tool_calls: JSON | None = strawberry.field(
+        description=(
+            "The assistant's tool calls as the client sent them (OpenAI format: a list of "
+            "`{id, type, function: {name, arguments}}`); null when none."
+        )
+    )
+    function_call: JSON | None = strawberry.field(
+        description=(
+            "The assistant's function call in OpenAI's older format (`{name, arguments}`), as "
+            "the client sent it; null when none."
+        )
+    )
+    created_at: datetime = strawberry.field(
+        description="When the message was appended (UTC, microseconds), set by the server."
+    )
+    updated_at: datetime = strawberry.field(
+        description=(
+            "When the message last changed (UTC, microseconds), set by the server: its "
+            "append, or the latest `updateToolResult`."
+        )
+    )
     revision: int = strawberry.field(
         description="The session revision at this message's last change."
     )
@@ -64,17 +97,56 @@ class ChatMessage:
 
 @strawberry.type(description="A chat session: its metadata and its messages.")
 class ChatSession:
-    id: strawberry.ID
-    user_id: strawberry.ID
-    title: str | None
-    created_at: datetime
-    updated_at: datetime
-    credentials: JSON
-    successful_agent_runs: JSON
-    successful_agent_schedules: JSON
-    total_prompt_tokens: int
-    total_completion_tokens: int
-    message_count: int
+    id: strawberry.ID = strawberry.field(
+        description="UUID: the client's `CreateSessionInput.id`, or one the server chose."
+    )
+    user_id: strawberry.ID = strawberry.field(
+        description="The owner: the `sub` of the token that created the session."
+    )
+    title: str | None = strawberry.field(description="The session's title; null when none.")
+    created_at: datetime = strawberry.field(
+        description="When the session was created (UTC, microseconds), set by the server."
+    )
+    updated_at: datetime = strawberry.field(
+        description=(
+            "When the session or one of its messages last changed (UTC, microseconds), set by "
+            "the server on every write."
+        )
+    )
+    credentials: JSON = strawberry.field(
+        description=(
+            "The client's credentials for the session: a JSON object, stored as given and "
+            "not read by the server; `{}` at creation, replaced whole by `updateSession`."
+        )
+    )
+    successful_agent_runs: JSON = strawberry.field(
+        description=(
+            "The client's record of successful agent runs: a JSON object, stored as given "
+            "and not read by the server; `{}` at creation, replaced whole by `updateSession`."
+        )
+    )
+    successful_agent_schedules: JSON = strawberry.field(
+        description=(
+            "The client's record of successful agent schedules: a JSON object, stored as "
+            "given and not read by the server; `{}` at creation, replaced whole by "
+            "`updateSession`."
+        )
+    )
+    total_prompt_tokens: int = strawberry.field(
+        description=(
+            "Prompt tokens used in the session, as reported by the client: 0 at creation, "
+            "grown by `addTokenUsage` or set by `updateSession`."
+        )
+    )
+    total_completion_tokens: int = strawberry.field(
+        description=(
+            "Completion tokens used in the session, as reported by the client: 0 at creation, "
+            "grown by `addTokenUsage` or set by `updateSession`."
+        )
+    )
+    message_count: int = strawberry.field(
+        description="How many messages the session has; also the next message's `sequence`."
+    )
     revision: int = strawberry.field(
         description="Change counter: grows with every write to the session or its messages."
     )
