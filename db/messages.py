@@ -386,7 +386,5 @@ def _messages_after(*, tool_only: bool, exact: bool) -> Prepared:
             ),
         )
     return Prepared(
-        select(messages)
-        .where(*conditions, past)
-        .order_by(messages.c.revision, messages.c.sequence)
+        select(messages).where(*conditions, past).order_by(messages.c.revision, messages.c.sequence)
     )

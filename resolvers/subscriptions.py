@@ -138,7 +138,9 @@ async def replay_then_live(
             """Everything past the cursor. Subscribers woken by the same news with the same
             cursor (every live tab of a session, usually) share one read."""
             if news is None:
-                return await database.read(read, session_id=key, revision=revision, sequence=sequence)
+                return await database.read(
+                    read, session_id=key, revision=revision, sequence=sequence
+                )
             return await database.read_shared(
                 (read, key, revision, sequence, news),
                 read,

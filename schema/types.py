@@ -95,8 +95,8 @@ class ChatMessage:
         )
 
 
-@strawberry.type(description="A chat session: its metadata and its messages.")
-class ChatSession:
+@strawberry.type(description="A chat session's own fields, without its messages.")
+class ChatSessionState:
     id: strawberry.ID = strawberry.field(
         description="UUID: the client's `CreateSessionInput.id`, or one the server chose."
     )
@@ -152,6 +152,27 @@ class ChatSession:
     )
     key: strawberry.Private[uuid.UUID]
 
+    @classmethod
+    def from_row(cls, row: Row) -> Self:
+        return cls(
+            id=strawberry.ID(str(row["id"])),
+            key=row["id"],
+            user_id=strawberry.ID(row["user_id"]),
+            title=row["title"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            credentials=row["credentials"],
+            successful_agent_runs=row["successful_agent_runs"],
+            successful_agent_schedules=row["successful_agent_schedules"],
+            total_prompt_tokens=row["total_prompt_tokens"],
+            total_completion_tokens=row["total_completion_tokens"],
+            message_count=row["message_count"],
+            revision=row["revision"],
+        )
+
+
+@strawberry.type(description="A chat session: its metadata and its messages.")
+class ChatSession(ChatSessionState):
     @strawberry.field(
         description=(
             "Messages in ascending sequence order. `afterSequence` and `beforeSequence` are "
@@ -172,21 +193,3 @@ class ChatSession:
         )
         rows = await info.context.loaders.message_windows.load((self.key, window))
         return [ChatMessage.from_row(row) for row in rows]
-
-    @classmethod
-    def from_row(cls, row: Row) -> Self:
-        return cls(
-            id=strawberry.ID(str(row["id"])),
-            key=row["id"],
-            user_id=strawberry.ID(row["user_id"]),
-            title=row["title"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            credentials=row["credentials"],
-            successful_agent_runs=row["successful_agent_runs"],
-            successful_agent_schedules=row["successful_agent_schedules"],
-            total_prompt_tokens=row["total_prompt_tokens"],
-            total_completion_tokens=row["total_completion_tokens"],
-            message_count=row["message_count"],
-            revision=row["revision"],
-        )

@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tests.servers import JWT_SECRET, RunningServer
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
+SSE_PATH = "/sse/tool-messages"
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 
@@ -127,6 +129,11 @@ class Subscriber:
         assert "errors" not in payload, payload
         return payload["data"]["toolMessageUpdated"]
 
+    async def next_session_event(self, seconds: float = WAIT) -> dict[str, Any]:
+        payload = await self.next_payload(seconds)
+        assert "errors" not in payload, payload
+        return payload["data"]["sessionEvents"]
+
     async def nothing_within(self, seconds: float) -> None:
         """Assert that no message but keep-alives arrives for `seconds` (no duplicate)."""
         try:
@@ -156,6 +163,93 @@ async def subscribed(
         assert ack["type"] == "connection_ack", ack
         await subscriber.subscribe(query or operation("ToolMessageUpdated"), variables)
         yield subscriber
+
+
+# --- A small Server-Sent Events client over httpx -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    event: str
+    data: str
+    id: str | None
+
+
+class EventStream:
+    """Parses a text/event-stream response into events, as an EventSource does."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self._lines = response.aiter_lines()
+
+    async def next_event(self, seconds: float = WAIT) -> SseEvent | None:
+        """The next event, or None when the server ended the stream."""
+        async with asyncio.timeout(seconds):
+            fields: dict[str, str] = {}
+            data: list[str] = []
+            async for line in self._lines:
+                if not line:
+                    if fields or data:
+                        return SseEvent(
+                            fields.get("event", "message"), "\n".join(data), fields.get("id")
+                        )
+                    continue
+                if line.startswith(":"):  # a comment: the server's keep-alive
+                    continue
+                name, _, value = line.partition(":")
+                value = value.removeprefix(" ")
+                if name == "data":
+                    data.append(value)
+                else:
+                    fields[name] = value
+            return None
+
+    async def next_message(self, seconds: float = WAIT) -> dict[str, Any]:
+        """The next item; its event id must be `<revision>-<sequence>`, or `<revision>`
+        when its sequence is null."""
+        event = await self.next_event(seconds)
+        assert event is not None, "the stream ended"
+        assert event.event == "message", event
+        message: dict[str, Any] = json.loads(event.data)
+        position = [message["revision"], message["sequence"]]
+        assert event.id == "-".join(str(part) for part in position if part is not None), event
+        return message
+
+    async def messages(self, count: int) -> list[dict[str, Any]]:
+        return [await self.next_message() for _ in range(count)]
+
+    async def ends(self) -> None:
+        """The server ends the stream (no further event)."""
+        assert await self.next_event() is None
+
+
+@asynccontextmanager
+async def sse(
+    http: httpx.AsyncClient,
+    session_id: str,
+    *,
+    token: str | None = None,
+    access_token: str | None = None,
+    last_event_id: str | None = None,
+    path: str = SSE_PATH,
+    **params: int,
+) -> AsyncIterator[EventStream]:
+    """An open SSE stream (/sse/tool-messages unless `path` says otherwise); leaving the
+    block disconnects."""
+    headers = {"Accept": "text/event-stream"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    query: dict[str, str] = {"sessionId": session_id, **{k: str(v) for k, v in params.items()}}
+    if access_token is not None:
+        query["access_token"] = access_token
+    async with http.stream("GET", path, params=query, headers=headers) as response:
+        if response.status_code != 200:
+            await response.aread()
+            raise AssertionError(f"{response.status_code}: {response.text}")
+        assert response.headers["content-type"].startswith("text/event-stream"), response.headers
+        yield EventStream(response)
 
 
 # --- The operations clients use, one call each ----------------------------------------------

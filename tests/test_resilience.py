@@ -21,7 +21,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from websockets.typing import Subprotocol
 from tests.clients import (
     LEGACY_WS,
     QUIET,
+    SSE_PATH,
     TRANSPORT_WS,
     WAIT,
     Api,
@@ -47,6 +47,7 @@ from tests.clients import (
     new_user,
     operation,
     probe,
+    sse,
     subscribed,
     token_for,
     tool,
@@ -55,7 +56,6 @@ from tests.clients import (
 from tests.servers import JWT_SECRET, RunningServer, database_url, running_server
 
 REPO = Path(__file__).resolve().parent.parent
-SSE_PATH = "/sse/tool-messages"
 FRESH_TOKEN_TTL = timedelta(minutes=10)
 
 
@@ -121,89 +121,6 @@ def assert_resumed_exactly(
         key=lambda write: (write["revision"], write["sequence"]),
     )
     assert after == expected
-
-
-# --- A small Server-Sent Events client over httpx -----------------------------------------
-
-
-@dataclass(frozen=True)
-class SseEvent:
-    event: str
-    data: str
-    id: str | None
-
-
-class EventStream:
-    """Parses a text/event-stream response into events, as an EventSource does."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self._lines = response.aiter_lines()
-
-    async def next_event(self, seconds: float = WAIT) -> SseEvent | None:
-        """The next event, or None when the server ended the stream."""
-        async with asyncio.timeout(seconds):
-            fields: dict[str, str] = {}
-            data: list[str] = []
-            async for line in self._lines:
-                if not line:
-                    if fields or data:
-                        return SseEvent(
-                            fields.get("event", "message"), "\n".join(data), fields.get("id")
-                        )
-                    continue
-                if line.startswith(":"):  # a comment: the server's keep-alive
-                    continue
-                name, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if name == "data":
-                    data.append(value)
-                else:
-                    fields[name] = value
-            return None
-
-    async def next_message(self, seconds: float = WAIT) -> dict[str, Any]:
-        """The next tool message; its event id must be `<revision>-<sequence>`."""
-        event = await self.next_event(seconds)
-        assert event is not None, "the stream ended"
-        assert event.event == "message", event
-        message: dict[str, Any] = json.loads(event.data)
-        assert event.id == f"{message['revision']}-{message['sequence']}", event
-        return message
-
-    async def messages(self, count: int) -> list[dict[str, Any]]:
-        return [await self.next_message() for _ in range(count)]
-
-    async def ends(self) -> None:
-        """The server ends the stream (no further event)."""
-        assert await self.next_event() is None
-
-
-@asynccontextmanager
-async def sse(
-    http: httpx.AsyncClient,
-    session_id: str,
-    *,
-    token: str | None = None,
-    access_token: str | None = None,
-    last_event_id: str | None = None,
-    **params: int,
-) -> AsyncIterator[EventStream]:
-    """An open /sse/tool-messages stream; leaving the block disconnects."""
-    headers = {"Accept": "text/event-stream"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
-    query: dict[str, str] = {"sessionId": session_id, **{k: str(v) for k, v in params.items()}}
-    if access_token is not None:
-        query["access_token"] = access_token
-    async with http.stream("GET", SSE_PATH, params=query, headers=headers) as response:
-        if response.status_code != 200:
-            await response.aread()
-            raise AssertionError(f"{response.status_code}: {response.text}")
-        assert response.headers["content-type"].startswith("text/event-stream"), response.headers
-        yield EventStream(response)
 
 
 # --- SSE ----------------------------------------------------------------------------------
