@@ -15,7 +15,9 @@ class CreateSessionInput:
             "stored session."
         ),
     )
-    title: str | None = None
+    title: str | None = strawberry.field(
+        default=None, description="The session's title; null or left out for none."
+    )
 
 
 @strawberry.input(
@@ -25,12 +27,33 @@ class CreateSessionInput:
     )
 )
 class UpdateSessionInput:
-    title: str | None = strawberry.UNSET
-    credentials: JSON | None = strawberry.UNSET
-    successful_agent_runs: JSON | None = strawberry.UNSET
-    successful_agent_schedules: JSON | None = strawberry.UNSET
-    total_prompt_tokens: int | None = strawberry.UNSET
-    total_completion_tokens: int | None = strawberry.UNSET
+    title: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The new title; null clears it."
+    )
+    credentials: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces `credentials` whole: a JSON object (`{}` empties it).",
+    )
+    successful_agent_runs: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces `successfulAgentRuns` whole: a JSON object (`{}` empties it).",
+    )
+    successful_agent_schedules: JSON | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Replaces `successfulAgentSchedules` whole: a JSON object (`{}` empties it).",
+    )
+    total_prompt_tokens: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Sets `totalPromptTokens`: a whole number ≥ 0 (`addTokenUsage` adds to it instead)."
+        ),
+    )
+    total_completion_tokens: int | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=(
+            "Sets `totalCompletionTokens`: a whole number ≥ 0 (`addTokenUsage` adds to it instead)."
+        ),
+    )
 
 
 @strawberry.input(description="A message to append; the server assigns its sequence.")
@@ -42,10 +65,38 @@ class MessageInput:
             "stored message."
         ),
     )
-    role: MessageRole
-    content: str | None = None
-    name: str | None = None
-    tool_call_id: str | None = None
-    refusal: str | None = None
-    tool_calls: JSON | None = None
-    function_call: JSON | None = None
+    role: MessageRole = strawberry.field(description="Who wrote the message.")
+    content: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The message's text, at most MAX_CONTENT_BYTES of UTF-8 (24 MiB by default); for "
+            "a TOOL message, the tool's result (`updateToolResult` can set it later)."
+        ),
+    )
+    name: str | None = strawberry.field(
+        default=None, description="The author's name, as in the OpenAI chat format."
+    )
+    tool_call_id: str | None = strawberry.field(
+        default=None,
+        description=(
+            "On a TOOL message, the id of the tool call it answers; a second TOOL message for "
+            "the same id in a session is refused (CONFLICT)."
+        ),
+    )
+    refusal: str | None = strawberry.field(
+        default=None, description="The assistant's refusal, as in the OpenAI chat format."
+    )
+    tool_calls: JSON | None = strawberry.field(
+        default=None,
+        description=(
+            "The assistant's tool calls in OpenAI format (a list of `{id, type, function: "
+            "{name, arguments}}`), stored as given."
+        ),
+    )
+    function_call: JSON | None = strawberry.field(
+        default=None,
+        description=(
+            "The assistant's function call in OpenAI's older format (`{name, arguments}`), "
+            "stored as given."
+        ),
+    )

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from db.messages import Window
 from db.tables import Row
 from schema.context import Info
+from schema.fields import value_fields
 
 
 @strawberry.enum(description="Who wrote a message, as in the OpenAI chat format.")
@@ -25,56 +26,120 @@ class MessageRole(Enum):
 
 @strawberry.type(description="One message of a chat session.")
 class ChatMessage:
-    id: strawberry.ID
-    session_id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="UUID: the client's `MessageInput.id`, or one the server chose."
+    )
+    session_id: strawberry.ID = strawberry.field(description="The session the message is in.")
     sequence: int = strawberry.field(
         description="Position in the session, assigned by the server: 0, 1, 2, … with no gaps."
     )
-    role: MessageRole
-    content: str | None
-    name: str | None
-    tool_call_id: str | None
-    refusal: str | None
-    tool_calls: JSON | None
-    function_call: JSON | None
-    created_at: datetime
-    updated_at: datetime
+    role: MessageRole = strawberry.field(description="Who wrote the message.")
+    content: str | None = strawberry.field(
+        description=(
+            "The message's text; for a TOOL message, the tool's result (`updateToolResult` "
+            "sets it). Null when the message has none."
+        )
+    )
+    name: str | None = strawberry.field(
+        description="The author's name, as in the OpenAI chat format; null when not given."
+    )
+    tool_call_id: str | None = strawberry.field(
+        description=(
+            "On a TOOL message, the id of the tool call it answers (one TOOL message per id "
+            "in a session); null when not given."
+        )
+    )
+    refusal: str | None = strawberry.field(
+        description="The assistant's refusal, as in the OpenAI chat format; null when none."
+    )
+    tool_calls: JSON | None = strawberry.field(
+        description=(
+            "The assistant's tool calls as the client sent them (OpenAI format: a list of "
+            "`{id, type, function: {name, arguments}}`); null when none."
+        )
+    )
+    function_call: JSON | None = strawberry.field(
+        description=(
+            "The assistant's function call in OpenAI's older format (`{name, arguments}`), as "
+            "the client sent it; null when none."
+        )
+    )
+    created_at: datetime = strawberry.field(
+        description="When the message was appended (UTC, microseconds), set by the server."
+    )
+    updated_at: datetime = strawberry.field(
+        description=(
+            "When the message last changed (UTC, microseconds), set by the server: its "
+            "append, or the latest `updateToolResult`."
+        )
+    )
     revision: int = strawberry.field(
         description="The session revision at this message's last change."
     )
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
-        return cls(
+        values = column_values(cls, row)
+        values.update(
             id=strawberry.ID(str(row["id"])),
             session_id=strawberry.ID(str(row["session_id"])),
-            sequence=row["sequence"],
             role=MessageRole(row["role"]),
-            content=row["content"],
-            name=row["name"],
-            tool_call_id=row["tool_call_id"],
-            refusal=row["refusal"],
-            tool_calls=row["tool_calls"],
-            function_call=row["function_call"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            revision=row["revision"],
         )
+        return cls(**values)
 
 
 @strawberry.type(description="A chat session: its metadata and its messages.")
 class ChatSession:
-    id: strawberry.ID
-    user_id: strawberry.ID
-    title: str | None
-    created_at: datetime
-    updated_at: datetime
-    credentials: JSON
-    successful_agent_runs: JSON
-    successful_agent_schedules: JSON
-    total_prompt_tokens: int
-    total_completion_tokens: int
-    message_count: int
+    id: strawberry.ID = strawberry.field(
+        description="UUID: the client's `CreateSessionInput.id`, or one the server chose."
+    )
+    user_id: strawberry.ID = strawberry.field(
+        description="The owner: the `sub` of the token that created the session."
+    )
+    title: str | None = strawberry.field(description="The session's title; null when none.")
+    created_at: datetime = strawberry.field(
+        description="When the session was created (UTC, microseconds), set by the server."
+    )
+    updated_at: datetime = strawberry.field(
+        description=(
+            "When the session or one of its messages last changed (UTC, microseconds), set by "
+            "the server on every write."
+        )
+    )
+    credentials: JSON = strawberry.field(
+        description=(
+            "The client's credentials for the session: a JSON object, stored as given and "
+            "not read by the server; `{}` at creation, replaced whole by `updateSession`."
+        )
+    )
+    successful_agent_runs: JSON = strawberry.field(
+        description=(
+            "The client's record of successful agent runs: a JSON object, stored as given "
+            "and not read by the server; `{}` at creation, replaced whole by `updateSession`."
+        )
+    )
+    successful_agent_schedules: JSON = strawberry.field(
+        description=(
+            "The client's record of successful agent schedules: a JSON object, stored as "
+            "given and not read by the server; `{}` at creation, replaced whole by "
+            "`updateSession`."
+        )
+    )
+    total_prompt_tokens: int = strawberry.field(
+        description=(
+            "Prompt tokens used in the session, as reported by the client: 0 at creation, "
+            "grown by `addTokenUsage` or set by `updateSession`."
+        )
+    )
+    total_completion_tokens: int = strawberry.field(
+        description=(
+            "Completion tokens used in the session, as reported by the client: 0 at creation, "
+            "grown by `addTokenUsage` or set by `updateSession`."
+        )
+    )
+    message_count: int = strawberry.field(
+        description="How many messages the session has; also the next message's `sequence`."
+    )
     revision: int = strawberry.field(
         description="Change counter: grows with every write to the session or its messages."
     )
@@ -103,18 +168,15 @@ class ChatSession:
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
-        return cls(
+        values = column_values(cls, row)
+        values.update(
             id=strawberry.ID(str(row["id"])),
+            user_id=strawberry.ID(str(row["user_id"])),
             key=row["id"],
-            user_id=strawberry.ID(row["user_id"]),
-            title=row["title"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            credentials=row["credentials"],
-            successful_agent_runs=row["successful_agent_runs"],
-            successful_agent_schedules=row["successful_agent_schedules"],
-            total_prompt_tokens=row["total_prompt_tokens"],
-            total_completion_tokens=row["total_completion_tokens"],
-            message_count=row["message_count"],
-            revision=row["revision"],
         )
+        return cls(**values)
+
+
+def column_values(cls: type, row: Row) -> dict[str, Any]:
+    """`row`'s value for each value field of `cls`: the column of the field's name, as it is."""
+    return {column: row[column] for column in value_fields(cls)}

@@ -8,19 +8,27 @@ import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
 export type CreateSessionInput = {
   /** Optional client-chosen UUID; repeating the call with the same id returns the stored session. */
   id?: string | number | null | undefined;
+  /** The session's title; null or left out for none. */
   title?: string | null | undefined;
 };
 
 /** A message to append; the server assigns its sequence. */
 export type MessageInput = {
+  /** The message's text, at most MAX_CONTENT_BYTES of UTF-8 (24 MiB by default); for a TOOL message, the tool's result (`updateToolResult` can set it later). */
   content?: string | null | undefined;
+  /** The assistant's function call in OpenAI's older format (`{name, arguments}`), stored as given. */
   functionCall?: unknown;
   /** Optional client-chosen UUID; repeating an append with the same id returns the stored message. */
   id?: string | number | null | undefined;
+  /** The author's name, as in the OpenAI chat format. */
   name?: string | null | undefined;
+  /** The assistant's refusal, as in the OpenAI chat format. */
   refusal?: string | null | undefined;
+  /** Who wrote the message. */
   role: MessageRole;
+  /** On a TOOL message, the id of the tool call it answers; a second TOOL message for the same id in a session is refused (CONFLICT). */
   toolCallId?: string | null | undefined;
+  /** The assistant's tool calls in OpenAI format (a list of `{id, type, function: {name, arguments}}`), stored as given. */
   toolCalls?: unknown;
 };
 
@@ -35,11 +43,17 @@ export type MessageRole =
 
 /** Changes to a session's metadata. Fields left out keep their value; null clears `title` and is refused for the others. */
 export type UpdateSessionInput = {
+  /** Replaces `credentials` whole: a JSON object (`{}` empties it). */
   credentials?: unknown;
+  /** Replaces `successfulAgentRuns` whole: a JSON object (`{}` empties it). */
   successfulAgentRuns?: unknown;
+  /** Replaces `successfulAgentSchedules` whole: a JSON object (`{}` empties it). */
   successfulAgentSchedules?: unknown;
+  /** The new title; null clears it. */
   title?: string | null | undefined;
+  /** Sets `totalCompletionTokens`: a whole number ≥ 0 (`addTokenUsage` adds to it instead). */
   totalCompletionTokens?: number | null | undefined;
+  /** Sets `totalPromptTokens`: a whole number ≥ 0 (`addTokenUsage` adds to it instead). */
   totalPromptTokens?: number | null | undefined;
 };
 
