@@ -100,7 +100,7 @@ async def run(runs: int, count: int) -> None:
             database = app.state.database
             caller = Identity("bench-cpu")
             key = uuid.UUID(session_id)
-            new = [NewMessage(role="USER", content="hello")]
+            new = [NewMessage({"role": "USER", "content": "hello"})]
             operations: dict[str, Callable[[], Awaitable[object]]] = {
                 "appendMessage through the app": lambda: post(app, body, token),
                 "db.messages.append of one message": lambda: append(

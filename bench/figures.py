@@ -31,16 +31,12 @@ from bench.procs import (
 from bench.seed import LISTER, TOOL_CALL_ID, USER, Data, message_input, seed
 from bench.stats import Samples
 from bench.subscribers import Spec, Subscribers, close_all, collect, open_all
+from schema.fields import graphql_name, value_fields
+from schema.types import ChatMessage, ChatSession
 
 OPERATIONS = ROOT / "graphql" / "operations"
-MESSAGE_FIELDS = (
-    "id sessionId sequence role content name toolCallId refusal toolCalls functionCall "
-    "createdAt updatedAt revision"
-)
-SESSION_FIELDS = (
-    "id userId title createdAt updatedAt credentials successfulAgentRuns "
-    "successfulAgentSchedules totalPromptTokens totalCompletionTokens messageCount revision"
-)
+MESSAGE_FIELDS = " ".join(graphql_name(field) for field in value_fields(ChatMessage).values())
+SESSION_FIELDS = " ".join(graphql_name(field) for field in value_fields(ChatSession).values())
 # ListSessions.graphql plus each session's latest page: what a sidebar with previews loads.
 SESSION_LIST = (
     "query BenchSessionList($limit: Int!, $last: Int!) { sessionCount "

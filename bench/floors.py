@@ -16,9 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import strawberry
 
 from bench.seed import MESSAGE_COLUMNS, message_input, message_row
 from bench.stats import Samples
+from schema.fields import graphql_name, value_fields
+from schema.types import ChatMessage, ChatSession
 
 try:
     import orjson
@@ -76,38 +79,38 @@ def _time(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")
 
 
+# How the GraphQL response writes a value of these field types, others going as they are
+# (types of non-null fields: no nullable field is an ID or a time).
+_RESPONSE_FORMS: dict[object, Callable[[Any], Any]] = {strawberry.ID: str, datetime: _time}
+
+Shape = tuple[tuple[str, str, Callable[[Any], Any] | None], ...]
+"""(column, response key, how the response writes the value, if not as it is) per field."""
+
+
+def _shape(type_: type) -> Shape:
+    """The shape of the value fields of `type_`, each read from the column of its name."""
+    return tuple(
+        (column, graphql_name(field), _RESPONSE_FORMS.get(field.type))
+        for column, field in value_fields(type_).items()
+    )
+
+
+_MESSAGE = _shape(ChatMessage)
+_SESSION = _shape(ChatSession)
+
+
 def message_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "sessionId": str(row["session_id"]),
-        "sequence": row["sequence"],
-        "role": row["role"],
-        "content": row["content"],
-        "name": row["name"],
-        "toolCallId": row["tool_call_id"],
-        "refusal": row["refusal"],
-        "toolCalls": row["tool_calls"],
-        "functionCall": row["function_call"],
-        "createdAt": _time(row["created_at"]),
-        "updatedAt": _time(row["updated_at"]),
-        "revision": row["revision"],
-    }
+    return _response_object(row, _MESSAGE)
 
 
 def session_json(row: asyncpg.Record) -> dict[str, Any]:
+    return _response_object(row, _SESSION)
+
+
+def _response_object(row: asyncpg.Record, shape: Shape) -> dict[str, Any]:
+    """`row` as the GraphQL response has it: every value field, in the type's order."""
     return {
-        "id": str(row["id"]),
-        "userId": row["user_id"],
-        "title": row["title"],
-        "createdAt": _time(row["created_at"]),
-        "updatedAt": _time(row["updated_at"]),
-        "credentials": row["credentials"],
-        "successfulAgentRuns": row["successful_agent_runs"],
-        "successfulAgentSchedules": row["successful_agent_schedules"],
-        "totalPromptTokens": row["total_prompt_tokens"],
-        "totalCompletionTokens": row["total_completion_tokens"],
-        "messageCount": row["message_count"],
-        "revision": row["revision"],
+        key: row[column] if write is None else write(row[column]) for column, key, write in shape
     }
 
 

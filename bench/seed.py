@@ -12,39 +12,14 @@ from typing import Any
 
 import asyncpg
 
+from db.tables import messages, sessions
+
 USER = "bench"
 LISTER = "lister"
 TOOL_CALL_ID = "call-0"
 
-SESSION_COLUMNS = [
-    "id",
-    "user_id",
-    "title",
-    "created_at",
-    "updated_at",
-    "credentials",
-    "successful_agent_runs",
-    "successful_agent_schedules",
-    "total_prompt_tokens",
-    "total_completion_tokens",
-    "message_count",
-    "revision",
-]
-MESSAGE_COLUMNS = [
-    "id",
-    "session_id",
-    "sequence",
-    "role",
-    "content",
-    "name",
-    "tool_call_id",
-    "refusal",
-    "tool_calls",
-    "function_call",
-    "created_at",
-    "updated_at",
-    "revision",
-]
+SESSION_COLUMNS = [column.name for column in sessions.c]
+MESSAGE_COLUMNS = [column.name for column in messages.c]
 
 _WORDS = (
     "the agent reads the invoice folder, files each document by vendor and month, and "
@@ -88,29 +63,47 @@ def message_input(index: int, *, tool_prefix: str = "call") -> dict[str, Any]:
 def message_row(
     session_id: uuid.UUID, sequence: int, message: dict[str, Any], now: datetime, revision: int
 ) -> tuple[Any, ...]:
+    """`message` (a `MessageInput`) as stored, in MESSAGE_COLUMNS order."""
     tool_calls = message.get("toolCalls")
-    return (
-        uuid.uuid4(),
-        session_id,
-        sequence,
-        message["role"],
-        message.get("content"),
-        None,
-        message.get("toolCallId"),
-        None,
-        None if tool_calls is None else json.dumps(tool_calls),
-        None,
-        now,
-        now,
-        revision,
-    )
+    values = {
+        "id": uuid.uuid4(),
+        "session_id": session_id,
+        "sequence": sequence,
+        "role": message["role"],
+        "content": message.get("content"),
+        "tool_call_id": message.get("toolCallId"),
+        "tool_calls": None if tool_calls is None else json.dumps(tool_calls),
+        "created_at": now,
+        "updated_at": now,
+        "revision": revision,
+    }
+    return _record(MESSAGE_COLUMNS, values)
 
 
 def session_row(
     session_id: uuid.UUID, user_id: str, now: datetime, message_count: int, revision: int
 ) -> tuple[Any, ...]:
-    title = f"bench {session_id.hex[:8]}"
-    return (session_id, user_id, title, now, now, "{}", "{}", "{}", 0, 0, message_count, revision)
+    """A session as stored, in SESSION_COLUMNS order."""
+    values = {
+        "id": session_id,
+        "user_id": user_id,
+        "title": f"bench {session_id.hex[:8]}",
+        "created_at": now,
+        "updated_at": now,
+        "credentials": "{}",
+        "successful_agent_runs": "{}",
+        "successful_agent_schedules": "{}",
+        "total_prompt_tokens": 0,
+        "total_completion_tokens": 0,
+        "message_count": message_count,
+        "revision": revision,
+    }
+    return _record(SESSION_COLUMNS, values)
+
+
+def _record(columns: list[str], values: dict[str, Any]) -> tuple[Any, ...]:
+    """`values` in the order of `columns`, for COPY or INSERT: null for a column left out."""
+    return tuple(map(values.get, columns))
 
 
 @dataclass

@@ -38,19 +38,34 @@ from db.tables import Row, messages
 
 TOOL = "TOOL"
 
+SERVER_COLUMNS = frozenset({"session_id", "sequence", "created_at", "updated_at", "revision"})
+"""The columns of a new message that the server fills in."""
+
+CLIENT_COLUMNS = tuple(
+    column.name for column in messages.c if column.name not in SERVER_COLUMNS | {"id"}
+)
+"""The columns of a new message that the client gives, besides its optional `id`."""
+
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A validated message to append; `id` is the client's, when it chose one."""
+    """A validated message to append: its `columns` (CLIENT_COLUMNS; one left out is null)
+    and `id`, the client's, when it chose one."""
 
-    role: str
+    columns: Mapping[str, Any]
     id: uuid.UUID | None = None
-    content: str | None = None
-    name: str | None = None
-    tool_call_id: str | None = None
-    refusal: str | None = None
-    tool_calls: Any = None
-    function_call: Any = None
+
+    @property
+    def role(self) -> str:
+        return self.columns["role"]
+
+    @property
+    def tool_call_id(self) -> str | None:
+        return self.columns.get("tool_call_id")
+
+    def client_values(self) -> dict[str, Any]:
+        """A value for each of CLIENT_COLUMNS."""
+        return {column: self.columns.get(column) for column in CLIENT_COLUMNS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +126,9 @@ async def append_messages(
     rows = [
         {
             "id": message.id or uuid.uuid4(),
+            **message.client_values(),
             "session_id": session_id,
             "sequence": first_sequence + offset,
-            "role": message.role,
-            "content": message.content,
-            "name": message.name,
-            "tool_call_id": message.tool_call_id,
-            "refusal": message.refusal,
-            "tool_calls": message.tool_calls,
-            "function_call": message.function_call,
             "created_at": now,
             "updated_at": now,
             "revision": claim["revision"],
@@ -143,18 +152,6 @@ _SET_TOOL_RESULT = (
     .values(content=bindparam("result"), revision=bindparam("claimed"), updated_at=bindparam("now"))
     .returning(*messages.c)
 )
-# The columns a new message takes from its input, named as in NewMessage (the others come
-# from the claim).
-NEW_MESSAGE_COLUMNS = (
-    "id",
-    "role",
-    "content",
-    "name",
-    "tool_call_id",
-    "refusal",
-    "tool_calls",
-    "function_call",
-)
 
 
 def _appended_at_once(accessible: ColumnElement[bool]) -> Insert:
@@ -174,18 +171,19 @@ def _appended_at_once(accessible: ColumnElement[bool]) -> Insert:
         ~and_(bindparam("new_role", type_=String) == TOOL, tool_call_taken),
     ).cte("claim")
     given = {
-        name: bindparam(f"new_{name}", type_=messages.c[name].type) for name in NEW_MESSAGE_COLUMNS
+        name: bindparam(f"new_{name}", type_=messages.c[name].type)
+        for name in ("id", *CLIENT_COLUMNS)
     }
-    row = select(
-        *given.values(),
-        bindparam("key", type_=messages.c.session_id.type),
-        claim.c.message_count - 1,
-        claim.c.updated_at,
-        claim.c.updated_at,
-        claim.c.revision,
-    ).select_from(claim)
-    columns = [*given, "session_id", "sequence", "created_at", "updated_at", "revision"]
-    return insert(messages).from_select(columns, row).returning(*messages.c)
+    assigned = {
+        "session_id": bindparam("key", type_=messages.c.session_id.type),
+        "sequence": claim.c.message_count - 1,
+        "created_at": claim.c.updated_at,
+        "updated_at": claim.c.updated_at,
+        "revision": claim.c.revision,
+    }
+    values = {**given, **assigned}
+    row = select(*values.values()).select_from(claim)
+    return insert(messages).from_select(list(values), row).returning(*messages.c)
 
 
 _APPEND_AT_ONCE = ForCaller(_appended_at_once)
@@ -201,7 +199,7 @@ async def append_message_at_once(
         conn,
         caller,
         {
-            **{f"new_{name}": getattr(new, name) for name in NEW_MESSAGE_COLUMNS},
+            **{f"new_{name}": value for name, value in new.client_values().items()},
             "new_id": new.id or uuid.uuid4(),
             "key": session_id,
             "new_messages": 1,

@@ -6,6 +6,7 @@ from core.errors import BadUserInput
 from db import messages as db
 from resolvers.arguments import parse_id, require_size, require_storable
 from schema.context import Info
+from schema.fields import graphql_name, value_fields
 from schema.inputs import MessageInput
 from schema.types import ChatMessage
 
@@ -46,29 +47,25 @@ async def _append(
     return [ChatMessage.from_row(row) for row in rows]
 
 
-# A message's text and JSON fields: (GraphQL name, attribute).
-STORED_FIELDS = (
-    ("content", "content"),
-    ("name", "name"),
-    ("toolCallId", "tool_call_id"),
-    ("refusal", "refusal"),
-    ("toolCalls", "tool_calls"),
-    ("functionCall", "function_call"),
-)
+# Each column a client gives, with the GraphQL name of the MessageInput field that carries
+# it (the attribute named as the column): each is checked for NUL before it is stored.
+STORED_FIELDS = {
+    column: graphql_name(value_fields(MessageInput)[column]) for column in db.CLIENT_COLUMNS
+}
 
 
 def new_message(message: MessageInput, max_content_bytes: int, argument: str) -> db.NewMessage:
-    for field, attribute in STORED_FIELDS:
-        require_storable(getattr(message, attribute), f"{argument}.{field}")
+    columns = {
+        column: require_storable(getattr(message, column), f"{argument}.{field}")
+        for column, field in STORED_FIELDS.items()
+    }
     return db.NewMessage(
         id=parse_id(message.id, f"{argument}.id") if message.id is not None else None,
-        role=message.role.value,
-        content=require_size(message.content, max_content_bytes, f"{argument}.content"),
-        name=message.name,
-        tool_call_id=message.tool_call_id,
-        refusal=message.refusal,
-        tool_calls=message.tool_calls,
-        function_call=message.function_call,
+        columns={
+            **columns,
+            "role": message.role.value,
+            "content": require_size(message.content, max_content_bytes, f"{argument}.content"),
+        },
     )
 
 

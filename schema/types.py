@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from enum import Enum
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from db.messages import Window
 from db.tables import Row
 from schema.context import Info
+from schema.fields import value_fields
 
 
 @strawberry.enum(description="Who wrote a message, as in the OpenAI chat format.")
@@ -78,21 +79,13 @@ class ChatMessage:
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
-        return cls(
+        values = column_values(cls, row)
+        values.update(
             id=strawberry.ID(str(row["id"])),
             session_id=strawberry.ID(str(row["session_id"])),
-            sequence=row["sequence"],
             role=MessageRole(row["role"]),
-            content=row["content"],
-            name=row["name"],
-            tool_call_id=row["tool_call_id"],
-            refusal=row["refusal"],
-            tool_calls=row["tool_calls"],
-            function_call=row["function_call"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            revision=row["revision"],
         )
+        return cls(**values)
 
 
 @strawberry.type(description="A chat session's own fields, without its messages.")
@@ -154,21 +147,13 @@ class ChatSessionState:
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
-        return cls(
+        values = column_values(cls, row)
+        values.update(
             id=strawberry.ID(str(row["id"])),
+            user_id=strawberry.ID(str(row["user_id"])),
             key=row["id"],
-            user_id=strawberry.ID(row["user_id"]),
-            title=row["title"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            credentials=row["credentials"],
-            successful_agent_runs=row["successful_agent_runs"],
-            successful_agent_schedules=row["successful_agent_schedules"],
-            total_prompt_tokens=row["total_prompt_tokens"],
-            total_completion_tokens=row["total_completion_tokens"],
-            message_count=row["message_count"],
-            revision=row["revision"],
         )
+        return cls(**values)
 
 
 @strawberry.type(description="A chat session: its metadata and its messages.")
@@ -193,3 +178,8 @@ class ChatSession(ChatSessionState):
         )
         rows = await info.context.loaders.message_windows.load((self.key, window))
         return [ChatMessage.from_row(row) for row in rows]
+
+
+def column_values(cls: type, row: Row) -> dict[str, Any]:
+    """`row`'s value for each value field of `cls`: the column of the field's name, as it is."""
+    return {column: row[column] for column in value_fields(cls)}

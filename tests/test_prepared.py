@@ -58,8 +58,12 @@ async def test_rows_read_through_asyncpg_equal_sqlalchemys_in_values_and_types(
 ) -> None:
     key = await new_session(database)
     new = [
-        NewMessage(role="TOOL", tool_call_id="c1", content="done", tool_calls=[{"a": 1}]),
-        NewMessage(role="TOOL", tool_call_id="c2", content=None, function_call={"f": "x"}),
+        NewMessage(
+            {"role": "TOOL", "tool_call_id": "c1", "content": "done", "tool_calls": [{"a": 1}]}
+        ),
+        NewMessage(
+            {"role": "TOOL", "tool_call_id": "c2", "content": None, "function_call": {"f": "x"}}
+        ),
     ]
     await append(database, session_id=key, caller=CALLER, new=new)
     # Database.read is autocommit (asyncpg runs them); in a transaction SQLAlchemy does.
@@ -96,7 +100,9 @@ async def test_a_unique_violation_is_sqlalchemys_integrity_error_and_writes_noth
     database: Database,
 ) -> None:
     key = await new_session(database)
-    [stored] = await append(database, session_id=key, caller=CALLER, new=[NewMessage("USER")])
+    [stored] = await append(
+        database, session_id=key, caller=CALLER, new=[NewMessage({"role": "USER"})]
+    )
     again = Prepared(insert(messages).values({**stored, "sequence": 5}).returning(messages.c.id))
     with pytest.raises(IntegrityError):
         async with database.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
