@@ -41,6 +41,15 @@ export type MessageRole =
   | 'TOOL'
   | 'USER';
 
+/** What changed in a session. */
+export type SessionEventKind =
+  /** The session was deleted; the subscription then completes. */
+  | 'DELETED'
+  /** A message was created or changed: `message` holds it. */
+  | 'MESSAGE'
+  /** The session's own fields changed (title, token totals, JSON fields, message count, updatedAt): `session` holds them. */
+  | 'SESSION';
+
 /** Changes to a session's metadata. Fields left out keep their value; null clears `title` and is refused for the others. */
 export type UpdateSessionInput = {
   /** Replaces `credentials` whole: a JSON object (`{}` empties it). */
@@ -119,6 +128,15 @@ export type ListSessionsQueryVariables = Exact<{
 
 
 export type ListSessionsQuery = { sessionCount: number, sessions: Array<{ id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number }> };
+
+export type SessionEventsSubscriptionVariables = Exact<{
+  sessionId: string | number;
+  afterRevision?: number | null | undefined;
+  afterSequence?: number | null | undefined;
+}>;
+
+
+export type SessionEventsSubscription = { sessionEvents: { kind: SessionEventKind, sessionId: string, revision: number, sequence: number | null, message: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } | null, session: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } | null } };
 
 export type SessionMessagesQueryVariables = Exact<{
   id: string | number;
@@ -336,6 +354,49 @@ export const ListSessionsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ListSessionsQuery, ListSessionsQueryVariables>;
+export const SessionEventsDocument = new TypedDocumentString(`
+    subscription SessionEvents($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
+  sessionEvents(
+    sessionId: $sessionId
+    afterRevision: $afterRevision
+    afterSequence: $afterSequence
+  ) {
+    kind
+    sessionId
+    revision
+    sequence
+    message {
+      id
+      sessionId
+      sequence
+      role
+      content
+      name
+      toolCallId
+      refusal
+      toolCalls
+      functionCall
+      createdAt
+      updatedAt
+      revision
+    }
+    session {
+      id
+      userId
+      title
+      createdAt
+      updatedAt
+      credentials
+      successfulAgentRuns
+      successfulAgentSchedules
+      totalPromptTokens
+      totalCompletionTokens
+      messageCount
+      revision
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SessionEventsSubscription, SessionEventsSubscriptionVariables>;
 export const SessionMessagesDocument = new TypedDocumentString(`
     query SessionMessages($id: ID!, $afterSequence: Int, $beforeSequence: Int, $first: Int, $last: Int) {
   session(id: $id) {
