@@ -91,6 +91,13 @@ export type AppendMessagesMutationVariables = Exact<{
 
 export type AppendMessagesMutation = { appendMessages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> };
 
+export type ChatListQueryVariables = Exact<{
+  limit?: number;
+}>;
+
+
+export type ChatListQuery = { sessions: Array<{ id: string, title: string | null, updatedAt: string, revision: number, messages: Array<{ sequence: number, role: MessageRole, content: string | null }> }> };
+
 export type ChatPageQueryVariables = Exact<{
   id: string | number;
   last?: number;
@@ -98,7 +105,7 @@ export type ChatPageQueryVariables = Exact<{
 }>;
 
 
-export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, updatedAt: string, opening: Array<{ sequence: number, role: MessageRole, content: string | null }>, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
 
 export type CreateSessionMutationVariables = Exact<{
   input?: CreateSessionInput | null | undefined;
@@ -254,6 +261,21 @@ export const AppendMessagesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AppendMessagesMutation, AppendMessagesMutationVariables>;
+export const ChatListDocument = new TypedDocumentString(`
+    query ChatList($limit: Int! = 50) {
+  sessions(limit: $limit) {
+    id
+    title
+    updatedAt
+    revision
+    messages(first: 5) {
+      sequence
+      role
+      content
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ChatListQuery, ChatListQueryVariables>;
 export const ChatPageDocument = new TypedDocumentString(`
     query ChatPage($id: ID!, $last: Int! = 50, $beforeSequence: Int) {
   session(id: $id) {
@@ -261,6 +283,12 @@ export const ChatPageDocument = new TypedDocumentString(`
     title
     revision
     messageCount
+    updatedAt
+    opening: messages(first: 5) {
+      sequence
+      role
+      content
+    }
     messages(last: $last, beforeSequence: $beforeSequence) {
       id
       sessionId
