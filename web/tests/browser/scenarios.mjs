@@ -78,6 +78,13 @@ const worker = {
     });
     return updateToolResult;
   },
+  async reply(sessionId, content) {
+    const { appendMessage } = await graphql(SERVICE_TOKEN, 'AppendMessage', {
+      sessionId,
+      message: { role: 'ASSISTANT', content },
+    });
+    return appendMessage;
+  },
 };
 
 const chatUrl = (sessionId) =>
@@ -102,9 +109,24 @@ async function expectTool(page, callId, state, result) {
   }
 }
 
+/** The messages shown, in page order, as "ROLE sequence". */
+async function shownMessages(page) {
+  return page
+    .locator('.message')
+    .evaluateAll((items) => items.map((item) => `${item.dataset.role} ${item.dataset.sequence}`));
+}
+
+/** Waits until the message of `role` with text `text` is shown, then checks it is shown once. */
+async function expectMessage(page, role, text, timeout = WAIT) {
+  const message = page.locator(`.message[data-role="${role}"]`, { hasText: text });
+  await message.first().waitFor({ timeout });
+  assert.equal(await message.count(), 1, `${role} "${text}" is shown more than once`);
+}
+
 async function statusOf(page) {
   const status = page.locator('#status');
   return {
+    text: await status.innerText(),
     state: await status.getAttribute('data-state'),
     afterRevision: Number(await status.getAttribute('data-after-revision')),
     afterSequence: await status.getAttribute('data-after-sequence'),
@@ -131,9 +153,9 @@ const scenarios = {
     const page = await openChat(context, sessionId);
     await worker.startTool(sessionId, 'call-1');
     await expectTool(page, 'call-1', 'pending');
-    // The assistant's tool call is no TOOL message: the page fetched it to fill the gap.
+    // The assistant's tool call came in the same events as the TOOL message.
     await page.locator('.message[data-role="ASSISTANT"]').waitFor({ timeout: WAIT });
-    assert.equal(await page.locator('.message').count(), 3);
+    assert.deepEqual(await shownMessages(page), ['USER 0', 'ASSISTANT 1', 'TOOL 2']);
     await screenshot(page, '1-pending');
   },
 
@@ -174,26 +196,35 @@ const scenarios = {
     await screenshot(page, '3-live');
   },
 
-  /** 4. Offline while the worker completes; back online, the result appears once. */
+  /** 4. Offline while the worker completes and replies; back online, both appear once. */
   async offline(context) {
     const sessionId = await newChat();
     const page = await openChat(context, sessionId);
     const pending = await worker.startTool(sessionId, 'call-1');
     await expectTool(page, 'call-1', 'pending');
+    // The write's last event is its SESSION event (sequence null): the cursor is there.
+    await page.locator('#status[data-received="3"]').waitFor({ timeout: WAIT });
     await context.setOffline(true);
     await page.locator('#status[data-state="offline"]').waitFor({ timeout: WAIT });
+    assert.equal((await statusOf(page)).text, 'Offline');
     const completed = await worker.complete(sessionId, 'call-1', 'Agent ready (finished offline).');
+    await worker.reply(sessionId, 'Your agent is ready.');
     await screenshot(page, '4-offline');
     await context.setOffline(false);
     await expectTool(page, 'call-1', 'done', 'Agent ready (finished offline).');
+    await expectMessage(page, 'ASSISTANT', 'Your agent is ready.');
     const status = await statusOf(page);
-    // Resubscribed right after the last message it had, and the replay brought the completion.
+    // Resubscribed right after the last event it had; the replay brought the rest, once.
     assert.equal(status.state, 'live');
+    assert.equal(status.text, 'Live');
     assert.equal(status.afterRevision, pending.revision);
-    assert.equal(status.afterSequence, String(pending.sequence));
+    assert.equal(status.afterSequence, '');
     assert.ok(completed.revision > pending.revision);
-    assert.equal(status.received, 2, 'the pending message, then its completion');
+    // Live: ASSISTANT, TOOL, SESSION. Replayed, each change once in its current state: the
+    // TOOL message, the reply, then the session's own fields.
+    assert.equal(status.received, 6);
     assert.equal(status.duplicates, 0);
+    assert.deepEqual(await shownMessages(page), ['USER 0', 'ASSISTANT 1', 'TOOL 2', 'ASSISTANT 3']);
     await screenshot(page, '4-back-online');
   },
 
