@@ -175,6 +175,41 @@ async def test_page_offline_while_the_tool_completes_shows_the_result_once_back_
     await run_scenario(web_server, "offline")
 
 
+async def test_open_page_shows_a_workers_plain_assistant_reply(web_server: RunningServer):
+    """The product goal is within a second; the scenario waits with a hang guard only."""
+    await run_scenario(web_server, "assistant-reply")
+
+
+async def test_a_batch_appended_to_a_new_empty_chat_shows_all_three_messages_in_order(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "empty-chat-batch")
+
+
+async def test_a_message_sent_in_one_page_appears_in_a_second_page_of_the_chat(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "two-tabs")
+
+
+async def test_page_closed_while_a_reply_and_a_tool_result_land_shows_both_once_reopened(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "closed-reply")
+
+
+async def test_the_list_shows_the_users_chats_by_title_or_first_message_and_renames_live(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "chat-list")
+
+
+async def test_a_chat_deleted_while_open_says_so_and_takes_no_more_messages(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "deleted")
+
+
 async def test_graphiql_with_other_hosts_blocked_runs_a_query_and_shows_a_subscription_event(
     web_server: RunningServer,
 ):

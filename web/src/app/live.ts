@@ -1,19 +1,19 @@
 import { type Client, createClient } from 'graphql-ws';
 
-import { ToolMessageUpdatedDocument, type ToolMessageUpdatedSubscription } from '../gql/graphql';
+import { SessionEventsDocument, type SessionEventsSubscription } from '../gql/graphql';
 import { graphqlWebSocketUrl } from './api';
-import type { ResumePoint, ToolMessage } from './state';
+import type { Cursor, SessionEvent } from './state';
 
-export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'ended' | 'failed';
+export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'deleted' | 'failed';
 
 export interface FollowOptions {
   sessionId: string;
   token: string;
-  /** Read at every (re)subscription: the last point the view has everything up to. */
-  resumeAt: () => ResumePoint;
-  onMessage: (message: ToolMessage) => void;
-  onStatus: (status: LiveStatus, detail: string, resumedAt: ResumePoint) => void;
-  /** After each successful (re)connection, to fetch what the subscription does not carry. */
+  /** Read at every (re)subscription: the cursor of the last event applied. */
+  resumeAt: () => Cursor;
+  onEvent: (event: SessionEvent) => void;
+  onStatus: (status: LiveStatus, detail: string, resumedAt: Cursor) => void;
+  /** After each successful (re)connection: a chance to refresh what events do not cover. */
   onConnected: () => void;
 }
 
@@ -30,6 +30,14 @@ function closeCode(error: unknown): number | undefined {
     : undefined;
 }
 
+/** The subscription was refused because the session is gone (deleted while we were away). */
+function isNotFound(error: unknown): boolean {
+  return (
+    Array.isArray(error) &&
+    error.some((e: { extensions?: { code?: string } }) => e.extensions?.code === 'NOT_FOUND')
+  );
+}
+
 function describe(error: unknown): string {
   if (Array.isArray(error)) {
     return error.map((e: { message?: string }) => e.message ?? String(e)).join('; ');
@@ -43,10 +51,11 @@ function describe(error: unknown): string {
 }
 
 /**
- * Follows a session's tool messages until the returned function is called.
+ * Follows every change of a session (`sessionEvents`) until the returned function is called
+ * or the session is deleted.
  *
  * Each connection carries one subscription whose `afterRevision`/`afterSequence` are read when
- * it starts, so a reconnection resumes right after the last message the view has: the server
+ * it starts, so a reconnection resumes right after the last event applied: the server
  * replays what changed meanwhile, once, then goes live. graphql-ws's own retry would resend
  * the first variables, so it is off (`retryAttempts: 0`) and this loop reconnects instead,
  * with backoff, and waits for the browser to be back online.
@@ -94,21 +103,27 @@ export function follow(options: FollowOptions): () => void {
       if (active === client) active = undefined;
       void client.dispose();
     };
-    client.subscribe<ToolMessageUpdatedSubscription>(
+    client.subscribe<SessionEventsSubscription>(
       {
-        query: ToolMessageUpdatedDocument.toString(),
+        query: SessionEventsDocument.toString(),
         variables: {
           sessionId: options.sessionId,
           afterRevision: resumedAt.revision,
-          afterSequence: resumedAt.sequence,
+          // Left out after an event whose sequence was null (a SESSION event, a page load).
+          ...(resumedAt.sequence === null ? {} : { afterSequence: resumedAt.sequence }),
         },
       },
       {
         next: (result) => {
-          if (result.data) options.onMessage(result.data.toolMessageUpdated);
+          if (result.data) options.onEvent(result.data.sessionEvents);
         },
         error: (error) => {
           finish();
+          if (isNotFound(error)) {
+            stopped = true;
+            options.onStatus('deleted', describe(error), resumedAt);
+            return;
+          }
           const code = closeCode(error);
           if (Array.isArray(error) || (code !== undefined && FATAL_CLOSE_CODES.has(code))) {
             options.onStatus('failed', describe(error), resumedAt);
@@ -116,9 +131,11 @@ export function follow(options: FollowOptions): () => void {
           }
           retry(describe(error));
         },
+        // The server completes the subscription only after the session's DELETED event.
         complete: () => {
           finish();
-          if (!stopped) options.onStatus('ended', 'the session was deleted', resumedAt);
+          if (!stopped) options.onStatus('deleted', '', options.resumeAt());
+          stopped = true;
         },
       },
     );

@@ -5,22 +5,30 @@ import {
   ChatPageDocument,
   CreateSessionDocument,
   SessionMessagesDocument,
+  UpdateSessionDocument,
 } from '../gql/graphql';
 import { RequestError, request } from './api';
+import { ChatList, chatHref } from './chats';
 import { follow, type LiveStatus } from './live';
-import { ChatState, type ResumePoint } from './state';
+import { ChatState, type Cursor } from './state';
 import { h, messageView } from './view';
 
 const PAGE_SIZE = 50;
+
+/** The status line, in a person's words. */
+const STATUS_TEXT: Record<LiveStatus, string> = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  deleted: 'Deleted',
+  failed: 'Disconnected',
+};
 
 /** The page takes its session and token from the URL fragment, which is never sent to a server. */
 function fromFragment(): { session: string | null; token: string | null } {
   const params = new URLSearchParams(location.hash.slice(1));
   return { session: params.get('session'), token: params.get('token') };
-}
-
-function openSession(session: string, token: string): void {
-  location.hash = new URLSearchParams({ session, token }).toString();
 }
 
 function errorText(error: unknown): string {
@@ -29,129 +37,141 @@ function errorText(error: unknown): string {
     : String(error instanceof Error ? error.message : error);
 }
 
-function showStart(root: HTMLElement, token: string | null, problem?: string): void {
+function showStart(root: HTMLElement, problem?: string): void {
   const tokenInput = h('input', {
     name: 'token',
     placeholder: 'Bearer token (JWT)',
     required: true,
     autocomplete: 'off',
-    value: token ?? '',
   }) as HTMLInputElement;
-  const sessionInput = h('input', {
-    name: 'session',
-    placeholder: 'Session id (empty: create one)',
-    autocomplete: 'off',
-  }) as HTMLInputElement;
-  const note = h('p', { class: 'problem' }, problem);
   const form = h(
     'form',
     { class: 'start' },
     h('h1', {}, 'chatstore'),
-    h('p', {}, 'Paste a token (dev mode prints one at start) and a session id, or leave the id empty to create a session.'),
+    h('p', {}, 'Paste a token (dev mode prints one at start) to see your chats.'),
     tokenInput,
-    sessionInput,
     h('button', { type: 'submit' }, 'Open'),
-    note,
+    h('p', { class: 'problem' }, problem),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const tokenValue = tokenInput.value.trim();
-    const sessionValue = sessionInput.value.trim();
-    if (sessionValue) {
-      openSession(sessionValue, tokenValue);
-      return;
-    }
-    request(CreateSessionDocument, { input: { title: 'New chat' } }, tokenValue)
-      .then((data) => openSession(data.createSession.id, tokenValue))
-      .catch((error: unknown) => {
-        note.textContent = errorText(error);
-      });
+    location.hash = new URLSearchParams({ token: tokenInput.value.trim() }).toString();
   });
   root.replaceChildren(form);
 }
 
-async function showChat(root: HTMLElement, sessionId: string, token: string): Promise<void> {
-  const state = new ChatState();
-  const title = h('h1', {}, 'Loading…');
-  const list = h('ol', { class: 'messages' });
-  const older = h('button', { class: 'older', type: 'button', hidden: true }, 'Load earlier messages');
-  const status = h('p', { id: 'status', 'data-state': 'connecting' }, 'connecting');
+/** The list of the caller's chats beside the open one (or an invitation to pick one). */
+function showApp(root: HTMLElement, token: string, sessionId: string | null): void {
+  const chats = new ChatList(token, sessionId);
   const problem = h('p', { class: 'problem' });
-  const input = h('input', { name: 'content', placeholder: 'Message', autocomplete: 'off' }) as HTMLInputElement;
-  const composer = h('form', { class: 'composer' }, input, h('button', { type: 'submit' }, 'Send'));
-  root.replaceChildren(h('header', {}, title, status), older, list, composer, problem);
+  const newChat = h('button', { type: 'button', class: 'new-chat' }, 'New chat');
+  const pane = h('section', { class: 'chat' });
+  root.replaceChildren(h('nav', { class: 'sidebar' }, newChat, chats.element, problem), pane);
 
-  const render = (): void => {
-    title.textContent = state.title ?? 'Untitled chat';
-    list.replaceChildren(...state.ordered().map(messageView));
-    older.hidden = (state.lowestSequence() ?? 0) <= 0;
-    status.dataset.received = String(state.received);
-    status.dataset.duplicates = String(state.duplicates);
+  const refresh = (): void => {
+    chats.refresh().catch((error: unknown) => {
+      problem.textContent = errorText(error);
+    });
   };
-  const setStatus = (value: LiveStatus, detail: string, resumedAt: ResumePoint): void => {
-    status.dataset.state = value;
-    status.dataset.afterRevision = String(resumedAt.revision);
-    status.dataset.afterSequence = String(resumedAt.sequence ?? '');
-    const after =
-      resumedAt.sequence === null
-        ? `revision ${resumedAt.revision}`
-        : `revision ${resumedAt.revision}, message ${resumedAt.sequence}`;
-    status.textContent = `${value}${detail ? ` (${detail})` : ''} · subscribed after ${after}`;
-  };
+  newChat.addEventListener('click', () => {
+    request(CreateSessionDocument, {}, token)
+      .then((data) => {
+        location.hash = chatHref(data.createSession.id, token);
+      })
+      .catch((error: unknown) => {
+        problem.textContent = errorText(error);
+      });
+  });
+  // Other tabs and workers change other chats too: read the list again when the page is seen.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') refresh();
+  });
+  refresh();
+
+  if (sessionId) {
+    void showChat(pane, sessionId, token, chats, refresh);
+  } else {
+    pane.replaceChildren(h('p', { class: 'empty' }, 'Pick a chat, or start a new one.'));
+  }
+}
+
+async function showChat(
+  pane: HTMLElement,
+  sessionId: string,
+  token: string,
+  chats: ChatList,
+  refreshChats: () => void,
+): Promise<void> {
+  const title = h('h1', { id: 'title' }, 'Loading…');
+  const rename = h('button', { type: 'button', class: 'rename', title: 'Rename this chat' }, 'Rename');
+  const status = h('p', { id: 'status', 'data-state': 'connecting' }, STATUS_TEXT.connecting);
+  const header = h('header', {}, title, rename, status);
+  const older = h('button', { class: 'older', type: 'button', hidden: true }, 'Load earlier messages');
+  const list = h('ol', { class: 'messages' });
+  const input = h('input', { name: 'content', placeholder: 'Message', autocomplete: 'off' }) as HTMLInputElement;
+  const send = h('button', { type: 'submit' }, 'Send') as HTMLButtonElement;
+  const composer = h('form', { class: 'composer' }, input, send);
+  const problem = h('p', { class: 'problem' });
+  pane.replaceChildren(header, older, list, composer, problem);
   const report = (error: unknown): void => {
     problem.textContent = errorText(error);
   };
 
-  // Messages the subscription does not carry (non-TOOL ones), from the first gap on. One
-  // request at a time; a call meanwhile runs another when it ends, as does a full page.
-  let filling = false;
-  let fillAgain = false;
-  const fillGap = (): void => {
-    if (filling) {
-      fillAgain = true;
-      return;
-    }
-    filling = true;
-    request(
-      SessionMessagesDocument,
-      { id: sessionId, afterSequence: state.contiguousEnd(), first: PAGE_SIZE },
-      token,
-    )
-      .then((data) => {
-        const messages = data.session?.messages ?? [];
-        state.addPage(messages);
-        fillAgain ||= messages.length === PAGE_SIZE;
-        render();
-      })
-      .catch(report)
-      .finally(() => {
-        filling = false;
-        if (fillAgain) {
-          fillAgain = false;
-          fillGap();
-        }
-      });
-  };
-
   let page;
   try {
-    page = await request(ChatPageDocument, { id: sessionId, last: PAGE_SIZE }, token);
+    page = (await request(ChatPageDocument, { id: sessionId, last: PAGE_SIZE }, token)).session;
   } catch (error) {
-    showStart(root, token, errorText(error));
+    pane.replaceChildren(h('p', { class: 'problem' }, errorText(error)));
     return;
   }
-  if (!page.session) {
-    showStart(root, token, `No session ${sessionId} for this token.`);
+  if (!page) {
+    const missing = 'This chat does not exist (or is not yours).';
+    pane.replaceChildren(h('p', { class: 'problem' }, missing));
     return;
   }
-  state.title = page.session.title;
-  state.addPage(page.session.messages, page.session.revision);
+  const state = new ChatState(page);
+
+  const render = (): void => {
+    // A person reading the latest messages keeps seeing the latest ones.
+    const atBottom = innerHeight + scrollY >= document.body.scrollHeight - 40;
+    title.textContent = state.name();
+    title.title = state.name();
+    list.replaceChildren(...state.shown().map(messageView));
+    older.hidden = state.from <= 0;
+    input.disabled = send.disabled = rename.hidden = state.deleted;
+    status.dataset.received = String(state.received);
+    status.dataset.duplicates = String(state.duplicates);
+    if (state.deleted) {
+      chats.remove(sessionId);
+    } else {
+      chats.update({
+        id: sessionId,
+        name: state.name(),
+        updatedAt: state.updatedAt,
+        revision: state.revision,
+      });
+    }
+    if (atBottom) scrollTo(0, document.body.scrollHeight);
+  };
+  const setStatus = (value: LiveStatus, detail: string, resumedAt: Cursor): void => {
+    status.dataset.state = value;
+    // For the tests and the curious: where this (re)subscription resumed.
+    status.dataset.afterRevision = String(resumedAt.revision);
+    status.dataset.afterSequence = String(resumedAt.sequence ?? '');
+    status.textContent = STATUS_TEXT[value];
+    status.title = detail;
+    if (value === 'deleted') problem.textContent = 'This chat was deleted.';
+    if (value === 'failed') {
+      problem.textContent = `Updates stopped (${detail}): reload the page, with a fresh token if yours expired.`;
+    }
+  };
   render();
 
   older.addEventListener('click', () => {
-    request(ChatPageDocument, { id: sessionId, last: PAGE_SIZE, beforeSequence: state.lowestSequence() }, token)
+    const before = { id: sessionId, beforeSequence: state.from, last: PAGE_SIZE };
+    request(SessionMessagesDocument, before, token)
       .then((data) => {
-        if (data.session) state.addPage(data.session.messages);
+        state.addOlder(data.session?.messages ?? []);
         render();
       })
       .catch(report);
@@ -168,28 +188,61 @@ async function showChat(root: HTMLElement, sessionId: string, token: string): Pr
       })
       .catch(report);
   });
+  rename.addEventListener('click', () => {
+    const field = h('input', {
+      name: 'title',
+      value: state.title ?? state.name(),
+      'aria-label': 'Title',
+    }) as HTMLInputElement;
+    const cancel = h('button', { type: 'button' }, 'Cancel');
+    const save = h('button', { type: 'submit' }, 'Save');
+    const form = h('form', { class: 'rename-form' }, field, save, cancel);
+    const close = (): void => form.replaceWith(title, rename);
+    cancel.addEventListener('click', close);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      // An empty title clears it: the chat is named by its first message again.
+      const input = { title: field.value.trim() || null };
+      request(UpdateSessionDocument, { id: sessionId, input }, token)
+        .then((data) => {
+          state.setFields(data.updateSession);
+          close();
+          render();
+        })
+        .catch(report);
+    });
+    field.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') close();
+    });
+    rename.remove();
+    title.replaceWith(form);
+    field.select();
+  });
 
+  let connections = 0;
   follow({
     sessionId,
     token,
-    resumeAt: () => state.resumeAt,
-    onMessage: (message) => {
-      state.addEvent(message);
+    resumeAt: () => state.cursor,
+    onEvent: (event) => {
+      state.apply(event);
       render();
-      if (state.contiguousEnd() < state.highestSequence()) fillGap();
     },
     onStatus: setStatus,
-    onConnected: fillGap,
+    // What happened to other chats while this page was cut off.
+    onConnected: () => {
+      if (connections++ > 0) refreshChats();
+    },
   });
 }
 
 function main(): void {
   const root = document.getElementById('app')!;
   const { session, token } = fromFragment();
-  if (session && token) {
-    void showChat(root, session, token);
+  if (token) {
+    showApp(root, token, session);
   } else {
-    showStart(root, token);
+    showStart(root);
   }
   window.addEventListener('hashchange', () => location.reload());
 }

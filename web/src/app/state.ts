@@ -1,7 +1,11 @@
-import type { ChatPageQuery, ToolMessageUpdatedSubscription } from '../gql/graphql';
+import type { ChatPageQuery, SessionEventsSubscription } from '../gql/graphql';
 
-export type Message = NonNullable<ChatPageQuery['session']>['messages'][number];
-export type ToolMessage = ToolMessageUpdatedSubscription['toolMessageUpdated'];
+type Page = NonNullable<ChatPageQuery['session']>;
+export type Message = Page['messages'][number];
+export type SessionEvent = SessionEventsSubscription['sessionEvents'];
+type SessionFields = NonNullable<SessionEvent['session']>;
+/** What naming a chat needs: a USER message's place and text. */
+export type Opening = Pick<Message, 'sequence' | 'role' | 'content'>;
 
 /** A tool operation is pending while its TOOL message has no result yet. */
 export function isPending(message: Message): boolean {
@@ -11,88 +15,102 @@ export function isPending(message: Message): boolean {
   );
 }
 
+/** A chat's name: its title, else its first USER message (trimmed), else "New chat". */
+export function chatName(title: string | null | undefined, opening: readonly Opening[]): string {
+  const firstUser = opening.find((message) => message.role === 'USER' && message.content?.trim());
+  return title?.trim() || firstUser?.content?.trim() || 'New chat';
+}
+
 /**
- * Where a subscription resumes: after `revision`, and within that revision after `sequence`
- * (`null`: the whole revision is known, as after a page load).
+ * Where the subscription resumes: after `revision`, and within it after message `sequence`
+ * (`null`: the whole revision, as after a page load or a SESSION event).
  */
-export interface ResumePoint {
+export interface Cursor {
   revision: number;
   sequence: number | null;
 }
 
-function isAfter(a: ResumePoint, b: ResumePoint): boolean {
-  const sequence = (point: ResumePoint): number => point.sequence ?? Number.POSITIVE_INFINITY;
-  return a.revision > b.revision || (a.revision === b.revision && sequence(a) > sequence(b));
-}
-
 /**
- * The messages a chat view holds, and the point to resume the subscription after.
+ * One open chat: its messages by sequence, its own fields, and the cursor of the last event
+ * applied.
  *
- * The resume rule: `resumeAt` only moves forward with what covers every change up to it, that
- * is the session's `revision` from a page load (the whole revision), and each subscription
- * event (its revision and sequence: the server sends them in that order). Messages fetched by
- * sequence (older pages, gaps) are merged but never move it: they say nothing about others.
+ * Everything is applied idempotently: a message replaces the one of its sequence only when
+ * its revision is newer, and the session's fields likewise. The cursor moves only with what
+ * covers every change up to it: the page load (the session's revision, whole) and each
+ * event, in the order the server sends them. Messages fetched by sequence (older pages) or
+ * returned by a mutation are merged but never move it.
  */
 export class ChatState {
-  private readonly messages = new Map<string, Message>();
+  private readonly messages = new Map<number, Message>();
   private readonly seen = new Set<string>();
-  resumeAt: ResumePoint = { revision: 0, sequence: null };
+  /** Every message from this sequence on is held (older pages load on demand). */
+  from = 0;
+  cursor: Cursor = { revision: 0, sequence: null };
+  title: string | null = null;
+  updatedAt = '';
+  /** The revision of the session fields held. */
+  revision = -1;
+  private firstUser: Opening | undefined;
+  deleted = false;
   received = 0;
   duplicates = 0;
-  title: string | null = null;
 
-  /** A page of messages (latest or older); with `revision` it also covers every change up to it. */
-  addPage(messages: readonly Message[], revision?: number): void {
+  constructor(page: Page) {
+    this.setFields(page);
+    page.opening.forEach((message) => this.noteUser(message));
+    page.messages.forEach((message) => this.merge(message));
+    this.from = page.messages[0]?.sequence ?? 0;
+    this.cursor = { revision: page.revision, sequence: null };
+  }
+
+  /** A page of older messages, just before `from`. */
+  addOlder(messages: readonly Message[]): void {
     messages.forEach((message) => this.merge(message));
-    if (revision !== undefined) this.advance({ revision, sequence: null });
+    this.from = Math.min(this.from, messages[0]?.sequence ?? 0);
   }
 
-  /** A subscription event; returns whether it changed what is shown. */
-  addEvent(message: ToolMessage): boolean {
-    const key = `${message.id}@${message.revision}`;
+  /** One event of the subscription, in the order received. */
+  apply(event: SessionEvent): void {
+    const key = `${event.kind}:${event.sequence ?? ''}@${event.revision}`;
     this.received += 1;
-    if (this.seen.has(key)) {
-      this.duplicates += 1;
-    }
+    if (this.seen.has(key)) this.duplicates += 1;
     this.seen.add(key);
-    this.advance({ revision: message.revision, sequence: message.sequence });
-    return this.merge(message);
-  }
-
-  private advance(point: ResumePoint): void {
-    if (isAfter(point, this.resumeAt)) this.resumeAt = point;
+    if (event.message) this.merge(event.message);
+    if (event.session) this.setFields(event.session);
+    if (event.kind === 'DELETED') this.deleted = true;
+    this.cursor = { revision: event.revision, sequence: event.sequence ?? null };
   }
 
   /** Keeps the newest state of each message: a stale or repeated one changes nothing. */
-  merge(message: Message): boolean {
-    const known = this.messages.get(message.id);
-    if (known && known.revision >= message.revision) {
-      return false;
+  merge(message: Message): void {
+    const known = this.messages.get(message.sequence);
+    if (known && known.revision >= message.revision) return;
+    this.messages.set(message.sequence, message);
+    this.noteUser(message);
+  }
+
+  private noteUser(message: Opening): void {
+    const named = message.role === 'USER' && message.content?.trim();
+    if (named && (!this.firstUser || message.sequence < this.firstUser.sequence)) {
+      this.firstUser = message;
     }
-    this.messages.set(message.id, message);
-    return true;
   }
 
-  ordered(): Message[] {
-    return [...this.messages.values()].sort((a, b) => a.sequence - b.sequence);
+  setFields(fields: Pick<SessionFields, 'title' | 'updatedAt' | 'revision'>): void {
+    if (fields.revision < this.revision) return;
+    this.revision = fields.revision;
+    this.title = fields.title ?? null;
+    this.updatedAt = fields.updatedAt;
   }
 
-  lowestSequence(): number | undefined {
-    return this.ordered()[0]?.sequence;
+  name(): string {
+    return chatName(this.title, this.firstUser ? [this.firstUser] : []);
   }
 
-  highestSequence(): number {
-    return this.ordered().at(-1)?.sequence ?? -1;
-  }
-
-  /** The end of the unbroken run of sequences from the lowest shown: a gap starts after it. */
-  contiguousEnd(): number {
-    const ordered = this.ordered();
-    let end = ordered[0]?.sequence ?? -1;
-    for (const message of ordered) {
-      if (message.sequence > end + 1) break;
-      end = message.sequence;
-    }
-    return end;
+  /** The messages shown: every one from `from` on, in sequence order. */
+  shown(): Message[] {
+    return [...this.messages.values()]
+      .filter((message) => message.sequence >= this.from)
+      .sort((a, b) => a.sequence - b.sequence);
   }
 }

@@ -41,6 +41,15 @@ export type MessageRole =
   | 'TOOL'
   | 'USER';
 
+/** What changed in a session. */
+export type SessionEventKind =
+  /** The session was deleted; the subscription then completes. */
+  | 'DELETED'
+  /** A message was created or changed: `message` holds it. */
+  | 'MESSAGE'
+  /** The session's own fields changed (title, token totals, JSON fields, message count, updatedAt): `session` holds them. */
+  | 'SESSION';
+
 /** Changes to a session's metadata. Fields left out keep their value; null clears `title` and is refused for the others. */
 export type UpdateSessionInput = {
   /** Replaces `credentials` whole: a JSON object (`{}` empties it). */
@@ -82,6 +91,13 @@ export type AppendMessagesMutationVariables = Exact<{
 
 export type AppendMessagesMutation = { appendMessages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> };
 
+export type ChatListQueryVariables = Exact<{
+  limit?: number;
+}>;
+
+
+export type ChatListQuery = { sessions: Array<{ id: string, title: string | null, updatedAt: string, revision: number, messages: Array<{ sequence: number, role: MessageRole, content: string | null }> }> };
+
 export type ChatPageQueryVariables = Exact<{
   id: string | number;
   last?: number;
@@ -89,7 +105,7 @@ export type ChatPageQueryVariables = Exact<{
 }>;
 
 
-export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, updatedAt: string, opening: Array<{ sequence: number, role: MessageRole, content: string | null }>, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
 
 export type CreateSessionMutationVariables = Exact<{
   input?: CreateSessionInput | null | undefined;
@@ -119,6 +135,15 @@ export type ListSessionsQueryVariables = Exact<{
 
 
 export type ListSessionsQuery = { sessionCount: number, sessions: Array<{ id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number }> };
+
+export type SessionEventsSubscriptionVariables = Exact<{
+  sessionId: string | number;
+  afterRevision?: number | null | undefined;
+  afterSequence?: number | null | undefined;
+}>;
+
+
+export type SessionEventsSubscription = { sessionEvents: { kind: SessionEventKind, sessionId: string, revision: number, sequence: number | null, message: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } | null, session: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } | null } };
 
 export type SessionMessagesQueryVariables = Exact<{
   id: string | number;
@@ -236,6 +261,21 @@ export const AppendMessagesDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AppendMessagesMutation, AppendMessagesMutationVariables>;
+export const ChatListDocument = new TypedDocumentString(`
+    query ChatList($limit: Int! = 50) {
+  sessions(limit: $limit) {
+    id
+    title
+    updatedAt
+    revision
+    messages(first: 5) {
+      sequence
+      role
+      content
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ChatListQuery, ChatListQueryVariables>;
 export const ChatPageDocument = new TypedDocumentString(`
     query ChatPage($id: ID!, $last: Int! = 50, $beforeSequence: Int) {
   session(id: $id) {
@@ -243,6 +283,12 @@ export const ChatPageDocument = new TypedDocumentString(`
     title
     revision
     messageCount
+    updatedAt
+    opening: messages(first: 5) {
+      sequence
+      role
+      content
+    }
     messages(last: $last, beforeSequence: $beforeSequence) {
       id
       sessionId
@@ -336,6 +382,49 @@ export const ListSessionsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ListSessionsQuery, ListSessionsQueryVariables>;
+export const SessionEventsDocument = new TypedDocumentString(`
+    subscription SessionEvents($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
+  sessionEvents(
+    sessionId: $sessionId
+    afterRevision: $afterRevision
+    afterSequence: $afterSequence
+  ) {
+    kind
+    sessionId
+    revision
+    sequence
+    message {
+      id
+      sessionId
+      sequence
+      role
+      content
+      name
+      toolCallId
+      refusal
+      toolCalls
+      functionCall
+      createdAt
+      updatedAt
+      revision
+    }
+    session {
+      id
+      userId
+      title
+      createdAt
+      updatedAt
+      credentials
+      successfulAgentRuns
+      successfulAgentSchedules
+      totalPromptTokens
+      totalCompletionTokens
+      messageCount
+      revision
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<SessionEventsSubscription, SessionEventsSubscriptionVariables>;
 export const SessionMessagesDocument = new TypedDocumentString(`
     query SessionMessages($id: ID!, $afterSequence: Int, $beforeSequence: Int, $first: Int, $last: Int) {
   session(id: $id) {
