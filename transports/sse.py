@@ -27,6 +27,7 @@ from core.errors import BadUserInput, ClientError, NotFound
 from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
+from transports.checkout import from_checkout
 from transports.view import ChatGraphQL
 
 # The document WebSocket clients use, so that both transports answer in one shape.
@@ -38,7 +39,7 @@ EVENT_ID = re.compile(r"^(-?\d{1,10})-(-?\d{1,10})$")
 
 
 def tool_messages_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Response]]:
-    subscription = SUBSCRIPTION.read_text()
+    subscription = from_checkout(SUBSCRIPTION).read_text()
 
     async def tool_messages(request: Request) -> Response:
         context = view.context_for(request.headers.get("authorization"))
