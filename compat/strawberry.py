@@ -1,21 +1,30 @@
 """Strawberry's names that its public API does not export, reached from here alone.
 
-tests/test_compat.py names the installed Strawberry version when one of them changes.
+When one of them is gone, the import of this module says so with the installed Strawberry
+version; tests/test_compat.py does when one of them changes.
 """
 
+from importlib.metadata import version
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
 from strawberry import Schema
-from strawberry.extensions.max_aliases import create_validator
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+try:
+    from strawberry.extensions.max_aliases import create_validator
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+    from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+    # Where Strawberry keeps, on a graphql-core field or argument, its own definition of it.
+    DEFINITION_KEY = GraphQLCoreConverter.DEFINITION_BACKREF
+except (ImportError, AttributeError) as error:
+    raise ImportError(
+        f"strawberry-graphql {version('strawberry-graphql')} no longer has a name that "
+        f"compat/strawberry.py reaches: {error}"
+    ) from error
 
 # Strawberry's graphql-core execution context: its resolvers get Strawberry's Info from it.
 ExecutionContext = StrawberryGraphQLCoreExecutionContext
-
-# Where Strawberry keeps, on a graphql-core field or argument, its own definition of it.
-DEFINITION_KEY = GraphQLCoreConverter.DEFINITION_BACKREF
 
 
 def graphql_core_schema(schema: Schema) -> GraphQLSchema:

@@ -15,12 +15,11 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext, suppress
+from contextlib import AsyncExitStack, nullcontext, suppress
 from typing import Any
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
-from broadcaster._base import Subscriber
 
 logger = logging.getLogger("chatstore.broker")
 
@@ -101,12 +100,13 @@ class Broker:
         reconnecting = False
         while True:
             broadcast = Broadcast(self.url)
-            subscription: AbstractAsyncContextManager[Subscriber] | None = None
+            # Holds the subscription once it is entered, so that _close leaves it.
+            subscription = AsyncExitStack()
             try:
                 await asyncio.wait_for(broadcast.connect(), self._timeout)
-                entering = broadcast.subscribe(CHANNEL)
-                subscriber = await asyncio.wait_for(entering.__aenter__(), self._timeout)
-                subscription = entering
+                subscriber = await asyncio.wait_for(
+                    subscription.enter_async_context(broadcast.subscribe(CHANNEL)), self._timeout
+                )
                 self._broadcast, self.connected = broadcast, True
                 self._first_connection.set()
                 if reconnecting:
@@ -125,14 +125,16 @@ class Broker:
             await asyncio.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
 
-    async def _relay(self, broadcast: Broadcast, subscriber: Subscriber) -> None:
+    async def _relay(self, broadcast: Broadcast, subscriber: Any) -> None:
+        """Pass on the hints `subscriber` receives until the channel fails or falls silent.
+        (`subscriber` is what broadcast.subscribe() yields: broadcaster exports no name for it.)"""
         # Pings are numbered and counted, not timed: a process too busy to read its pong
         # for a while is also too busy to send the next ping, so it is not taken for dead.
         sent = answered = 0
 
         async def listen() -> None:
             nonlocal answered
-            async for event in subscriber:  # type: ignore[union-attr]
+            async for event in subscriber:
                 if event is None:
                     break
                 message = event.message
@@ -158,12 +160,9 @@ class Broker:
             tasks.create_task(listen())
             tasks.create_task(heartbeat())
 
-    async def _close(
-        self, broadcast: Broadcast, subscription: AbstractAsyncContextManager[Subscriber] | None
-    ) -> None:
+    async def _close(self, broadcast: Broadcast, subscription: AsyncExitStack) -> None:
         """Let go of a connection that may be dead: errors and hangs are expected here."""
-        if subscription is not None:
-            with suppress(Exception):
-                await asyncio.wait_for(subscription.__aexit__(None, None, None), self._timeout)
+        with suppress(Exception):
+            await asyncio.wait_for(subscription.aclose(), self._timeout)
         with suppress(Exception):
             await asyncio.wait_for(broadcast.disconnect(), self._timeout)

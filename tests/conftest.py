@@ -1,5 +1,7 @@
-"""Every test that takes `api` or `server` runs on SQLite and on PostgreSQL."""
+"""Every test that takes `api` or `server` runs on SQLite and on PostgreSQL (TEST_DATABASES
+may keep one of them: see `server`)."""
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,15 +11,26 @@ import pytest
 from tests.clients import Api, new_user, token_for
 from tests.servers import RunningServer, database_url, running_server
 
+DATABASE_KINDS = ("sqlite", "postgres")
+SERVER_DATABASES = os.environ.get("TEST_DATABASES", ",".join(DATABASE_KINDS)).split(",")
+if not set(SERVER_DATABASES) <= set(DATABASE_KINDS):
+    raise pytest.UsageError(
+        f"TEST_DATABASES={os.environ['TEST_DATABASES']!r}: sqlite and/or postgres, comma-separated"
+    )
+
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("databases")
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+@pytest.fixture(scope="session", params=SERVER_DATABASES)
 async def server(request: pytest.FixtureRequest, workdir: Path) -> AsyncIterator[RunningServer]:
-    """One uvicorn per database kind for the whole run; tests isolate by fresh users."""
+    """One uvicorn per database kind for the whole run; tests isolate by fresh users.
+
+    The kinds are sqlite and postgres, or those listed in TEST_DATABASES (comma-separated,
+    e.g. TEST_DATABASES=postgres), as for CI's second run with the speed layers off.
+    """
     async with database_url(request.param, workdir) as url:
         async with running_server(database_url=url) as running:
             yield running

@@ -25,15 +25,19 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REQUIRED_IN_CI = os.environ.get("CI", "").lower() == "true"
 
-# Settings that turn every speed layer off (speed/__init__.py lists them).
+# Settings that turn every speed layer on, and off (speed/__init__.py lists them), whatever
+# the environment says.
+SPEED_LAYERS_ON: dict[str, Any] = {
+    "response_cache_bytes": Settings.model_fields["response_cache_bytes"].default,
+    "document_cache": True,
+    "compiled_reads": True,
+    "shared_fanout": True,
+    "prepared_statements": True,
+    "single_statement_append": True,
+    "gc_freeze": True,
+}
 SPEED_LAYERS_OFF: dict[str, Any] = {
-    "response_cache_bytes": 0,
-    "document_cache": False,
-    "compiled_reads": False,
-    "shared_fanout": False,
-    "prepared_statements": False,
-    "single_statement_append": False,
-    "gc_freeze": False,
+    name: 0 if name == "response_cache_bytes" else False for name in SPEED_LAYERS_ON
 }
 
 

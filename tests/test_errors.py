@@ -15,6 +15,7 @@ import warnings
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import asyncpg
@@ -25,10 +26,12 @@ from graphql import get_introspection_query
 from jwt.warnings import InsecureKeyLengthWarning
 from pydantic import ValidationError
 
+from app import create_app
 from core.identity import issue_token
 from core.settings import Settings
 from tests.clients import Api, create_session, new_user, operation, token_for
 from tests.servers import JWT_SECRET, POSTGRES_ADMIN_URL, database_url, running_server
+from transports import browser, sse
 
 MiB = 1024 * 1024
 BODY_LIMIT = 40 * MiB
@@ -902,6 +905,20 @@ def test_unsupported_database_url_from_the_environment_is_refused(
     with pytest.raises(ValidationError) as raised:
         Settings(jwt_secret=JWT_SECRET)
     assert "DATABASE_URL" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"), [(browser, "WEB_DIST"), (sse, "OPERATIONS")], ids=["web", "sse"]
+)
+def test_start_up_names_a_file_missing_from_the_checkout(
+    module: ModuleType, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    missing = tmp_path / "missing"
+    monkeypatch.setattr(module, name, missing)
+    settings = Settings(jwt_secret=JWT_SECRET, database_url=f"sqlite+aiosqlite:///{tmp_path}/db")
+    with pytest.raises(RuntimeError) as raised:
+        create_app(settings)
+    assert str(missing) in str(raised.value) and "checkout" in str(raised.value)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

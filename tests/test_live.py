@@ -503,6 +503,7 @@ async def test_two_tabs_on_one_session_each_receive_each_event_once(
             await tab.nothing_within(QUIET)
 
 
+@pytest.mark.speed_layer
 async def test_tabs_of_one_session_woken_by_one_write_share_one_read(
     api: Api, user: str, server: RunningServer
 ):

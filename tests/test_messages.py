@@ -735,6 +735,7 @@ async def test_loading_sessions_with_messages_runs_the_same_statements_for_5_or_
     assert 1 <= counts[50] <= 5, counts
 
 
+@pytest.mark.speed_layer
 @pytest.mark.parametrize(
     "message",
     [

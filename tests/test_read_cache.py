@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.clients import (
     Api,
@@ -35,6 +36,7 @@ async def session_with_messages(api: Api) -> str:
     return session_id
 
 
+@pytest.mark.speed_layer
 async def test_a_repeated_read_is_answered_with_one_lookup_and_the_executors_bytes(
     api: Api, server: RunningServer
 ):

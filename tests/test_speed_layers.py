@@ -29,7 +29,13 @@ from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
 from tests.clients import Api, append_many, create_session, operation, token_for
-from tests.servers import SPEED_LAYERS_OFF, RunningServer, database_url, running_server
+from tests.servers import (
+    SPEED_LAYERS_OFF,
+    SPEED_LAYERS_ON,
+    RunningServer,
+    database_url,
+    running_server,
+)
 
 HIDDEN = "hidden"
 
@@ -61,7 +67,7 @@ class RuledQuery(Query):
 @pytest.fixture(params=["on", "off"])
 async def ruled(request: pytest.FixtureRequest, server: RunningServer) -> AsyncIterator[str]:
     """A server with RuledQuery on the same database, with every speed layer on or off."""
-    layers = {} if request.param == "on" else SPEED_LAYERS_OFF
+    layers = SPEED_LAYERS_ON if request.param == "on" else SPEED_LAYERS_OFF
     url = server.settings.database_url
     async with running_server(database_url=url, query=RuledQuery, **layers) as running:
         yield running.http_url
@@ -154,7 +160,7 @@ async def fields_executed(database: Database, settings: Settings, messages: int)
 async def test_compiled_reads_complete_messages_without_executing_their_fields(
     database: Database,
 ):
-    on = Settings(response_cache_bytes=0)
+    on = Settings(response_cache_bytes=0, compiled_reads=True)
     off = Settings(response_cache_bytes=0, compiled_reads=False)
     assert await fields_executed(database, on, 3) == await fields_executed(database, on, 30)
     assert await fields_executed(database, off, 30) > await fields_executed(database, off, 3)

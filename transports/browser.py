@@ -10,6 +10,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from transports.checkout import from_checkout
+
 WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
 # Scripts, styles, fonts and connections (WebSocket included) only from this origin. Inline
@@ -43,7 +45,7 @@ class WebAssets(StaticFiles):
     """`web/dist` under /app: the chat client at /app/ and the assets of both pages."""
 
     def __init__(self) -> None:
-        super().__init__(directory=WEB_DIST, html=True)
+        super().__init__(directory=from_checkout(WEB_DIST), html=True)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)

@@ -29,6 +29,7 @@ from core.errors import BadUserInput, ClientError, NotFound
 from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
+from transports.checkout import from_checkout
 from transports.view import ChatGraphQL
 
 # The documents WebSocket clients use, so that both transports answer in one shape.
@@ -42,7 +43,7 @@ def subscription_endpoint(
 ) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint streaming graphql/operations/<operation>.graphql, one event per item of
     its subscription `field`."""
-    subscription = (OPERATIONS / f"{operation}.graphql").read_text()
+    subscription = from_checkout(OPERATIONS / f"{operation}.graphql").read_text()
 
     async def stream_subscription(request: Request) -> Response:
         context = view.context_for(request.headers.get("authorization"))

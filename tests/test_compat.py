@@ -1,0 +1,140 @@
+"""The private names compat/ reaches still mean what compat/ takes them to mean. A failure
+names the library and its installed version: compat/ is the place to adapt. (A name that is
+gone fails the import of compat/strawberry.py, with the version too.)
+"""
+
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+
+import pytest
+import strawberry
+from graphql import GraphQLSchema, build_schema, parse, specified_rules, validate
+from graphql.execution import Executor
+from sqlalchemy.pool import Pool
+from strawberry.types.field import StrawberryField
+
+from compat.graphql_core import OVERRIDDEN, error_count
+from compat.strawberry import (
+    DEFINITION_KEY,
+    ExecutionContext,
+    definition_of,
+    graphql_core_schema,
+    max_aliases_rule,
+    validation_errors,
+)
+
+
+@contextmanager
+def fenced(distribution: str) -> Iterator[None]:
+    """Any error inside becomes a failure naming `distribution` and its installed version."""
+    try:
+        yield
+    except Exception as error:
+        raise pytest.fail.Exception(
+            f"{distribution} {version(distribution)} changed a private name compat/ reaches: "
+            f"{type(error).__name__}: {error}",
+            pytrace=False,
+        ) from None
+
+
+@strawberry.input(one_of=True)
+class Choice:
+    a: int | None = strawberry.UNSET
+    b: int | None = strawberry.UNSET
+
+
+@strawberry.type
+class Query:
+    greeting: str = "hello"
+
+    @strawberry.field
+    def pick(self, choice: Choice) -> int:
+        return 0
+
+
+SCHEMA = strawberry.Schema(Query)
+
+
+@pytest.mark.parametrize("name", OVERRIDDEN)
+def test_graphql_core_executor_methods_keep_their_parameters(name: str) -> None:
+    with fenced("graphql-core"):
+        parameters = tuple(inspect.signature(getattr(Executor, name)).parameters)[1:]
+        assert parameters == OVERRIDDEN[name], (
+            f"Executor.{name} takes {parameters}, compat/graphql_core.py lists {OVERRIDDEN[name]}"
+        )
+
+
+def test_graphql_core_executor_counts_the_errors_it_collected() -> None:
+    class Root:
+        @property
+        def greeting(self) -> str:
+            raise ValueError("no greeting")
+
+    with fenced("graphql-core"):
+        schema = build_schema("type Query { greeting: String }")
+        executor = Executor.build(schema, parse("{ greeting }"), Root())
+        assert isinstance(executor, Executor), executor
+        assert error_count(executor) == 0
+        executor.execute_operation()
+        assert error_count(executor) == 1, "collected_errors.errors misses the field error"
+
+
+def test_strawberry_execution_context_is_a_graphql_core_executor() -> None:
+    with fenced("strawberry-graphql"):
+        assert issubclass(ExecutionContext, Executor), (
+            "StrawberryGraphQLCoreExecutionContext is no graphql-core Executor: "
+            "the speed layers override Executor's methods in a subclass of it"
+        )
+
+
+def test_strawberry_schema_holds_the_graphql_core_schema_it_executes() -> None:
+    with fenced("strawberry-graphql"):
+        schema = graphql_core_schema(SCHEMA)
+        assert isinstance(schema, GraphQLSchema), f"Schema._schema is a {type(schema)}"
+        assert schema.query_type is not None and "greeting" in schema.query_type.fields
+
+
+def test_strawberry_keeps_its_definition_on_each_graphql_core_field() -> None:
+    with fenced("strawberry-graphql"):
+        query_type = graphql_core_schema(SCHEMA).query_type
+        assert query_type is not None
+        field = query_type.fields["greeting"]
+        assert DEFINITION_KEY in (field.extensions or {}), (
+            f"GraphQLCoreConverter.DEFINITION_BACKREF is {DEFINITION_KEY!r}, "
+            f"a field's extensions hold {list(field.extensions or {})}"
+        )
+        definition = definition_of(field)
+        assert isinstance(definition, StrawberryField), definition
+        assert definition.python_name == "greeting", definition
+
+
+def test_strawberry_validation_runs_the_rules_given_and_its_own() -> None:
+    with fenced("strawberry-graphql"):
+        schema = graphql_core_schema(SCHEMA)
+        rules = tuple(specified_rules)
+        assert validation_errors(schema, parse("{ greeting }"), rules) == []
+        unknown = validation_errors(schema, parse("{ nope }"), rules)
+        assert ["nope" in error.message for error in unknown] == [True], unknown
+        both = validation_errors(schema, parse("{ pick(choice: {a: 1, b: 2}) }"), ())
+        assert len(both) == 1, f"Strawberry's OneOf rule did not run: {both}"
+
+
+def test_strawberry_max_aliases_rule_counts_aliases() -> None:
+    with fenced("strawberry-graphql"):
+        schema = graphql_core_schema(SCHEMA)
+        document = parse("{ a: greeting b: greeting }")
+        assert validate(schema, document, [max_aliases_rule(2)]) == []
+        assert len(validate(schema, document, [max_aliases_rule(1)])) == 1
+
+
+def test_sqlalchemy_pool_invalidate_takes_a_connection_and_the_error() -> None:
+    # What it does with them on a lost asyncpg connection: tests/test_prepared.py.
+    with fenced("SQLAlchemy"):
+        parameters = list(inspect.signature(Pool._invalidate).parameters.values())[1:]
+        names = [parameter.name for parameter in parameters]
+        assert names[:2] == ["connection", "exception"], f"Pool._invalidate takes {names}"
+        assert all(p.default is not p.empty for p in parameters[2:]), (
+            f"Pool._invalidate requires more than a connection and an error: {names}"
+        )
