@@ -1,6 +1,7 @@
 """Figure 6a alone, at the full run's crowd: one update to one session, N subscribers.
 
     .venv/bin/python -m bench.fanout [--subscribers 1000] [--rounds 10] [--profile]
+                                     [--subscription toolMessageUpdated|sessionEvents]
 
 For measuring one fan-out lever at a time without the whole suite. Starts its own
 throwaway database and `python -m uvicorn app:app` from this checkout; prints the
@@ -22,10 +23,10 @@ from bench.procs import (
     uvicorn_server,
 )
 from bench.profile import PY_SPY, finish, record
-from bench.subscribers import Subscribers
+from bench.subscribers import SUBSCRIPTIONS, Subscribers, Subscription
 
 
-async def run(subscribers: int, rounds: int, profile: bool) -> None:
+async def run(subscribers: int, rounds: int, profile: bool, subscription: Subscription) -> None:
     raise_fd_limit()
     secret = secrets.token_urlsafe(48)
     config = Config.make(quick=False)
@@ -53,7 +54,12 @@ async def run(subscribers: int, rounds: int, profile: bool) -> None:
                 spy = record(server.pid, out) if profile else None
                 try:
                     result = await figures.fanout_one_session(
-                        ctx, server.ws_url, trigger, "fanout", server.pids()
+                        ctx,
+                        server.ws_url,
+                        trigger,
+                        "fanout",
+                        server.pids(),
+                        subscription=subscription,
                     )
                 finally:
                     await trigger.close()
@@ -63,7 +69,7 @@ async def run(subscribers: int, rounds: int, profile: bool) -> None:
         for client in clients:
             client.stop()
     print(
-        f"6a, {subscribers} subscribers on 1 session, {rounds} rounds: "
+        f"6a, {subscribers} {subscription.field} subscribers on 1 session, {rounds} rounds: "
         f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms, "
         f"max {result['max_ms']:.1f} ms, delivered {result['delivered']}/{result['expected']}, "
         f"server CPU {result['server_cpu_ms_per_delivery']:.3f} ms per delivery"
@@ -75,10 +81,12 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--profile", action="store_true", help="sample the server with py-spy")
+    parser.add_argument("--subscription", choices=list(SUBSCRIPTIONS), default="toolMessageUpdated")
     arguments = parser.parse_args()
     if arguments.profile and PY_SPY is None:
         sys.exit('--profile needs py-spy (pip install -e ".[bench]")')
-    asyncio.run(run(arguments.subscribers, arguments.rounds, arguments.profile))
+    subscription = SUBSCRIPTIONS[arguments.subscription]
+    asyncio.run(run(arguments.subscribers, arguments.rounds, arguments.profile, subscription))
 
 
 if __name__ == "__main__":

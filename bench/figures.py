@@ -30,7 +30,15 @@ from bench.procs import (
 )
 from bench.seed import LISTER, TOOL_CALL_ID, USER, Data, message_input, seed
 from bench.stats import Samples
-from bench.subscribers import Spec, Subscribers, close_all, collect, open_all
+from bench.subscribers import (
+    TOOL_MESSAGE_UPDATED,
+    Spec,
+    Subscribers,
+    Subscription,
+    close_all,
+    collect,
+    open_all,
+)
 from schema.fields import graphql_name, value_fields
 from schema.types import ChatMessage, ChatSession
 
@@ -438,9 +446,15 @@ async def current_revisions(ctx: Context, sessions: Sequence[uuid.UUID]) -> dict
 
 
 async def specs_for(
-    ctx: Context, url: str, sessions: Sequence[uuid.UUID], *, floor: bool = False
+    ctx: Context,
+    url: str,
+    sessions: Sequence[uuid.UUID],
+    *,
+    floor: bool = False,
+    subscription: Subscription = TOOL_MESSAGE_UPDATED,
 ) -> list[Spec]:
-    """One subscription per entry of `sessions`, each replaying the TOOL message once."""
+    """One subscription per entry of `sessions`, each replaying the session's last write
+    once (the TOOL message; for sessionEvents, its MESSAGE and SESSION events)."""
     revisions = await current_revisions(ctx, sorted(set(sessions)))
     return [
         Spec(
@@ -450,6 +464,7 @@ async def specs_for(
             after_revision=revisions[s] - 1,
             floor=floor,
             deflate=ctx.config.deflate,
+            subscription=subscription.field,
         )
         for s in sessions
     ]
@@ -554,9 +569,11 @@ async def fanout_one_session(
     *,
     floor: bool = False,
     rounds: int | None = None,
+    subscription: Subscription = TOOL_MESSAGE_UPDATED,
 ) -> dict[str, Any]:
     """6a: N subscribers on one session; each round one update reaches all of them."""
-    specs = await specs_for(ctx, url, [ctx.data.fanout] * ctx.config.fanout, floor=floor)
+    sessions = [ctx.data.fanout] * ctx.config.fanout
+    specs = await specs_for(ctx, url, sessions, floor=floor, subscription=subscription)
     opened = await open_all(ctx.clients, specs)
     try:
         summary = await _rounds(
@@ -569,11 +586,18 @@ async def fanout_one_session(
 
 
 async def fanout_many_sessions(
-    ctx: Context, url: str, trigger: Trigger, tag: str, *, floor: bool = False
+    ctx: Context,
+    url: str,
+    trigger: Trigger,
+    tag: str,
+    *,
+    floor: bool = False,
+    subscription: Subscription = TOOL_MESSAGE_UPDATED,
 ) -> dict[str, Any]:
     """6b: N subscribers on N sessions; N updates sent one after another, one delivery each."""
     sessions = ctx.data.tools[: ctx.config.fanout_sessions]
-    opened = await open_all(ctx.clients, await specs_for(ctx, url, sessions, floor=floor))
+    specs = await specs_for(ctx, url, sessions, floor=floor, subscription=subscription)
+    opened = await open_all(ctx.clients, specs)
     windows = [CpuWindow([c.pid]).start() for c in ctx.clients]
     started: dict[str, float] = {}
     try:
@@ -592,24 +616,34 @@ async def fanout_many_sessions(
 
 
 async def fanout(
-    ctx: Context, server: Server, tag: str, rounds: int | None = None
+    ctx: Context,
+    server: Server,
+    tag: str,
+    rounds: int | None = None,
+    subscription: Subscription = TOOL_MESSAGE_UPDATED,
 ) -> dict[str, Any]:
+    """6a then 6b, with `subscription`'s crowds, updates by updateToolResult."""
     trigger = Trigger(server, ctx.token)
+    url = server.ws_url
     try:
         one = await fanout_one_session(
-            ctx, server.ws_url, trigger, f"{tag}a", server.pids(), rounds=rounds
+            ctx, url, trigger, f"{tag}a", server.pids(), rounds=rounds, subscription=subscription
         )
-        many = await fanout_many_sessions(ctx, server.ws_url, trigger, f"{tag}b")
+        many = await fanout_many_sessions(ctx, url, trigger, f"{tag}b", subscription=subscription)
     finally:
         await trigger.close()
-    return {"one_session": one, "many_sessions": many}
+    return {"subscription": subscription.field, "one_session": one, "many_sessions": many}
 
 
 @asynccontextmanager
-async def floor_server(ctx: Context) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
-    """bench.floor_ws in a process of its own: its WebSocket URL and the process."""
+async def floor_server(
+    ctx: Context, subscription: Subscription = TOOL_MESSAGE_UPDATED
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """bench.floor_ws in a process of its own, sending `subscription`'s frames: its
+    WebSocket URL and the process."""
     port = free_port()
-    process = spawn([sys.executable, "-m", "bench.floor_ws", ctx.dsn, str(port)])
+    command = [sys.executable, "-m", "bench.floor_ws", ctx.dsn, str(port), subscription.field]
+    process = spawn(command)
     try:
         assert process.stdout is not None
         line = await asyncio.to_thread(process.stdout.readline)
@@ -621,15 +655,24 @@ async def floor_server(ctx: Context) -> AsyncIterator[tuple[str, subprocess.Pope
         process.wait(10)
 
 
-async def fanout_floor(ctx: Context) -> dict[str, Any]:
-    async with floor_server(ctx) as (url, process):
+async def fanout_floor(
+    ctx: Context, subscription: Subscription = TOOL_MESSAGE_UPDATED
+) -> dict[str, Any]:
+    """6's floor: the same crowds and updates on a floor server sending `subscription`'s
+    frames."""
+    async with floor_server(ctx, subscription) as (url, process):
         trigger = Trigger(None, ctx.token, floor_url=url)
+        pids = [process.pid]
         try:
-            one = await fanout_one_session(ctx, url, trigger, "f6a", [process.pid], floor=True)
-            many = await fanout_many_sessions(ctx, url, trigger, "f6b", floor=True)
+            one = await fanout_one_session(
+                ctx, url, trigger, "f6a", pids, floor=True, subscription=subscription
+            )
+            many = await fanout_many_sessions(
+                ctx, url, trigger, "f6b", floor=True, subscription=subscription
+            )
         finally:
             await trigger.close()
-    return {"one_session": one, "many_sessions": many}
+    return {"subscription": subscription.field, "one_session": one, "many_sessions": many}
 
 
 async def capacity_floor(ctx: Context) -> dict[str, Any]:
@@ -642,25 +685,40 @@ async def capacity_floor(ctx: Context) -> dict[str, Any]:
 
 
 async def _open_idle(
-    ctx: Context, url: str, pid: int, *, floor: bool = False
+    ctx: Context,
+    url: str,
+    pid: int,
+    *,
+    floor: bool = False,
+    subscription: Subscription = TOOL_MESSAGE_UPDATED,
 ) -> tuple[dict[str, Any], float]:
     """Opens `ctx.config.idle` subscriptions at `url` and leaves them open: what open_all
     reported, and the RSS each added to process `pid`. One small round first, so the
     baseline includes what the first subscription allocates once (imports, the hub,
     protocol handler caches)."""
-    await open_all(ctx.clients, await specs_for(ctx, url, ctx.data.tools[:20], floor=floor))
+    warm = ctx.data.tools[:20]
+    specs = await specs_for(ctx, url, warm, floor=floor, subscription=subscription)
+    await open_all(ctx.clients, specs)
     await close_all(ctx.clients)
     await asyncio.sleep(1)
     before = rss_kib(pid)
     idle = ctx.config.idle
     sessions = (ctx.data.tools * (idle // len(ctx.data.tools) + 1))[:idle]
-    opened = await open_all(ctx.clients, await specs_for(ctx, url, sessions, floor=floor))
+    specs = await specs_for(ctx, url, sessions, floor=floor, subscription=subscription)
+    opened = await open_all(ctx.clients, specs)
     await asyncio.sleep(1)
     return opened, (rss_kib(pid) - before) / max(opened["opened"], 1)
 
 
-async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
-    """7: idle subscriptions on one process: extra RSS each, and 6a while they are open."""
+async def capacity(
+    ctx: Context,
+    server: Server,
+    subscription: Subscription = TOOL_MESSAGE_UPDATED,
+    *,
+    beside: bool = True,
+) -> dict[str, Any]:
+    """7: idle `subscription`s on one process: extra RSS each, and (`beside`) 6a while they
+    are open."""
     pid = server.worker_pids()[0]
     warm = GraphQLClient(server, ctx.token)
     try:
@@ -668,27 +726,36 @@ async def capacity(ctx: Context, server: Server) -> dict[str, Any]:
             await warm.post(body(operation("ChatPage"), id=str(ctx.data.history), last=50))
     finally:
         await warm.close()
-    opened, per = await _open_idle(ctx, server.ws_url, pid)
-    async with httpx.AsyncClient() as http:
-        ready = (await http.get(f"http://127.0.0.1:{server.port}/readyz")).json()
-    trigger = Trigger(server, ctx.token)
     try:
-        # The idle ones stay open in the same client processes; 6a adds its own.
-        one = await _fanout_beside_idle(ctx, server, trigger)
+        opened, per = await _open_idle(ctx, server.ws_url, pid, subscription=subscription)
+        async with httpx.AsyncClient() as http:
+            ready = (await http.get(f"http://127.0.0.1:{server.port}/readyz")).json()
+        out = {
+            "subscription": subscription.field,
+            "idle": opened,
+            "kib_per_subscription": per,
+            "extrapolated_mb_per_10000": per * 10_000 / 1024,
+            "readyz_subscriptions": ready.get("subscriptions"),
+        }
+        if beside:
+            # The idle ones stay open in the same client processes; 6a adds its own.
+            trigger = Trigger(server, ctx.token)
+            try:
+                out["fanout_one_session"] = await _fanout_beside_idle(
+                    ctx, server, trigger, subscription
+                )
+            finally:
+                await trigger.close()
     finally:
-        await trigger.close()
         await close_all(ctx.clients)
-    return {
-        "idle": opened,
-        "kib_per_subscription": per,
-        "extrapolated_mb_per_10000": per * 10_000 / 1024,
-        "readyz_subscriptions": ready.get("subscriptions"),
-        "fanout_one_session": one,
-    }
+    return out
 
 
-async def _fanout_beside_idle(ctx: Context, server: Server, trigger: Trigger) -> dict[str, Any]:
-    specs = await specs_for(ctx, server.ws_url, [ctx.data.fanout] * ctx.config.fanout)
+async def _fanout_beside_idle(
+    ctx: Context, server: Server, trigger: Trigger, subscription: Subscription
+) -> dict[str, Any]:
+    sessions = [ctx.data.fanout] * ctx.config.fanout
+    specs = await specs_for(ctx, server.ws_url, sessions, subscription=subscription)
     opened = await open_all(ctx.clients, specs)
     rounds = max(3, ctx.config.fanout_rounds // 3)
     summary = await _rounds(ctx, trigger, opened["shares"], "7", rounds, server.pids())

@@ -1,6 +1,7 @@
 """Where an idle subscription's memory goes (figure 7): tracemalloc inside the server.
 
     .venv/bin/python -m bench.memory [--subscriptions N] [--deflate] [--ws IMPL] [--by lineno]
+                                     [--subscription toolMessageUpdated|sessionEvents]
 
 Unlike the other figures the app runs in this process, under uvicorn, so that tracemalloc
 sees its allocations; the subscribers are the suite's own client processes. Prints the RSS
@@ -20,7 +21,7 @@ import httpx
 import uvicorn
 
 from bench.procs import raise_fd_limit, sqlalchemy_url, throwaway_database
-from bench.subscribers import Spec, Subscribers, open_all
+from bench.subscribers import SUBSCRIPTIONS, Spec, Subscribers, open_all
 
 TOOL_MESSAGE = (
     "mutation ($id: ID!) { appendMessage(sessionId: $id, "
@@ -54,7 +55,7 @@ async def session_ids(http: httpx.AsyncClient, token: str, count: int) -> list[s
     return ids
 
 
-async def run(subscriptions: int, deflate: bool, ws: str, by: str) -> None:
+async def run(subscriptions: int, deflate: bool, ws: str, by: str, subscription: str) -> None:
     from app import create_app
     from core.identity import issue_token
     from core.settings import Settings
@@ -80,8 +81,9 @@ async def run(subscriptions: int, deflate: bool, ws: str, by: str) -> None:
             token = issue_token(secret, "bench-memory")
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 ids = await session_ids(http, token, subscriptions + 50)
+            url = f"ws://127.0.0.1:{port}/graphql"
             specs = [
-                Spec(f"ws://127.0.0.1:{port}/graphql", token, id, 0, deflate=deflate) for id in ids
+                Spec(url, token, id, 0, deflate=deflate, subscription=subscription) for id in ids
             ]
             await open_all(clients, specs[:50])  # first-time costs (imports, caches) go here
             gc.collect()
@@ -96,7 +98,8 @@ async def run(subscriptions: int, deflate: bool, ws: str, by: str) -> None:
             growth = after.compare_to(before, by)
             traced = sum(stat.size_diff for stat in growth)
             print(
-                f"{count} idle subscriptions ({ws}, deflate {'on' if deflate else 'off'}): "
+                f"{count} idle {subscription} subscriptions "
+                f"({ws}, deflate {'on' if deflate else 'off'}): "
                 f"RSS {(rss_after - rss_before) / count:.1f} KiB each (tracemalloc on), "
                 f"traced Python {traced / count / 1024:.1f} KiB each"
             )
@@ -123,8 +126,17 @@ def main() -> None:
         help="uvicorn's WebSocket implementation",
     )
     parser.add_argument("--by", choices=["filename", "lineno"], default="filename")
+    parser.add_argument("--subscription", choices=list(SUBSCRIPTIONS), default="toolMessageUpdated")
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.subscriptions, arguments.deflate, arguments.ws, arguments.by))
+    asyncio.run(
+        run(
+            arguments.subscriptions,
+            arguments.deflate,
+            arguments.ws,
+            arguments.by,
+            arguments.subscription,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -55,6 +55,12 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
     rows: list[Row] = []
     notes: list[str] = []
 
+    def measured(key: str) -> dict[str, Any] | None:
+        """A figure's result; None when the run has none (older runs) or it failed (the
+        failure is noted with its figure)."""
+        result = figs.get(key)
+        return result if isinstance(result, dict) and "error" not in result else None
+
     def watch(label: str, result: dict[str, Any]) -> None:
         if result.get("client_saturated"):
             cores = result.get("client_cores")
@@ -196,29 +202,45 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
 
     def figure_6() -> None:
         floor6 = figs["6_fanout_floor"]
-        _fanout_rows(rows, watch, "6", figs["6_fanout"], floor6)
+        events = measured("6_fanout_session_events"), measured("6_fanout_session_events_floor")
+        beside = (events[0], events[1]) if events[0] and events[1] else None
+        _fanout_rows(rows, watch, "6", figs["6_fanout"], floor6, beside)
 
-    def figure_7() -> None:
-        floor6 = figs["6_fanout_floor"]
-        f7 = figs["7_capacity"]
-        idle = f7["idle"]["opened"]
-        extra_mb = f7["extrapolated_mb_per_10000"]
+    def idle_row(subscription: str | None, result: dict[str, Any]) -> None:
+        """RSS per idle subscription against the floor's per socket; issue 4's target on
+        toolMessageUpdated's line (`subscription` None), a sub-line for another."""
+        named = "" if subscription is None else f" {subscription}"
+        per, mb = result["kib_per_subscription"], result["extrapolated_mb_per_10000"]
+        opened = f"{result['idle']['opened']:,} open"
         # The floor keeps only the socket: what any server pays for an idle subscriber.
         floor_kib = figs.get("7_capacity_floor", {}).get("kib_per_socket")
         rows.append(
             (
                 "7",
-                f"RSS per idle subscription ({idle:,} open)",
-                f"{f7['kib_per_subscription']:.1f} KiB",
+                f"RSS per idle subscription ({opened})"
+                if subscription is None
+                else f"  …{named} ({opened})",
+                f"{per:.1f} KiB",
                 "" if floor_kib is None else f"{floor_kib:.1f} KiB",
-                "" if floor_kib is None else f"{f7['kib_per_subscription'] / floor_kib:.1f}x",
-                f"< 200 MB per 10,000 ({extra_mb:.0f} MB): {_verdict(extra_mb < 200)}",
+                "" if floor_kib is None else f"{per / floor_kib:.1f}x",
+                f"< 200 MB per 10,000 ({mb:.0f} MB): {_verdict(mb < 200)}"
+                if subscription is None
+                else f"({mb:.0f} MB per 10,000)",
             )
         )
-        if f7["idle"]["failed"]:
+        failed = result["idle"]["failed"]
+        if failed:
             notes.append(
-                f"7: {f7['idle']['failed']} idle subscriptions failed: {f7['idle']['errors']}"
+                f"7{named}: {failed} idle subscriptions failed: {result['idle']['errors']}"
             )
+
+    def figure_7() -> None:
+        floor6 = figs["6_fanout_floor"]
+        f7 = figs["7_capacity"]
+        idle_row(None, f7)
+        events = measured("7_capacity_session_events")
+        if events is not None:
+            idle_row("sessionEvents", events)
         one = f7["fanout_one_session"]
         watch("7", one)
         floor_one = floor6["one_session"]
@@ -310,33 +332,51 @@ def _append_rows(
 
 
 def _fanout_rows(
-    rows: list[Row], watch: Any, fig: str, result: dict[str, Any], floor: dict[str, Any]
+    rows: list[Row],
+    watch: Any,
+    fig: str,
+    result: dict[str, Any],
+    floor: dict[str, Any],
+    session_events: tuple[dict[str, Any], dict[str, Any]] | None = None,
 ) -> None:
+    """6a and 6b (toolMessageUpdated), each followed by its sessionEvents line when given:
+    (the server's result, its floor's)."""
     for key, label in (
         ("one_session", "subscribers on 1 session"),
         ("many_sessions", "subscribers on as many sessions"),
     ):
-        ours, base = result[key], floor[key]
-        watch(fig, ours)
-        watch(f"{fig} floor", base)
-        if ours["delivered"] < ours["expected"]:
-            rows.append(
-                (
-                    fig,
-                    f"  {ours['expected'] - ours['delivered']} deliveries missing",
-                    "",
-                    "",
-                    "",
-                    "",
-                )
-            )
-        rows.append(
-            (
-                fig,
-                f"fan-out, {ours['open']['opened']:,} {label}, p50 / p99",
-                f"{_ms(ours['p50_ms'])} / {_ms(ours['p99_ms'])}",
-                f"{_ms(base['p50_ms'])} / {_ms(base['p99_ms'])}",
-                _ratios(ours, base),
-                f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}",
-            )
+        _fanout_row(rows, watch, fig, None, label, result[key], floor[key])
+        if session_events is not None:
+            ours, base = session_events[0][key], session_events[1][key]
+            _fanout_row(rows, watch, fig, "sessionEvents", label, ours, base)
+
+
+def _fanout_row(
+    rows: list[Row],
+    watch: Any,
+    fig: str,
+    subscription: str | None,
+    label: str,
+    ours: dict[str, Any],
+    base: dict[str, Any],
+) -> None:
+    """One fan-out line against its floor, after a line for missing deliveries if any.
+    `subscription` None is toolMessageUpdated, whose lines carry issue 4's target; another
+    is a sub-line under it, with no target of its own."""
+    named = "" if subscription is None else f" {subscription}"
+    watch(f"{fig}{named}", ours)
+    watch(f"{fig}{named} floor", base)
+    if ours["delivered"] < ours["expected"]:
+        missing = ours["expected"] - ours["delivered"]
+        rows.append((fig, f"  {missing}{named} deliveries missing", "", "", "", ""))
+    what = f"{ours['open']['opened']:,} {label}, p50 / p99"
+    rows.append(
+        (
+            fig,
+            f"fan-out, {what}" if subscription is None else f"  …{named}, {what}",
+            f"{_ms(ours['p50_ms'])} / {_ms(ours['p99_ms'])}",
+            f"{_ms(base['p50_ms'])} / {_ms(base['p99_ms'])}",
+            _ratios(ours, base),
+            f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if subscription is None else "",
         )
+    )

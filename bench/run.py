@@ -35,7 +35,7 @@ from bench.procs import (
     uvicorn_server,
 )
 from bench.report import render
-from bench.subscribers import Subscribers
+from bench.subscribers import SESSION_EVENTS, Subscribers
 
 # What a server's log may say under load that changes how to read the figures.
 LOG_PATTERNS = {
@@ -127,8 +127,18 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                 await attempt(figs, "5_session_list", figures.session_list(ctx, server))
                 step("6 fan-out")
                 await attempt(figs, "6_fanout", figures.fanout(ctx, server, "6"))
+                step("6 fan-out: sessionEvents")
+                await attempt(
+                    figs,
+                    "6_fanout_session_events",
+                    figures.fanout(ctx, server, "6e", subscription=SESSION_EVENTS),
+                )
             step("6 fan-out floor")
             await attempt(figs, "6_fanout_floor", figures.fanout_floor(ctx))
+            step("6 fan-out floor: sessionEvents")
+            await attempt(
+                figs, "6_fanout_session_events_floor", figures.fanout_floor(ctx, SESSION_EVENTS)
+            )
             async with uvicorn_server(
                 database_dsn=ctx.dsn,
                 jwt_secret=secret,
@@ -147,6 +157,18 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                 await attempt(figs, "7_capacity", figures.capacity(ctx, server))
             step(f"7 capacity floor ({config.idle} idle sockets)")
             await attempt(figs, "7_capacity_floor", figures.capacity_floor(ctx))
+            async with uvicorn_server(
+                database_dsn=ctx.dsn,
+                jwt_secret=secret,
+                tree=tree,
+                label=f"{stamp}-capacity-session-events",
+            ) as server:
+                step(f"7 capacity: sessionEvents ({config.idle} idle subscriptions)")
+                await attempt(
+                    figs,
+                    "7_capacity_session_events",
+                    figures.capacity(ctx, server, SESSION_EVENTS, beside=False),
+                )
             with redis_server() as redis_url:
                 async with uvicorn_server(
                     tree=tree,

@@ -1,11 +1,12 @@
 """WebSocket subscribers in a process of their own, so the server's process only serves.
 
 `Subscribers` starts a worker process (multiprocessing, spawn) and talks to it over a
-pipe. The worker opens graphql-transport-ws subscriptions to `toolMessageUpdated` (or
-plain sockets to the floor server), waits for each one's first message (the replay of
-the message changed after `afterRevision`, which proves the subscription is live), then
-records when each later message arrives, keyed by the `bench-…` token in its content.
-Times are `time.perf_counter()`, CLOCK_MONOTONIC, comparable across processes.
+pipe. The worker opens graphql-transport-ws subscriptions (a `Subscription`: `toolMessageUpdated`
+or `sessionEvents`), or plain sockets to the floor server, waits for each one's first
+message (the replay of what changed after `afterRevision`, which proves the subscription
+is live), then records when each later update has arrived, keyed by the `bench-…` token in
+the content of the message it changed. Times are `time.perf_counter()`, CLOCK_MONOTONIC,
+comparable across processes.
 """
 
 import asyncio
@@ -24,10 +25,30 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.procs import raise_fd_limit
 
-TOOL_MESSAGE_UPDATED = (
-    Path(__file__).resolve().parent.parent / "graphql" / "operations" / "ToolMessageUpdated.graphql"
-).read_text()
+OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 TOKEN = re.compile(r'"content":\s*"(bench-[^"]*)"')
+SESSION_EVENT = re.compile(r'"kind":\s*"SESSION"')
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a crowd subscribes to, and which frame delivers an update to a subscriber."""
+
+    field: str  # the subscription field; the floor server sends frames of its shape
+    operation: str  # the document's name in graphql/operations
+    # False: the frame carrying the update's `bench-…` content delivers it. True: that frame
+    # is a MESSAGE event, and the update is delivered with the SESSION event that follows it
+    # (a write is one MESSAGE event, then one SESSION event, for sessionEvents).
+    ends_with_session_event: bool = False
+
+    @property
+    def document(self) -> str:
+        return (OPERATIONS / f"{self.operation}.graphql").read_text()
+
+
+TOOL_MESSAGE_UPDATED = Subscription("toolMessageUpdated", "ToolMessageUpdated")
+SESSION_EVENTS = Subscription("sessionEvents", "SessionEvents", ends_with_session_event=True)
+SUBSCRIPTIONS = {s.field: s for s in (TOOL_MESSAGE_UPDATED, SESSION_EVENTS)}
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,7 @@ class Spec:
     floor: bool = False
     # Offer permessage-deflate, as browsers do (the server then keeps zlib state per socket).
     deflate: bool = True
+    subscription: str = TOOL_MESSAGE_UPDATED.field  # a key of SUBSCRIPTIONS
 
 
 class Subscribers:
@@ -132,6 +154,7 @@ class _Worker:
         self.tasks: list[asyncio.Task[None]] = []
         self.arrivals: list[tuple[str, float]] = []
         self.arrived = asyncio.Event()
+        self.documents: dict[str, str] = {}
 
     async def serve(self) -> None:
         while True:
@@ -165,6 +188,7 @@ class _Worker:
         return {"failed": sum(failures.values()), "errors": list(failures)}
 
     async def subscribe(self, spec: Spec) -> None:
+        subscription = SUBSCRIPTIONS[spec.subscription]
         if spec.floor:
             ws = await connect(
                 f"{spec.url}/{spec.session_id}",
@@ -191,14 +215,22 @@ class _Worker:
                 if frame["type"] != "ping":
                     raise RuntimeError(f"expected connection_ack, got {frame}")
             variables = {"sessionId": spec.session_id, "afterRevision": spec.after_revision}
-            payload = {"query": TOOL_MESSAGE_UPDATED, "variables": variables}
+            payload = {"query": self.document(subscription), "variables": variables}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
         self.sockets.append(ws)
         ready = asyncio.get_running_loop().create_future()
-        self.tasks.append(asyncio.create_task(self.listen(ws, ready)))
+        deliveries = Deliveries(subscription)
+        self.tasks.append(asyncio.create_task(self.listen(ws, ready, deliveries)))
         await asyncio.wait_for(ready, 120)
 
-    async def listen(self, ws: ClientConnection, ready: asyncio.Future[None]) -> None:
+    def document(self, subscription: Subscription) -> str:
+        if subscription.field not in self.documents:
+            self.documents[subscription.field] = subscription.document
+        return self.documents[subscription.field]
+
+    async def listen(
+        self, ws: ClientConnection, ready: asyncio.Future[None], deliveries: "Deliveries"
+    ) -> None:
         try:
             async for frame in ws:
                 now = time.perf_counter()
@@ -212,9 +244,9 @@ class _Worker:
                     else:
                         ready.set_exception(RuntimeError(f"unexpected first frame {text[:300]}"))
                     continue
-                found = TOKEN.search(text)
-                if found:
-                    self.arrivals.append((found.group(1), now))
+                delivered = deliveries.delivered(text)
+                if delivered is not None:
+                    self.arrivals.append((delivered, now))
                     self.arrived.set()
         except Exception as exc:
             if not ready.done():
@@ -240,3 +272,23 @@ class _Worker:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.sockets, self.tasks, self.arrivals = [], [], []
+
+
+class Deliveries:
+    """One socket's frames after the first: which one completes an update, and its token."""
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.ends_with_session_event = subscription.ends_with_session_event
+        self.pending: str | None = None  # sessionEvents: the token whose SESSION event is due
+
+    def delivered(self, text: str) -> str | None:
+        found = TOKEN.search(text)
+        if found is not None:
+            if not self.ends_with_session_event:
+                return found.group(1)
+            self.pending = found.group(1)
+            return None
+        if self.pending is not None and SESSION_EVENT.search(text):
+            token, self.pending = self.pending, None
+            return token
+        return None
