@@ -16,8 +16,10 @@ from core.identity import generate_dev_secret, issue_token
 from core.settings import Settings
 from db.engine import Database, create_engine
 from db.migrate import migrate
-from db.sessions import revisions_by_id
+from db.sessions import revisions_by_id, utc_now
+from db.streaming import expire_overdue
 from live.events import Events
+from live.expiry import expire_forever
 from live.recheck import recheck_forever
 from schema.build import build_schema
 from schema.root import Query
@@ -70,6 +72,10 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
     async def read_revisions(session_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, int]:
         return await database.read(revisions_by_id, session_ids=session_ids)
 
+    async def expire() -> list[tuple[uuid.UUID, int]]:
+        expired = await expire_overdue(database, now=utc_now())
+        return [(row["session_id"], row["revision"]) for row in expired]
+
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await migrate(database.engine)
@@ -78,6 +84,9 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             freeze_start_up()
         recheck = asyncio.create_task(
             recheck_forever(events.hub, read_revisions, settings.recheck_seconds)
+        )
+        expiry = asyncio.create_task(
+            expire_forever(expire, events.publish_revision, settings.expiry_seconds)
         )
         if dev_mode:
             logger.warning(
@@ -90,6 +99,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             yield
         finally:
             recheck.cancel()
+            expiry.cancel()
             await events.stop()
             await database.dispose()
 

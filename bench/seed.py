@@ -73,6 +73,7 @@ def message_row(
         "content": message.get("content"),
         "tool_call_id": message.get("toolCallId"),
         "tool_calls": None if tool_calls is None else json.dumps(tool_calls),
+        "status": "COMPLETE",
         "created_at": now,
         "updated_at": now,
         "revision": revision,

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     ws_ping_seconds: float = Field(15.0, gt=0)
     broker_heartbeat_seconds: float = Field(1.0, gt=0)
     recheck_seconds: float = Field(5.0, gt=0)
+    # How often each process marks FAILED the open operations past their deadline.
+    expiry_seconds: float = Field(1.0, gt=0)
 
     @field_validator("jwt_secret")
     @classmethod

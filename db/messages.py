@@ -34,11 +34,25 @@ from db.sessions import (
     get_session,
     utc_now,
 )
-from db.tables import Row, messages
+from db.tables import COMPLETE, PENDING, STREAMING, Row, messages
+from db.text import utf16_units
 
 TOOL = "TOOL"
 
-SERVER_COLUMNS = frozenset({"session_id", "sequence", "created_at", "updated_at", "revision"})
+SERVER_COLUMNS = frozenset(
+    {
+        "session_id",
+        "sequence",
+        "created_at",
+        "updated_at",
+        "revision",
+        "failure_reason",
+        "content_units",
+        "last_chunk",
+        "last_chunk_offset",
+        "previous_revision",
+    }
+)
 """The columns of a new message that the server fills in."""
 
 CLIENT_COLUMNS = tuple(
@@ -64,8 +78,11 @@ class NewMessage:
         return self.columns.get("tool_call_id")
 
     def client_values(self) -> dict[str, Any]:
-        """A value for each of CLIENT_COLUMNS."""
-        return {column: self.columns.get(column) for column in CLIENT_COLUMNS}
+        """A value for each of CLIENT_COLUMNS, and the content's length when it is streamed."""
+        values = {column: self.columns.get(column) for column in CLIENT_COLUMNS}
+        streamed = values["status"] == STREAMING
+        values["content_units"] = utf16_units(values["content"] or "") if streamed else None
+        return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +142,7 @@ async def append_messages(
     now = claim["updated_at"]
     rows = [
         {
+            **_UNSET_COLUMNS,
             "id": message.id or uuid.uuid4(),
             **message.client_values(),
             "session_id": session_id,
@@ -140,16 +158,27 @@ async def append_messages(
     return [stored[message.id] if message.id in stored else next(appended) for message in new]
 
 
+# A new row starts with every column null, until the client's values and the claim's fill it.
+_UNSET_COLUMNS = dict.fromkeys(column.name for column in messages.c)
+
 # The hot statements, built once (see db.sessions.ForCaller for why).
 _INSERT = insert(messages)
+_TOOL_MESSAGE = and_(
+    messages.c.session_id == bindparam("key"),
+    messages.c.role == TOOL,
+    messages.c.tool_call_id == bindparam("call_id"),
+)
 _SET_TOOL_RESULT = (
     update(messages)
-    .where(
-        messages.c.session_id == bindparam("key"),
-        messages.c.role == TOOL,
-        messages.c.tool_call_id == bindparam("call_id"),
+    .where(_TOOL_MESSAGE, messages.c.status.in_((COMPLETE, PENDING)))
+    .values(
+        content=bindparam("result"),
+        status=COMPLETE,
+        deadline=None,
+        last_chunk=None,
+        revision=bindparam("claimed"),
+        updated_at=bindparam("now"),
     )
-    .values(content=bindparam("result"), revision=bindparam("claimed"), updated_at=bindparam("now"))
     .returning(*messages.c)
 )
 
@@ -172,7 +201,7 @@ def _appended_at_once(accessible: ColumnElement[bool]) -> Insert:
     ).cte("claim")
     given = {
         name: bindparam(f"new_{name}", type_=messages.c[name].type)
-        for name in ("id", *CLIENT_COLUMNS)
+        for name in ("id", *CLIENT_COLUMNS, "content_units")
     }
     assigned = {
         "session_id": bindparam("key", type_=messages.c.session_id.type),
@@ -263,20 +292,30 @@ async def set_tool_result(
 ) -> Row:
     """Set the content of the session's TOOL message for `tool_call_id`, as one write."""
     claim = await claim_revision(conn, session_id=session_id, caller=caller)
-    result = await conn.execute(
-        _SET_TOOL_RESULT,
-        {
-            "key": session_id,
-            "call_id": tool_call_id,
-            "result": content,
-            "claimed": claim["revision"],
-            "now": claim["updated_at"],
-        },
-    )
+    parameters = {
+        "key": session_id,
+        "call_id": tool_call_id,
+        "result": content,
+        "claimed": claim["revision"],
+        "now": claim["updated_at"],
+    }
+    result = await conn.execute(_SET_TOOL_RESULT, parameters)
     row = result.mappings().first()
-    if row is None:
+    if row is not None:
+        return row
+    status = (
+        await conn.execute(select(messages.c.status).where(_TOOL_MESSAGE), parameters)
+    ).scalar()
+    if status is None:
         raise NotFound(f"The session has no TOOL message for toolCallId {tool_call_id!r}.")
-    return row
+    raise Conflict(
+        f"The TOOL message for toolCallId {tool_call_id!r} is {status}: "
+        + (
+            "send its content with appendMessageContent."
+            if status == STREAMING
+            else "it has ended."
+        )
+    )
 
 
 async def list_windows(

@@ -9,6 +9,11 @@ from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Text, Unique
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+# A message's status (db/streaming.py says what each means).
+COMPLETE, PENDING, STREAMING, FAILED = "COMPLETE", "PENDING", "STREAMING", "FAILED"
+OPEN = (PENDING, STREAMING)
+OPEN_WITH_DEADLINE = "status IN ('PENDING', 'STREAMING') AND deadline IS NOT NULL"
+
 
 def json_column(*, nullable: bool) -> Any:
     """JSONB on PostgreSQL, JSON text elsewhere; SQL NULL (not JSON null) for None."""
@@ -50,6 +55,13 @@ class ChatMessageTable(SQLModel, table=True):
             postgresql_where=text("role = 'TOOL'"),
             sqlite_where=text("role = 'TOOL'"),
         ),
+        # The operations still running, by when they must end (db.messages.expire_overdue).
+        Index(
+            "ix_chat_message_open_deadline",
+            "deadline",
+            postgresql_where=text(OPEN_WITH_DEADLINE),
+            sqlite_where=text(OPEN_WITH_DEADLINE),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -64,9 +76,22 @@ class ChatMessageTable(SQLModel, table=True):
     refusal: str | None = Field(default=None, sa_type=Text)
     tool_calls: Any = Field(default=None, sa_column=json_column(nullable=True))
     function_call: Any = Field(default=None, sa_column=json_column(nullable=True))
+    # COMPLETE, PENDING (a tool operation started), STREAMING (content being written) or
+    # FAILED (ended without a result: failure_reason says why).
+    status: str = Field(default="COMPLETE", max_length=16)
+    deadline: datetime | None = None
+    failure_reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime
     updated_at: datetime
     revision: int = Field(sa_type=BigInteger)
+    # A streamed message's content length in UTF-16 code units (JavaScript's string length).
+    content_units: int | None = Field(default=None, sa_type=BigInteger)
+    # The last appendMessageContent's text, the content length (UTF-16 code units) it was
+    # appended at, and the message's revision before it: what a subscriber that had that
+    # revision needs instead of the whole content. Null after any other change.
+    last_chunk: str | None = Field(default=None, sa_type=Text)
+    last_chunk_offset: int | None = Field(default=None, sa_type=BigInteger)
+    previous_revision: int | None = Field(default=None, sa_type=BigInteger)
 
 
 Row = Mapping[Any, Any]

@@ -1,6 +1,7 @@
 """Argument checks shared by resolvers: each failure is a BAD_USER_INPUT with a clear message."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from core.errors import BadUserInput
@@ -50,4 +51,10 @@ def require_size(value: Text, limit: int, argument: str) -> Text:
     # A character is at most 4 bytes of UTF-8: most strings need no encoding to pass.
     if value is not None and len(value) > limit // 4 and len(value.encode()) > limit:
         raise BadUserInput(f"{argument} is larger than the limit of {limit} bytes.")
+    return value
+
+
+def require_future(value: datetime | None, argument: str) -> datetime | None:
+    if value is not None and value <= datetime.now(UTC):
+        raise BadUserInput(f"{argument} must be in the future, got {value.isoformat()}.")
     return value

@@ -1,14 +1,18 @@
-"""Message mutations: appends and tool results. Each publishes a hint after its commit."""
+"""Message mutations: appends, tool results, streamed content and failures. Each publishes
+a hint after its commit."""
+
+from datetime import datetime
 
 import strawberry
 
 from core.errors import BadUserInput
 from db import messages as db
-from resolvers.arguments import parse_id, require_size, require_storable
+from db import streaming
+from resolvers.arguments import parse_id, require_future, require_size, require_storable
 from schema.context import Info
 from schema.fields import graphql_name, value_fields
 from schema.inputs import MessageInput
-from schema.types import ChatMessage
+from schema.types import ChatMessage, MessageRole, MessageStatus
 
 
 async def append_message(
@@ -65,8 +69,23 @@ def new_message(message: MessageInput, max_content_bytes: int, argument: str) ->
             **columns,
             "role": message.role.value,
             "content": require_size(message.content, max_content_bytes, f"{argument}.content"),
+            "status": _opening_status(message, argument).value,
+            "deadline": require_future(message.deadline, f"{argument}.deadline"),
         },
     )
+
+
+def _opening_status(message: MessageInput, argument: str) -> MessageStatus:
+    """The status a message may be appended with: COMPLETE (the default), PENDING for a TOOL
+    message, or STREAMING; a deadline only for the open ones."""
+    status = message.status or MessageStatus.COMPLETE
+    if status is MessageStatus.FAILED:
+        raise BadUserInput(f"{argument}.status cannot be FAILED: a message fails by failMessage.")
+    if status is MessageStatus.PENDING and message.role is not MessageRole.TOOL:
+        raise BadUserInput(f"{argument}.status PENDING is for TOOL messages.")
+    if status is MessageStatus.COMPLETE and message.deadline is not None:
+        raise BadUserInput(f"{argument}.deadline is for PENDING or STREAMING messages.")
+    return status
 
 
 async def update_tool_result(
@@ -80,6 +99,49 @@ async def update_tool_result(
         tool_call_id=require_storable(tool_call_id, "toolCallId"),
         content=require_size(
             require_storable(content, "content"), info.context.settings.max_content_bytes, "content"
+        ),
+    )
+    await info.context.events.publish_revision(key, row["revision"])
+    return ChatMessage.from_row(row)
+
+
+async def append_message_content(
+    info: Info,
+    session_id: strawberry.ID,
+    message_id: strawberry.ID,
+    text: str,
+    done: bool = False,
+    deadline: datetime | None = None,
+) -> ChatMessage:
+    key = parse_id(session_id, "sessionId")
+    settings = info.context.settings
+    row = await info.context.database.write(
+        streaming.append_content,
+        session_id=key,
+        caller=info.context.caller,
+        message_id=parse_id(message_id, "messageId"),
+        text=require_size(require_storable(text, "text"), settings.max_content_bytes, "text"),
+        done=done,
+        deadline=require_future(deadline, "deadline"),
+        max_content_bytes=settings.max_content_bytes,
+    )
+    await info.context.events.publish_revision(key, row["revision"])
+    return ChatMessage.from_row(row)
+
+
+async def fail_message(
+    info: Info, session_id: strawberry.ID, message_id: strawberry.ID, reason: str
+) -> ChatMessage:
+    key = parse_id(session_id, "sessionId")
+    if not reason.strip():
+        raise BadUserInput("reason must say why the operation failed.")
+    row = await info.context.database.write(
+        streaming.fail,
+        session_id=key,
+        caller=info.context.caller,
+        message_id=parse_id(message_id, "messageId"),
+        reason=require_size(
+            require_storable(reason, "reason"), info.context.settings.max_content_bytes, "reason"
         ),
     )
     await info.context.events.publish_revision(key, row["revision"])

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import BadUserInput, NotFound
 from db.messages import list_messages_after, list_tool_messages_after
 from db.sessions import SESSION_NOT_FOUND, get_revision, get_session_of_anyone
+from db.tables import Row
 from resolvers.arguments import parse_id
 from schema.context import Info
 from schema.events import SessionEvent
@@ -68,7 +69,12 @@ async def session_events_after(
     rows = await list_messages_after(
         conn, session_id=session_id, revision=revision, sequence=sequence
     )
-    events = [SessionEvent.of_message(ChatMessage.from_row(row)) for row in rows]
+    events = [
+        SessionEvent.of_delta(row)
+        if _had_it_before(row, revision, sequence)
+        else SessionEvent.of_message(ChatMessage.from_row(row))
+        for row in rows
+    ]
     if session is not None and (
         session["revision"] > revision or (session["revision"] == revision and sequence is not None)
     ):
@@ -76,6 +82,17 @@ async def session_events_after(
         at = next((i for i, e in enumerate(events) if e.revision > changed.revision), len(events))
         events.insert(at, changed)
     return events
+
+
+def _had_it_before(row: Row, revision: int, sequence: int | None) -> bool:
+    """True when the message's last change appended a chunk and a subscriber at the cursor
+    (revision, sequence) has the message as it was just before: it needs the chunk alone."""
+    before = row["previous_revision"]
+    if row["last_chunk"] is None or before is None:
+        return False
+    return before < revision or (
+        before == revision and (sequence is None or row["sequence"] <= sequence)
+    )
 
 
 async def tool_message_updated(

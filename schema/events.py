@@ -1,19 +1,27 @@
 """What `sessionEvents` sends: one event per committed change of a session."""
 
 import uuid
+from datetime import datetime
 from enum import Enum
 from typing import Self
 
 import strawberry
 
 from db.tables import Row
-from schema.types import ChatMessage, ChatSessionState
+from schema.types import ChatMessage, ChatSessionState, MessageStatus
 
 
 @strawberry.enum(description="What changed in a session.")
 class SessionEventKind(Enum):
     MESSAGE = strawberry.enum_value(
         "MESSAGE", description="A message was created or changed: `message` holds it."
+    )
+    APPENDED = strawberry.enum_value(
+        "APPENDED",
+        description=(
+            "Text was added to a streamed message: `appended` holds the text alone, where it "
+            "goes and the message's other changed fields."
+        ),
     )
     SESSION = strawberry.enum_value(
         "SESSION",
@@ -25,6 +33,39 @@ class SessionEventKind(Enum):
     DELETED = strawberry.enum_value(
         "DELETED", description="The session was deleted; the subscription then completes."
     )
+
+
+@strawberry.type(
+    description=(
+        "Text added to the end of a streamed message's content. Apply it to the message at "
+        "`sequence` when its content is `offset` long, counted in UTF-16 code units "
+        "(JavaScript's `string.length`; in Python, `len(s.encode('utf-16-le')) // 2`): its "
+        "content becomes content + `text`. Content of another length means the message was "
+        "not followed from the start: take it whole from a `session` query."
+    )
+)
+class MessageDelta:
+    message_id: strawberry.ID = strawberry.field(description="The message that grew.")
+    offset: int = strawberry.field(
+        description="The content's length before this text, in UTF-16 code units."
+    )
+    text: str = strawberry.field(description="The added text.")
+    status: MessageStatus = strawberry.field(
+        description="The message's status after it: COMPLETE once the last chunk came."
+    )
+    deadline: datetime | None = strawberry.field(description="The message's deadline after it.")
+    updated_at: datetime = strawberry.field(description="When the text was added.")
+
+    @classmethod
+    def from_row(cls, row: Row) -> Self:
+        return cls(
+            message_id=strawberry.ID(str(row["id"])),
+            offset=row["last_chunk_offset"],
+            text=row["last_chunk"],
+            status=MessageStatus(row["status"]),
+            deadline=row["deadline"],
+            updated_at=row["updated_at"],
+        )
 
 
 @strawberry.type(
@@ -44,10 +85,16 @@ class SessionEvent:
         )
     )
     sequence: int | None = strawberry.field(
-        description="The message's sequence for MESSAGE events; null for the others."
+        description="The message's sequence for MESSAGE and APPENDED events; null for the others."
     )
     message: ChatMessage | None = strawberry.field(
         description="MESSAGE: the message in its current state."
+    )
+    appended: MessageDelta | None = strawberry.field(
+        description=(
+            "APPENDED: the text added to the message at `sequence` (sent instead of the whole "
+            "message to a subscriber that has the message as it was just before)."
+        )
     )
     session: ChatSessionState | None = strawberry.field(
         description="SESSION: the session's own fields in their current state."
@@ -61,6 +108,19 @@ class SessionEvent:
             revision=message.revision,
             sequence=message.sequence,
             message=message,
+            appended=None,
+            session=None,
+        )
+
+    @classmethod
+    def of_delta(cls, row: Row) -> Self:
+        return cls(
+            kind=SessionEventKind.APPENDED,
+            session_id=strawberry.ID(str(row["session_id"])),
+            revision=row["revision"],
+            sequence=row["sequence"],
+            message=None,
+            appended=MessageDelta.from_row(row),
             session=None,
         )
 
@@ -73,6 +133,7 @@ class SessionEvent:
             revision=session.revision,
             sequence=None,
             message=None,
+            appended=None,
             session=session,
         )
 
@@ -84,5 +145,6 @@ class SessionEvent:
             revision=revision,
             sequence=None,
             message=None,
+            appended=None,
             session=None,
         )

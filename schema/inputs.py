@@ -1,9 +1,11 @@
 """The contract's input types. Unset fields are `strawberry.UNSET`, distinct from null."""
 
+from datetime import datetime
+
 import strawberry
 from strawberry.scalars import JSON
 
-from schema.types import MessageRole
+from schema.types import MessageRole, MessageStatus
 
 
 @strawberry.input(description="A new chat session.")
@@ -98,5 +100,19 @@ class MessageInput:
         description=(
             "The assistant's function call in OpenAI's older format (`{name, arguments}`), "
             "stored as given."
+        ),
+    )
+    status: MessageStatus | None = strawberry.field(
+        default=None,
+        description=(
+            "COMPLETE when left out. PENDING (TOOL messages only) for an operation that has "
+            "started, STREAMING for content still being written; FAILED is refused."
+        ),
+    )
+    deadline: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "For a PENDING or STREAMING message: when the server marks it FAILED if it has not "
+            "ended by then. Must be in the future."
         ),
     )

@@ -72,6 +72,24 @@ class Mutation:
             "Sets the content of the tool message answering toolCallId, and notifies subscribers."
         ),
     )
+    append_message_content: ChatMessage = strawberry.mutation(
+        resolver=resolvers.messages.append_message_content,
+        permission_classes=guarded,
+        description=(
+            "Adds `text` to the end of a STREAMING message, as one write with its own revision "
+            "(committed before it is acknowledged); `done: true` makes it COMPLETE, and "
+            "`deadline` moves its deadline on. NOT_FOUND for a message that is not in the "
+            "caller's session; CONFLICT for one that is not STREAMING."
+        ),
+    )
+    fail_message: ChatMessage = strawberry.mutation(
+        resolver=resolvers.messages.fail_message,
+        permission_classes=guarded,
+        description=(
+            "Ends a PENDING or STREAMING message as FAILED with `reason` (CONFLICT for one "
+            "that has ended)."
+        ),
+    )
     delete_session: bool = strawberry.mutation(
         resolver=resolvers.sessions.delete_session,
         permission_classes=guarded,

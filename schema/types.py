@@ -24,6 +24,34 @@ class MessageRole(Enum):
     FUNCTION = "FUNCTION"
 
 
+@strawberry.enum(description="Where a message's work stands.")
+class MessageStatus(Enum):
+    COMPLETE = strawberry.enum_value(
+        "COMPLETE",
+        description="Whole: what every message appended without a status is.",
+    )
+    PENDING = strawberry.enum_value(
+        "PENDING",
+        description=(
+            "A tool operation started and has no result yet; `updateToolResult` completes it."
+        ),
+    )
+    STREAMING = strawberry.enum_value(
+        "STREAMING",
+        description=(
+            "Its content is being written: `appendMessageContent` adds to it, and `done: true` "
+            "completes it."
+        ),
+    )
+    FAILED = strawberry.enum_value(
+        "FAILED",
+        description=(
+            "It ended without a result: failed by a worker (`failMessage`), or its deadline "
+            "passed. `failureReason` says why."
+        ),
+    )
+
+
 @strawberry.type(description="One message of a chat session.")
 class ChatMessage:
     id: strawberry.ID = strawberry.field(
@@ -76,6 +104,18 @@ class ChatMessage:
     revision: int = strawberry.field(
         description="The session revision at this message's last change."
     )
+    status: MessageStatus = strawberry.field(
+        description="Where the message's work stands: COMPLETE unless it was appended open."
+    )
+    deadline: datetime | None = strawberry.field(
+        description=(
+            "For a PENDING or STREAMING message, when the server marks it FAILED if it has "
+            "not ended by then; null when there is none, and once it has ended."
+        )
+    )
+    failure_reason: str | None = strawberry.field(
+        description="For a FAILED message, why it failed; null otherwise."
+    )
 
     @classmethod
     def from_row(cls, row: Row) -> Self:
@@ -84,6 +124,7 @@ class ChatMessage:
             id=strawberry.ID(str(row["id"])),
             session_id=strawberry.ID(str(row["session_id"])),
             role=MessageRole(row["role"]),
+            status=MessageStatus(row["status"]),
         )
         return cls(**values)
 

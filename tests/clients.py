@@ -43,6 +43,12 @@ def operation(name: str) -> str:
     return (OPERATIONS / f"{name}.graphql").read_text()
 
 
+def complete(message: dict[str, Any]) -> dict[str, Any]:
+    """`message`, as the operations that write it select it, with the status fields that
+    sessionEvents also selects: a COMPLETE message with no deadline and no failure."""
+    return {**message, "status": "COMPLETE", "deadline": None, "failureReason": None}
+
+
 def new_user() -> str:
     return f"user-{uuid.uuid4().hex[:12]}"
 

@@ -21,6 +21,7 @@ from tests.clients import (
     Subscriber,
     append,
     append_many,
+    complete,
     complete_tool,
     create_session,
     load_session,
@@ -78,7 +79,7 @@ async def test_every_kind_of_change_arrives_live_in_commit_order(
         reply = await append(api, session_id, {"role": "ASSISTANT", "content": "Hello!"})
         first = await events_until(sub, reply["revision"])
         assert [e["kind"] for e in first] == ["MESSAGE", "SESSION"]
-        assert first[0]["message"] == reply
+        assert first[0]["message"] == complete(reply)
         assert first[1]["session"]["messageCount"] == 1
         batch = await append_many(
             api,
@@ -90,7 +91,7 @@ async def test_every_kind_of_change_arrives_live_in_commit_order(
             ],
         )
         second = await events_until(sub, batch[0]["revision"])
-        assert [e["message"] for e in second[:3]] == batch
+        assert [e["message"] for e in second[:3]] == [complete(m) for m in batch]
         assert [e["sequence"] for e in second] == [1, 2, 3, None]
         done = await complete_tool(api, session_id, "call-1", "Agent ready")
         third = await events_until(sub, done["revision"])
@@ -137,7 +138,7 @@ async def test_a_cursor_replays_each_change_once_in_its_current_state_then_goes_
         assert replayed[1]["message"]["content"] == "result"
         reply = await append(api, session_id, {"role": "ASSISTANT", "content": "live"})
         live = await events_until(sub, reply["revision"])
-        assert live[0]["message"] == reply
+        assert live[0]["message"] == complete(reply)
 
 
 async def test_a_resume_within_a_revision_sends_only_the_rest_of_it(
@@ -172,7 +173,9 @@ async def test_writes_racing_the_subscribe_arrive_once_with_no_gap(api: Api, ser
         await writing
         events = await events_until(sub, written[-1]["revision"])
     assert_in_commit_order(events)
-    assert [e["message"] for e in events if e["kind"] == "MESSAGE"] == written
+    assert [e["message"] for e in events if e["kind"] == "MESSAGE"] == [
+        complete(m) for m in written
+    ]
 
 
 async def test_only_the_owner_and_services_may_subscribe(api: Api, server: RunningServer):
@@ -186,7 +189,7 @@ async def test_only_the_owner_and_services_may_subscribe(api: Api, server: Runni
     reply = await append(api, session_id, {"role": "ASSISTANT", "content": "hi"})
     async with subscribed(server.ws_url, service, variables, TRANSPORT_WS, SESSION_EVENTS) as sub:
         events = await events_until(sub, reply["revision"])
-    assert events[0]["message"] == reply
+    assert events[0]["message"] == complete(reply)
 
 
 async def test_sse_streams_session_events_and_resumes_by_last_event_id(
@@ -199,7 +202,7 @@ async def test_sse_streams_session_events_and_resumes_by_last_event_id(
     revision = batch[0]["revision"]
     async with sse(http, session_id, token=api.token, path=SSE_PATH, afterRevision=0) as stream:
         first = await stream.next_message()
-        assert first["message"] == batch[0]
+        assert first["message"] == complete(batch[0])
     # The browser reconnects with the id of the last event it got: the rest, once.
     resumed_from = f"{first['revision']}-{first['sequence']}"
     async with sse(
@@ -207,14 +210,14 @@ async def test_sse_streams_session_events_and_resumes_by_last_event_id(
     ) as stream:
         rest = [await stream.next_message(), await stream.next_message()]
         assert [e["kind"] for e in rest] == ["MESSAGE", "SESSION"]
-        assert rest[0]["message"] == batch[1]
+        assert rest[0]["message"] == complete(batch[1])
         assert rest[1]["revision"] == revision
     async with sse(
         http, session_id, token=api.token, path=SSE_PATH, last_event_id=str(revision)
     ) as stream:
         reply = await append(api, session_id, {"role": "ASSISTANT", "content": "live"})
         live = await stream.next_message()
-        assert live["message"] == reply
+        assert live["message"] == complete(reply)
         assert await api.data(operation("DeleteSession"), {"id": session_id})
         while (await stream.next_message())["kind"] != "DELETED":
             pass
