@@ -16,6 +16,8 @@ export type CreateSessionInput = {
 export type MessageInput = {
   /** The message's text, at most MAX_CONTENT_BYTES of UTF-8 (24 MiB by default); for a TOOL message, the tool's result (`updateToolResult` can set it later). */
   content?: string | null | undefined;
+  /** For a PENDING or STREAMING message: when the server marks it FAILED if it has not ended by then. Must be in the future. */
+  deadline?: string | null | undefined;
   /** The assistant's function call in OpenAI's older format (`{name, arguments}`), stored as given. */
   functionCall?: unknown;
   /** Optional client-chosen UUID; repeating an append with the same id returns the stored message. */
@@ -26,6 +28,8 @@ export type MessageInput = {
   refusal?: string | null | undefined;
   /** Who wrote the message. */
   role: MessageRole;
+  /** COMPLETE when left out. PENDING (TOOL messages only) for an operation that has started, STREAMING for content still being written; FAILED is refused. */
+  status?: MessageStatus | null | undefined;
   /** On a TOOL message, the id of the tool call it answers; a second TOOL message for the same id in a session is refused (CONFLICT). */
   toolCallId?: string | null | undefined;
   /** The assistant's tool calls in OpenAI format (a list of `{id, type, function: {name, arguments}}`), stored as given. */
@@ -41,8 +45,21 @@ export type MessageRole =
   | 'TOOL'
   | 'USER';
 
+/** Where a message's work stands. */
+export type MessageStatus =
+  /** Whole: what every message appended without a status is. */
+  | 'COMPLETE'
+  /** It ended without a result: failed by a worker (`failMessage`), or its deadline passed. `failureReason` says why. */
+  | 'FAILED'
+  /** A tool operation started and has no result yet; `updateToolResult` completes it. */
+  | 'PENDING'
+  /** Its content is being written: `appendMessageContent` adds to it, and `done: true` completes it. */
+  | 'STREAMING';
+
 /** What changed in a session. */
 export type SessionEventKind =
+  /** Text was added to a streamed message: `appended` holds the text alone, where it goes and the message's other changed fields. */
+  | 'APPENDED'
   /** The session was deleted; the subscription then completes. */
   | 'DELETED'
   /** A message was created or changed: `message` holds it. */
@@ -83,6 +100,17 @@ export type AppendMessageMutationVariables = Exact<{
 
 export type AppendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } };
 
+export type AppendMessageContentMutationVariables = Exact<{
+  sessionId: string | number;
+  messageId: string | number;
+  text: string;
+  done?: boolean;
+  deadline?: string | null | undefined;
+}>;
+
+
+export type AppendMessageContentMutation = { appendMessageContent: { id: string, sequence: number, revision: number, status: MessageStatus, deadline: string | null, updatedAt: string } };
+
 export type AppendMessagesMutationVariables = Exact<{
   sessionId: string | number;
   messages: Array<MessageInput> | MessageInput;
@@ -121,6 +149,15 @@ export type DeleteSessionMutationVariables = Exact<{
 
 export type DeleteSessionMutation = { deleteSession: boolean };
 
+export type FailMessageMutationVariables = Exact<{
+  sessionId: string | number;
+  messageId: string | number;
+  reason: string;
+}>;
+
+
+export type FailMessageMutation = { failMessage: { id: string, sequence: number, revision: number, status: MessageStatus, failureReason: string | null } };
+
 export type GetSessionQueryVariables = Exact<{
   id: string | number;
 }>;
@@ -143,7 +180,7 @@ export type SessionEventsSubscriptionVariables = Exact<{
 }>;
 
 
-export type SessionEventsSubscription = { sessionEvents: { kind: SessionEventKind, sessionId: string, revision: number, sequence: number | null, message: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } | null, session: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } | null } };
+export type SessionEventsSubscription = { sessionEvents: { kind: SessionEventKind, sessionId: string, revision: number, sequence: number | null, message: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number, status: MessageStatus, deadline: string | null, failureReason: string | null } | null, appended: { messageId: string, offset: number, text: string, status: MessageStatus, deadline: string | null, updatedAt: string } | null, session: { id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number } | null } };
 
 export type SessionMessagesQueryVariables = Exact<{
   id: string | number;
@@ -242,6 +279,24 @@ export const AppendMessageDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<AppendMessageMutation, AppendMessageMutationVariables>;
+export const AppendMessageContentDocument = new TypedDocumentString(`
+    mutation AppendMessageContent($sessionId: ID!, $messageId: ID!, $text: String!, $done: Boolean! = false, $deadline: DateTime) {
+  appendMessageContent(
+    sessionId: $sessionId
+    messageId: $messageId
+    text: $text
+    done: $done
+    deadline: $deadline
+  ) {
+    id
+    sequence
+    revision
+    status
+    deadline
+    updatedAt
+  }
+}
+    `) as unknown as TypedDocumentString<AppendMessageContentMutation, AppendMessageContentMutationVariables>;
 export const AppendMessagesDocument = new TypedDocumentString(`
     mutation AppendMessages($sessionId: ID!, $messages: [MessageInput!]!) {
   appendMessages(sessionId: $sessionId, messages: $messages) {
@@ -330,6 +385,17 @@ export const DeleteSessionDocument = new TypedDocumentString(`
   deleteSession(id: $id)
 }
     `) as unknown as TypedDocumentString<DeleteSessionMutation, DeleteSessionMutationVariables>;
+export const FailMessageDocument = new TypedDocumentString(`
+    mutation FailMessage($sessionId: ID!, $messageId: ID!, $reason: String!) {
+  failMessage(sessionId: $sessionId, messageId: $messageId, reason: $reason) {
+    id
+    sequence
+    revision
+    status
+    failureReason
+  }
+}
+    `) as unknown as TypedDocumentString<FailMessageMutation, FailMessageMutationVariables>;
 export const GetSessionDocument = new TypedDocumentString(`
     query GetSession($id: ID!) {
   session(id: $id) {
@@ -407,6 +473,17 @@ export const SessionEventsDocument = new TypedDocumentString(`
       createdAt
       updatedAt
       revision
+      status
+      deadline
+      failureReason
+    }
+    appended {
+      messageId
+      offset
+      text
+      status
+      deadline
+      updatedAt
     }
     session {
       id

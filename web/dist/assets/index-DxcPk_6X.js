@@ -38,6 +38,23 @@ import{a as e,i as t,r as n,t as r}from"./client-Cy_VPST1.js";var i=class extend
   }
 }
     `);new i(`
+    mutation AppendMessageContent($sessionId: ID!, $messageId: ID!, $text: String!, $done: Boolean! = false, $deadline: DateTime) {
+  appendMessageContent(
+    sessionId: $sessionId
+    messageId: $messageId
+    text: $text
+    done: $done
+    deadline: $deadline
+  ) {
+    id
+    sequence
+    revision
+    status
+    deadline
+    updatedAt
+  }
+}
+    `),new i(`
     mutation AppendMessages($sessionId: ID!, $messages: [MessageInput!]!) {
   appendMessages(sessionId: $sessionId, messages: $messages) {
     id
@@ -121,6 +138,16 @@ import{a as e,i as t,r as n,t as r}from"./client-Cy_VPST1.js";var i=class extend
   deleteSession(id: $id)
 }
     `),new i(`
+    mutation FailMessage($sessionId: ID!, $messageId: ID!, $reason: String!) {
+  failMessage(sessionId: $sessionId, messageId: $messageId, reason: $reason) {
+    id
+    sequence
+    revision
+    status
+    failureReason
+  }
+}
+    `),new i(`
     query GetSession($id: ID!) {
   session(id: $id) {
     id
@@ -195,6 +222,17 @@ import{a as e,i as t,r as n,t as r}from"./client-Cy_VPST1.js";var i=class extend
       createdAt
       updatedAt
       revision
+      status
+      deadline
+      failureReason
+    }
+    appended {
+      messageId
+      offset
+      text
+      status
+      deadline
+      updatedAt
     }
     session {
       id
