@@ -98,7 +98,7 @@ export type AppendMessageMutationVariables = Exact<{
 }>;
 
 
-export type AppendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } };
+export type AppendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number, status: MessageStatus, deadline: string | null, failureReason: string | null } };
 
 export type AppendMessageContentMutationVariables = Exact<{
   sessionId: string | number;
@@ -133,7 +133,7 @@ export type ChatPageQueryVariables = Exact<{
 }>;
 
 
-export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, updatedAt: string, opening: Array<{ sequence: number, role: MessageRole, content: string | null }>, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+export type ChatPageQuery = { session: { id: string, title: string | null, revision: number, messageCount: number, updatedAt: string, opening: Array<{ sequence: number, role: MessageRole, content: string | null }>, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number, status: MessageStatus, deadline: string | null, failureReason: string | null }> } | null };
 
 export type CreateSessionMutationVariables = Exact<{
   input?: CreateSessionInput | null | undefined;
@@ -191,7 +191,7 @@ export type SessionMessagesQueryVariables = Exact<{
 }>;
 
 
-export type SessionMessagesQuery = { session: { id: string, revision: number, messageCount: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number }> } | null };
+export type SessionMessagesQuery = { session: { id: string, revision: number, messageCount: number, messages: Array<{ id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number, status: MessageStatus, deadline: string | null, failureReason: string | null }> } | null };
 
 export type ToolMessageUpdatedSubscriptionVariables = Exact<{
   sessionId: string | number;
@@ -276,6 +276,9 @@ export const AppendMessageDocument = new TypedDocumentString(`
     createdAt
     updatedAt
     revision
+    status
+    deadline
+    failureReason
   }
 }
     `) as unknown as TypedDocumentString<AppendMessageMutation, AppendMessageMutationVariables>;
@@ -358,6 +361,9 @@ export const ChatPageDocument = new TypedDocumentString(`
       createdAt
       updatedAt
       revision
+      status
+      deadline
+      failureReason
     }
   }
 }
@@ -527,6 +533,9 @@ export const SessionMessagesDocument = new TypedDocumentString(`
       createdAt
       updatedAt
       revision
+      status
+      deadline
+      failureReason
     }
   }
 }

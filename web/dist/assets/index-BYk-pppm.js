@@ -35,6 +35,9 @@ import{a as e,i as t,r as n,t as r}from"./client-Cy_VPST1.js";var i=class extend
     createdAt
     updatedAt
     revision
+    status
+    deadline
+    failureReason
   }
 }
     `);new i(`
@@ -113,6 +116,9 @@ import{a as e,i as t,r as n,t as r}from"./client-Cy_VPST1.js";var i=class extend
       createdAt
       updatedAt
       revision
+      status
+      deadline
+      failureReason
     }
   }
 }
@@ -275,6 +281,9 @@ import{a as e,i as t,r as n,t as r}from"./client-Cy_VPST1.js";var i=class extend
       createdAt
       updatedAt
       revision
+      status
+      deadline
+      failureReason
     }
   }
 }
