@@ -11,7 +11,7 @@ import { RequestError, request } from './api';
 import { ChatList, chatHref } from './chats';
 import { follow, type LiveStatus } from './live';
 import { ChatState, type Cursor } from './state';
-import { h, messageView } from './view';
+import { h, messageView, refreshDeadlines } from './view';
 
 const PAGE_SIZE = 50;
 
@@ -130,6 +130,14 @@ async function showChat(
     return;
   }
   const state = new ChatState(page);
+  // One timer for the page, ticking while a deadline is shown: it rewrites those lines only.
+  let ticking: ReturnType<typeof setInterval> | undefined;
+  const tick = (): void => {
+    if (refreshDeadlines(list) === 0) {
+      clearInterval(ticking);
+      ticking = undefined;
+    }
+  };
 
   const render = (): void => {
     // A person reading the latest messages keeps seeing the latest ones.
@@ -139,8 +147,10 @@ async function showChat(
     list.replaceChildren(...state.shown().map(messageView));
     older.hidden = state.from <= 0;
     input.disabled = send.disabled = rename.hidden = state.deleted;
+    if (!ticking && list.querySelector('.deadline')) ticking = setInterval(tick, 1000);
     status.dataset.received = String(state.received);
     status.dataset.duplicates = String(state.duplicates);
+    status.dataset.mismatches = String(state.mismatches);
     if (state.deleted) {
       chats.remove(sessionId);
     } else {
@@ -166,6 +176,32 @@ async function showChat(
     }
   };
   render();
+
+  // A streamed chunk that did not fit the message held (state.ts): read the message again,
+  // whole, until what was read is as new as the last such chunk. One read at a time; a failed
+  // one is tried again at the next event or reconnection.
+  let rereading = false;
+  const reread = async (): Promise<void> => {
+    if (rereading) return;
+    rereading = true;
+    try {
+      while (state.stale.size) {
+        const [sequence, revision] = state.stale.entries().next().value!;
+        const window = { id: sessionId, beforeSequence: sequence + 1, last: 1 };
+        const messages = (await request(SessionMessagesDocument, window, token)).session?.messages;
+        messages?.forEach((message) => state.merge(message));
+        // Still stale at the same revision: the read was older than the chunk (or the chat
+        // is gone, as its events will say). Rather than ask again at once, wait for a chunk
+        // that does not fit.
+        if (state.stale.get(sequence) === revision) state.stale.delete(sequence);
+        render();
+      }
+    } catch (error) {
+      report(error);
+    } finally {
+      rereading = false;
+    }
+  };
 
   older.addEventListener('click', () => {
     const before = { id: sessionId, beforeSequence: state.from, last: PAGE_SIZE };
@@ -227,11 +263,13 @@ async function showChat(
     onEvent: (event) => {
       state.apply(event);
       render();
+      if (state.stale.size) void reread();
     },
     onStatus: setStatus,
     // What happened to other chats while this page was cut off.
     onConnected: () => {
       if (connections++ > 0) refreshChats();
+      if (state.stale.size) void reread();
     },
   });
 }

@@ -7,12 +7,18 @@ type SessionFields = NonNullable<SessionEvent['session']>;
 /** What naming a chat needs: a USER message's place and text. */
 export type Opening = Pick<Message, 'sequence' | 'role' | 'content'>;
 
-/** A tool operation is pending while its TOOL message has no result yet. */
-export function isPending(message: Message): boolean {
-  return (
-    message.role === 'TOOL' &&
-    (message.content === null || message.content === '' || message.content === 'pending')
-  );
+type Delta = NonNullable<SessionEvent['appended']>;
+
+/** Where a message's work stands, as the page shows it. */
+export type Progress = 'pending' | 'streaming' | 'failed' | 'done';
+
+export function progressOf(message: Message): Progress {
+  if (message.status === 'PENDING') return 'pending';
+  if (message.status === 'STREAMING') return 'streaming';
+  if (message.status === 'FAILED') return 'failed';
+  // A TOOL message appended without a status and without a result yet is still running.
+  const noResult = message.content === null || message.content === '' || message.content === 'pending';
+  return message.role === 'TOOL' && noResult ? 'pending' : 'done';
 }
 
 /** A chat's name: its title, else its first USER message (trimmed), else "New chat". */
@@ -35,10 +41,14 @@ export interface Cursor {
  * applied.
  *
  * Everything is applied idempotently: a message replaces the one of its sequence only when
- * its revision is newer, and the session's fields likewise. The cursor moves only with what
- * covers every change up to it: the page load (the session's revision, whole) and each
- * event, in the order the server sends them. Messages fetched by sequence (older pages) or
- * returned by a mutation are merged but never move it.
+ * its revision is newer, and the session's fields likewise. A streamed chunk (APPENDED) is
+ * added to a message whose content is exactly `offset` UTF-16 code units long (JavaScript's
+ * `length`); a message of another length is marked `stale`, for main.ts to read it again.
+ *
+ * The cursor moves only with what covers every change up to it: the page load (the
+ * session's revision, whole) and each event, in the order the server sends them. Messages
+ * fetched by sequence (older pages, stale ones) or returned by a mutation are merged but
+ * never move it.
  */
 export class ChatState {
   private readonly messages = new Map<number, Message>();
@@ -54,6 +64,10 @@ export class ChatState {
   deleted = false;
   received = 0;
   duplicates = 0;
+  /** Messages whose chunk did not fit, by sequence: the revision they must be read at. */
+  readonly stale = new Map<number, number>();
+  /** How many times a chunk did not fit (for the tests and the curious). */
+  mismatches = 0;
 
   constructor(page: Page) {
     this.setFields(page);
@@ -76,6 +90,9 @@ export class ChatState {
     if (this.seen.has(key)) this.duplicates += 1;
     this.seen.add(key);
     if (event.message) this.merge(event.message);
+    if (event.appended && event.sequence !== null && event.sequence !== undefined) {
+      this.append(event.sequence, event.revision, event.appended);
+    }
     if (event.session) this.setFields(event.session);
     if (event.kind === 'DELETED') this.deleted = true;
     this.cursor = { revision: event.revision, sequence: event.sequence ?? null };
@@ -87,6 +104,24 @@ export class ChatState {
     if (known && known.revision >= message.revision) return;
     this.messages.set(message.sequence, message);
     this.noteUser(message);
+    if ((this.stale.get(message.sequence) ?? Infinity) <= message.revision) {
+      this.stale.delete(message.sequence);
+    }
+  }
+
+  /** A chunk of the streamed message at `sequence`, written at `revision`. */
+  private append(sequence: number, revision: number, delta: Delta): void {
+    const known = this.messages.get(sequence);
+    if (known && known.revision >= revision) return; // already in what we hold
+    if (!known && sequence < this.from) return; // on an older page, not loaded
+    if (!known || (known.content ?? '').length !== delta.offset) {
+      this.mismatches += 1;
+      this.stale.set(sequence, Math.max(revision, this.stale.get(sequence) ?? 0));
+      return;
+    }
+    const content = (known.content ?? '') + delta.text;
+    const { status, deadline, updatedAt } = delta;
+    this.messages.set(sequence, { ...known, content, status, deadline, updatedAt, revision });
   }
 
   private noteUser(message: Opening): void {
