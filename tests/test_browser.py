@@ -214,3 +214,31 @@ async def test_graphiql_with_other_hosts_blocked_runs_a_query_and_shows_a_subscr
     web_server: RunningServer,
 ):
     await run_scenario(web_server, "graphiql")
+
+
+# Streamed replies and operations that end.
+
+
+async def test_page_closed_mid_stream_and_reopened_shows_the_text_so_far_then_the_rest_once(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "closed-stream")
+
+
+async def test_a_tool_left_pending_by_a_dead_worker_shows_failed_with_the_reason_at_its_deadline(
+    web_server: RunningServer,
+):
+    """Waits (bounded) for the server's expiry; no assertion on how long it took."""
+    await run_scenario(web_server, "expired")
+
+
+async def test_a_reply_streamed_in_chunks_that_split_emoji_and_accents_shows_exactly(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "emoji-stream")
+
+
+async def test_a_page_whose_copy_of_a_streamed_reply_is_off_reads_it_again_and_shows_it_right(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "stream-resync")

@@ -59,7 +59,8 @@ async function newChat() {
 
 /** The backend worker's side: a service token, over HTTP. */
 const worker = {
-  async startTool(sessionId, callId) {
+  /** The assistant's tool call and its TOOL message; `tool` adds to the latter (a status…). */
+  async startTool(sessionId, callId, tool = {}) {
     const { appendMessages } = await graphql(SERVICE_TOKEN, 'AppendMessages', {
       sessionId,
       messages: [
@@ -73,7 +74,7 @@ const worker = {
             },
           ],
         },
-        { role: 'TOOL', toolCallId: callId },
+        { role: 'TOOL', toolCallId: callId, ...tool },
       ],
     });
     return appendMessages[1];
@@ -92,6 +93,24 @@ const worker = {
       message: { role: 'ASSISTANT', content },
     });
     return appendMessage;
+  },
+  /** An assistant reply to stream: STREAMING, empty so far. */
+  async startReply(sessionId) {
+    const { appendMessage } = await graphql(SERVICE_TOKEN, 'AppendMessage', {
+      sessionId,
+      message: { role: 'ASSISTANT', content: '', status: 'STREAMING' },
+    });
+    return appendMessage;
+  },
+  /** One chunk of a streamed reply; `done` with the last. */
+  async send(sessionId, messageId, text, done = false) {
+    const { appendMessageContent } = await graphql(SERVICE_TOKEN, 'AppendMessageContent', {
+      sessionId,
+      messageId,
+      text,
+      done,
+    });
+    return appendMessageContent;
   },
 };
 
@@ -131,6 +150,21 @@ async function expectMessage(page, role, text, timeout = WAIT) {
   assert.equal(await message.count(), 1, `${role} "${text}" is shown more than once`);
 }
 
+/** Waits until the message at `sequence` shows exactly `text` (every code unit, no trimming). */
+async function expectContent(page, sequence, text) {
+  const selector = `.message[data-sequence="${sequence}"] .content`;
+  try {
+    await page.waitForFunction(
+      ([selector, text]) => document.querySelector(selector)?.textContent === text,
+      [selector, text],
+      { timeout: WAIT },
+    );
+  } catch (error) {
+    const shown = await page.locator(selector).textContent().catch(() => null);
+    assert.equal(shown, text, `message ${sequence} never showed the text (${error.message})`);
+  }
+}
+
 /** The names in the list of chats, most recently updated first. */
 async function chatNames(page) {
   return page.locator('.chats a').allInnerTexts();
@@ -145,6 +179,8 @@ async function statusOf(page) {
     afterSequence: await status.getAttribute('data-after-sequence'),
     received: Number(await status.getAttribute('data-received')),
     duplicates: Number(await status.getAttribute('data-duplicates')),
+    // Streamed chunks that did not fit the text shown (each costs a read of the message).
+    mismatches: Number(await status.getAttribute('data-mismatches')),
   };
 }
 
@@ -424,6 +460,142 @@ const scenarios = {
     assert.equal(await page.locator('input[name="content"]').isDisabled(), true);
     assert.equal(await page.locator('.chats a').count(), 0);
     await screenshot(page, '11-deleted');
+  },
+
+  /**
+   * 12. A page closed while a reply streams, reopened: it shows the text so far, then the rest
+   * as it comes, without a reload, and the whole reply once (no chunk twice, none missed).
+   */
+  async 'closed-stream'(context) {
+    const chunks = ['Your agent ', 'files invoices ', 'every Monday', ' at 9:00, ', 'then mails you a summary.'];
+    const sessionId = await newChat();
+    const first = await openChat(context, sessionId);
+    const reply = await worker.startReply(sessionId);
+    const shown = first.locator(`.message[data-sequence="${reply.sequence}"]`);
+    await worker.send(sessionId, reply.id, chunks[0]);
+    await expectContent(first, reply.sequence, chunks[0]);
+    await worker.send(sessionId, reply.id, chunks[1]);
+    await expectContent(first, reply.sequence, chunks[0] + chunks[1]);
+    assert.equal(await shown.getAttribute('data-state'), 'streaming');
+    await screenshot(first, '12-streaming');
+    await first.close();
+
+    await worker.send(sessionId, reply.id, chunks[2]); // no page open
+    const page = await openChat(context, sessionId);
+    const reopened = page.locator(`.message[data-sequence="${reply.sequence}"]`);
+    await expectContent(page, reply.sequence, chunks.slice(0, 3).join(''));
+    assert.equal(await reopened.getAttribute('data-state'), 'streaming');
+    await screenshot(page, '12-reopened-mid-stream');
+    await page.evaluate(() => {
+      window.sameDocument = true;
+    });
+    await worker.send(sessionId, reply.id, chunks[3]);
+    await expectContent(page, reply.sequence, chunks.slice(0, 4).join(''));
+    await worker.send(sessionId, reply.id, chunks[4], true);
+    await page.locator(`.message[data-sequence="${reply.sequence}"][data-state="done"]`).waitFor({ timeout: WAIT });
+    assert.equal(await reopened.locator('.content').textContent(), chunks.join(''));
+    assert.deepEqual(await shownMessages(page), ['USER 0', 'ASSISTANT 1']);
+    assert.equal(await page.evaluate(() => window.sameDocument), true, 'the page reloaded');
+    const status = await statusOf(page);
+    assert.equal(status.duplicates, 0);
+    // Every chunk after the reopening was added where the text shown ended.
+    assert.equal(status.mismatches, 0);
+    await screenshot(page, '12-stream-complete');
+  },
+
+  /**
+   * 13. A worker starts a tool with a deadline a few seconds ahead, then dies: the open page
+   * shows it running with the time left, then failed with the server's reason once the
+   * deadline passes.
+   */
+  async expired(context) {
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    const deadline = new Date(Date.now() + 10_000).toISOString();
+    await worker.startTool(sessionId, 'call-1', { status: 'PENDING', deadline });
+    // Nothing ends the operation now but its deadline.
+    await expectTool(page, 'call-1', 'pending');
+    const tool = page.locator('.tool[data-tool-call-id="call-1"]');
+    const countdown = tool.locator('.deadline');
+    const first = await countdown.textContent();
+    assert.match(first, /^times out in \d+ s$/);
+    assert.ok(Number(first.match(/\d+/)[0]) <= 10, first);
+    assert.equal(await tool.locator('.badge.pending').count(), 1, 'no running badge');
+    await screenshot(page, '13-pending-with-deadline');
+    // The time left counts down on its own (a bounded wait, not a timing check).
+    await page.waitForFunction(
+      (first) => {
+        const shown = document.querySelector('.tool[data-tool-call-id="call-1"] .deadline');
+        return !shown || shown.textContent !== first;
+      },
+      first,
+      { timeout: WAIT },
+    );
+    await expectTool(page, 'call-1', 'failed');
+    assert.equal(
+      await tool.locator('.failure-reason').textContent(),
+      'The deadline passed before the operation ended.',
+    );
+    assert.equal(await countdown.count(), 0, 'a failed operation still shows its deadline');
+    assert.equal(await tool.locator('.badge.failed').textContent(), 'failed');
+    assert.deepEqual(await shownMessages(page), ['USER 0', 'ASSISTANT 1', 'TOOL 2']);
+    await screenshot(page, '13-expired');
+  },
+
+  /**
+   * 14. A reply streamed in chunks that split characters JavaScript and Python count
+   * differently (emoji and other text outside the BMP, a ZWJ sequence, a flag, a combining
+   * accent): the page shows it exactly, chunk by chunk, without reading it again.
+   */
+  async 'emoji-stream'(context) {
+    const chunks = ['Hel', 'lo, 😀', ' wörld ', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ', '👩', '\u200d💻 ', 'cafe', '\u0301 ', '🇵', '🇹', ' ✓'];
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    const reply = await worker.startReply(sessionId);
+    let text = '';
+    for (const [index, chunk] of chunks.entries()) {
+      await worker.send(sessionId, reply.id, chunk, index === chunks.length - 1);
+      text += chunk;
+      await expectContent(page, reply.sequence, text);
+    }
+    await page.locator(`.message[data-sequence="${reply.sequence}"][data-state="done"]`).waitFor({ timeout: WAIT });
+    const status = await statusOf(page);
+    assert.equal(status.mismatches, 0, 'an offset did not match the text shown');
+    assert.equal(status.duplicates, 0);
+    // A page opened now reads the reply whole: the same text.
+    const other = await openChat(context, sessionId);
+    await expectContent(other, reply.sequence, text);
+    await screenshot(page, '14-emoji-stream');
+  },
+
+  /**
+   * 15. A page whose copy of a streamed reply is not the server's (here its first read is
+   * cut short on the way): the next chunk does not fit, so the page reads the reply again and
+   * shows it whole, then goes on adding chunks.
+   */
+  async 'stream-resync'(context) {
+    const sessionId = await newChat();
+    const reply = await worker.startReply(sessionId);
+    await worker.send(sessionId, reply.id, 'Checking your ');
+    await context.route(`${BASE_URL}/graphql`, async (route) => {
+      if (!route.request().postData()?.includes('query ChatPage')) return route.continue();
+      const response = await route.fetch();
+      const body = await response.json();
+      for (const message of body.data.session.messages) {
+        if (message.id === reply.id) message.content = message.content.slice(0, -5);
+      }
+      return route.fulfill({ response, json: body });
+    });
+    const page = await openChat(context, sessionId);
+    await expectContent(page, reply.sequence, 'Checking '); // what the page was given
+    await worker.send(sessionId, reply.id, 'invoices…');
+    await expectContent(page, reply.sequence, 'Checking your invoices…');
+    assert.equal((await statusOf(page)).mismatches, 1);
+    await worker.send(sessionId, reply.id, ' 3 found.', true);
+    await expectContent(page, reply.sequence, 'Checking your invoices… 3 found.');
+    assert.equal((await statusOf(page)).mismatches, 1, 'a chunk after the read did not fit');
+    assert.deepEqual(await shownMessages(page), ['USER 0', 'ASSISTANT 1']);
+    await screenshot(page, '15-stream-resync');
   },
 };
 
