@@ -2,7 +2,8 @@
 
 Also the helpers the test modules share: the operations of graphql/operations as one call each
 (create_session, load_session, append, append_many, complete_tool), what a live subscription
-must have delivered (collect_until, assert_gap_free), and the SQL statements the app ran.
+must have delivered (collect_until, assert_gap_free; for sessionEvents position, cursor,
+events_until, assert_in_commit_order), and the SQL statements the app ran.
 """
 
 import asyncio
@@ -356,6 +357,39 @@ def assert_gap_free(
         if write["revision"] > after and latest.get(write["id"], -1) < write["revision"]
     ]
     assert missed == [], f"missed: {missed}"
+
+
+# --- What a sessionEvents subscription delivered --------------------------------------------
+
+
+def position(event: dict[str, Any]) -> tuple[int, float]:
+    """Where an event stands in commit order: a null sequence is after the revision's
+    messages."""
+    sequence = event["sequence"]
+    return event["revision"], float("inf") if sequence is None else sequence
+
+
+def cursor(event: dict[str, Any]) -> dict[str, int]:
+    """The arguments that resume right after `event`."""
+    if event["sequence"] is None:
+        return {"afterRevision": event["revision"]}
+    return {"afterRevision": event["revision"], "afterSequence": event["sequence"]}
+
+
+async def events_until(sub: Subscriber, revision: int) -> list[dict[str, Any]]:
+    """Events until the SESSION event of `revision` (the last event of a write); then proves
+    that nothing follows."""
+    events: list[dict[str, Any]] = []
+    while not (events and events[-1]["kind"] == "SESSION" and events[-1]["revision"] >= revision):
+        events.append(await sub.next_session_event())
+    await sub.nothing_within(QUIET)
+    return events
+
+
+def assert_in_commit_order(events: list[dict[str, Any]]) -> None:
+    positions = [position(event) for event in events]
+    assert positions == sorted(positions), positions
+    assert len(positions) == len(set(positions)), f"duplicates: {positions}"
 
 
 # --- What the app ran -----------------------------------------------------------------------
