@@ -1,4 +1,5 @@
-"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers.
+"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers,
+and two servers sharing a database and a broker (the `pair` fixture of tests/conftest.py).
 
 Each server is `python -m uvicorn app:app` in its own process, configured by environment
 variables as in production; each redis-server is our own, on a free port, so it can be killed
@@ -18,16 +19,24 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import JWT_SECRET, REQUIRED_IN_CI
+from tests.clients import Api, token_for
+from tests.servers import JWT_SECRET, REQUIRED_IN_CI, database_url
 
 REPO = Path(__file__).resolve().parent.parent
 # Hang guards: a process that needs longer than this to start (or stop) is broken.
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+# Hang guard for a process to notice an outage or its end (heartbeats, reconnect backoff).
+STATE_WAIT = 20.0
+# Large enough that the periodic recheck cannot deliver anything during a test.
+NO_RECHECK = 300
+# Small, so that a process notices within a second that Redis is gone.
+HEARTBEAT = 0.2
 
 
 def free_port() -> int:
@@ -250,3 +259,56 @@ def postgres_broadcast_url(database_url: str, application_name: str) -> str:
     `application_name` labels its LISTEN connection in pg_stat_activity."""
     plain = database_url.replace("postgresql+asyncpg://", "postgres://", 1)
     return f"{plain}?application_name={application_name}"
+
+
+# --- Two processes, one database, one broker -----------------------------------------------
+
+
+@dataclass
+class Pair:
+    """Two server processes sharing one PostgreSQL database and one broadcast backend."""
+
+    a: ServerProcess
+    b: ServerProcess
+    database_url: str
+    broadcast: str
+
+
+@asynccontextmanager
+async def server_pair(workdir: Path, broadcast: str, redis: RedisServer) -> AsyncIterator[Pair]:
+    """Two processes on a fresh PostgreSQL database, hints over `broadcast` ("redis": the
+    redis-server `redis`, "postgres": LISTEN/NOTIFY); the periodic recheck is minutes away."""
+    async with database_url("postgres", workdir) as url:
+        broker = redis.url if broadcast == "redis" else postgres_broadcast_url(url, "pair")
+        env = server_env(url, broker, recheck_seconds=NO_RECHECK)
+        async with uvicorn_processes(workdir, [env, env]) as (a, b):
+            yield Pair(a=a, b=b, database_url=url, broadcast=broadcast)
+
+
+@asynccontextmanager
+async def apis(user: str, *servers: ServerProcess) -> AsyncIterator[list[Api]]:
+    """One HTTP client per process, all as `user`."""
+    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=60) for server in servers]
+    try:
+        yield [Api(client, token_for(user)) for client in clients]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def readiness(server: ServerProcess) -> tuple[int, dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
+        response = await http.get("/readyz")
+        return response.status_code, response.json()
+
+
+async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
+    """Poll /readyz until it answers `status` (bounded); the body of that answer."""
+    deadline = asyncio.get_running_loop().time() + STATE_WAIT
+    while True:
+        code, body = await readiness(server)
+        if code == status:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{server.name}: /readyz stayed {code} {body}, not {status}")
+        await asyncio.sleep(0.02)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from tests.clients import (
@@ -39,28 +38,28 @@ from tests.clients import (
     create_session,
     load_session,
     subscribed,
-    token_for,
     tool,
     write_mix,
 )
 from tests.clients import operation as document
 from tests.clients import websocket as open_websocket
 from tests.processes import (
+    HEARTBEAT,
+    NO_RECHECK,
+    STATE_WAIT,
+    Pair,
     RedisServer,
     ServerProcess,
+    apis,
     postgres_broadcast_url,
+    readiness,
     redis_server,
     server_env,
     uvicorn_processes,
+    wait_readiness,
 )
 from tests.servers import database_url, postgres_or_skip
 
-# Hang guard for a process to notice an outage or its end (heartbeats, reconnect backoff).
-STATE_WAIT = 20.0
-# Large enough that the periodic recheck cannot deliver anything during a test.
-NO_RECHECK = 300
-# Small, so that a process notices within a second that Redis is gone.
-HEARTBEAT = 0.2
 # For the LISTEN tests: a process notices a terminated connection at its next heartbeat, so a
 # longer one leaves the writes made at once after the termination inside the outage.
 LISTEN_HEARTBEAT = 1.0
@@ -69,66 +68,9 @@ LISTEN_HEARTBEAT = 1.0
 # --- Processes ----------------------------------------------------------------------------
 
 
-@dataclass
-class Pair:
-    """Two server processes sharing one PostgreSQL database and one broadcast backend."""
-
-    a: ServerProcess
-    b: ServerProcess
-    database_url: str
-    broadcast: str
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("broker")
-
-
-@pytest.fixture(scope="module")
-async def redis(workdir: Path) -> AsyncIterator[RedisServer]:
-    """A redis-server of our own for the tests that do not kill it."""
-    async with redis_server(workdir) as server:
-        yield server
-
-
-@pytest.fixture(scope="module", params=["redis", "postgres"])
-async def pair(
-    request: pytest.FixtureRequest, workdir: Path, redis: RedisServer
-) -> AsyncIterator[Pair]:
-    async with database_url("postgres", workdir) as url:
-        broadcast = redis.url if request.param == "redis" else postgres_broadcast_url(url, "pair")
-        env = server_env(url, broadcast, recheck_seconds=NO_RECHECK)
-        async with uvicorn_processes(workdir, [env, env]) as (a, b):
-            yield Pair(a=a, b=b, database_url=url, broadcast=request.param)
-
-
-@asynccontextmanager
-async def apis(user: str, *servers: ServerProcess) -> AsyncIterator[list[Api]]:
-    """One HTTP client per process, all as `user`."""
-    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=60) for server in servers]
-    try:
-        yield [Api(client, token_for(user)) for client in clients]
-    finally:
-        for client in clients:
-            await client.aclose()
-
-
-async def readiness(server: ServerProcess) -> tuple[int, dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
-        response = await http.get("/readyz")
-        return response.status_code, response.json()
-
-
-async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
-    """Poll /readyz until it answers `status` (bounded); the body of that answer."""
-    deadline = asyncio.get_running_loop().time() + STATE_WAIT
-    while True:
-        code, body = await readiness(server)
-        if code == status:
-            return body
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{server.name}: /readyz stayed {code} {body}, not {status}")
-        await asyncio.sleep(0.02)
 
 
 # --- HTTP helpers -------------------------------------------------------------------------
