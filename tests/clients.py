@@ -8,8 +8,10 @@ events_until, assert_in_commit_order), and the SQL statements the app ran.
 
 import asyncio
 import json
+import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +20,8 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from core.identity import issue_token
 from db.prepared import observed_statements
@@ -135,6 +139,19 @@ class Subscriber:
         assert "errors" not in payload, payload
         return payload["data"]["sessionEvents"]
 
+    async def items_until_closed(self, field: str) -> list[dict[str, Any]]:
+        """The `field` of each event until the server closes the socket, which it must do
+        within WAIT."""
+        items: list[dict[str, Any]] = []
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    payload = await self.next_payload()
+                    assert "errors" not in payload, payload
+                    items.append(payload["data"][field])
+        except ConnectionClosed:
+            return items
+
     async def nothing_within(self, seconds: float) -> None:
         """Assert that no message but keep-alives arrives for `seconds` (no duplicate)."""
         try:
@@ -164,6 +181,34 @@ async def subscribed(
         assert ack["type"] == "connection_ack", ack
         await subscriber.subscribe(query or operation("ToolMessageUpdated"), variables)
         yield subscriber
+
+
+@asynccontextmanager
+async def stalling_subscriber(
+    ws_url: str, token: str, variables: dict[str, Any], query: str | None = None
+) -> AsyncIterator[Subscriber]:
+    """A graphql-transport-ws subscription (`toolMessageUpdated` unless `query` says
+    otherwise) over a socket with small receive buffers (the kernel's and the client
+    library's, without compression), so that little of what the server sent can sit on the
+    client's side once it stops reading."""
+    port = httpx.URL(ws_url).port
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    async with connect(
+        ws_url,
+        sock=sock,
+        subprotocols=[Subprotocol(TRANSPORT_WS)],
+        max_queue=1,
+        compression=None,
+        ping_interval=None,  # a client that does not read does not ping either
+    ) as ws:
+        sub = Subscriber(ws, TRANSPORT_WS)
+        ack = await sub.init(token)
+        assert ack["type"] == "connection_ack", ack
+        await sub.subscribe(query or operation("ToolMessageUpdated"), variables)
+        yield sub
 
 
 # --- A small Server-Sent Events client over httpx -----------------------------------------
@@ -222,6 +267,17 @@ class EventStream:
     async def ends(self) -> None:
         """The server ends the stream (no further event)."""
         assert await self.next_event() is None
+
+    async def ends_as_expired(self, expires_at: float) -> None:
+        """The next event is an UNAUTHENTICATED `error`, sent once the token (its `exp` is
+        `expires_at`) has expired; then the server ends the stream."""
+        event = await self.next_event()
+        assert time.time() >= expires_at - 0.1
+        assert event is not None and event.event == "error", event
+        errors = json.loads(event.data)["errors"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", errors
+        assert len(errors[0]["message"]) > 10, errors
+        await self.ends()
 
 
 @asynccontextmanager
@@ -320,6 +376,50 @@ async def write_mix(
             writes.append(await append(api, sid, {"role": "USER", "content": f"user {index}"}))
     halfway.set()
     return writes
+
+
+# --- Many changes at once -------------------------------------------------------------------
+
+BATCH = 100  # root fields per mutation: the default MAX_MUTATION_FIELDS
+PADDING = "p" * 2000
+
+
+def tool_result_field(session_id: str, call: str, version: int) -> str:
+    """An `updateToolResult` root field that sets `call`'s result to `<version>:<padding>`."""
+    return (
+        f'updateToolResult(sessionId: "{session_id}", toolCallId: "{call}", '
+        f'content: "{version}:{PADDING}") {{ revision }}'
+    )
+
+
+def version_of(message: dict[str, Any]) -> int:
+    """The version a `tool_result_field` wrote into a message."""
+    return int(message["content"].split(":")[0])
+
+
+class Changes:
+    """Change number n is the mutation root field `field(n)` (one write, selecting its
+    `revision`); they are sent BATCH to a request, as aliased fields, which run one after
+    another."""
+
+    def __init__(self, api: Api, field: Callable[[int], str]) -> None:
+        self.api = api
+        self.field = field
+        self.count = 0
+
+    async def publish(self, count: int) -> int:
+        """The next `count` changes; the revision of the last one."""
+        revision = 0
+        end = self.count + count
+        for start in range(self.count, end, BATCH):
+            numbers = range(start, min(start + BATCH, end))
+            fields = "\n".join(f"u{n}: {self.field(n)}" for n in numbers)
+            data = await self.api.data(f"mutation {{\n{fields}\n}}")
+            revisions = [data[f"u{n}"]["revision"] for n in numbers]
+            assert revisions == sorted(revisions)
+            revision = revisions[-1]
+        self.count = end
+        return revision
 
 
 # --- What a subscription delivered ----------------------------------------------------------

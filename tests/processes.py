@@ -215,6 +215,53 @@ class ServerProcess:
         self.process = None
 
 
+@asynccontextmanager
+async def uvicorn_process(workdir: Path, **env: str) -> AsyncIterator[tuple[int, str]]:
+    """`uvicorn app:app` as a separate process: (its pid, its base URL). Its WebSocket-level
+    pings are off, so a client that stops reading is not dropped as dead (the app's own
+    bounds are what is tested)."""
+    port = free_port()
+    log = workdir / f"uvicorn-{port}.log"
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "warning", "--ws-ping-interval", "600"),
+            cwd=REPO,
+            env={**os.environ, "JWT_SECRET": JWT_SECRET, **env},
+            stdout=output,
+            stderr=output,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.returncode is None, log.read_text()
+                with suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                assert time.monotonic() < deadline, f"uvicorn did not start: {log.read_text()}"
+                await asyncio.sleep(0.1)
+        yield process.pid, base
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def resident_kib(pid: int) -> int:
+    """VmRSS of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def server_env(database_url: str, broadcast_url: str, **settings: float | str) -> dict[str, str]:
     """The environment of a server process: our settings over the caller's environment."""
     env = {**os.environ}
