@@ -351,6 +351,13 @@ async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -
     return (await api.data(operation("UpdateToolResult"), variables))["updateToolResult"]
 
 
+async def session_with_pending_tools(api: Api, count: int) -> tuple[str, int]:
+    """A session with TOOL messages call_0..call_<count-1> awaiting results; its revision."""
+    session = await create_session(api)
+    await append_many(api, session["id"], [tool(f"call_{index}") for index in range(count)])
+    return session["id"], (await load_session(api, session["id"]))["revision"]
+
+
 async def probe(api: Api, session_id: str) -> dict[str, Any]:
     """A fresh TOOL message: the next live event of a subscription that is caught up."""
     return await append(api, session_id, tool(f"probe-{uuid.uuid4().hex}", "probe"))

@@ -37,6 +37,7 @@ from tests.clients import (
     complete_tool,
     create_session,
     load_session,
+    session_with_pending_tools,
     subscribed,
     tool,
     write_mix,
@@ -71,16 +72,6 @@ LISTEN_HEARTBEAT = 1.0
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("broker")
-
-
-# --- HTTP helpers -------------------------------------------------------------------------
-
-
-async def session_with_pending_tools(api: Api, count: int) -> tuple[str, int]:
-    """A session with TOOL messages call_0..call_<count-1> awaiting results; its revision."""
-    session = await create_session(api)
-    await append_many(api, session["id"], [tool(f"call_{index}") for index in range(count)])
-    return session["id"], (await load_session(api, session["id"]))["revision"]
 
 
 # --- Receiving ----------------------------------------------------------------------------
