@@ -404,6 +404,16 @@ def version_of(message: dict[str, Any]) -> int:
     return int(message["content"].split(":")[0])
 
 
+def assert_newer_each_time(messages: list[dict[str, Any]]) -> None:
+    """Each message's states (as `tool_result_field` wrote them) come oldest first, each
+    once."""
+    versions: dict[str, int] = {}
+    for message in messages:
+        call, current = message["toolCallId"], version_of(message)
+        assert current > versions.get(call, -2), f"{call}: {current} after a newer state"
+        versions[call] = current
+
+
 class Changes:
     """Change number n is the mutation root field `field(n)` (one write, selecting its
     `revision`); they are sent BATCH to a request, as aliased fields, which run one after

@@ -1,5 +1,8 @@
-"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers,
-and two servers sharing a database and a broker (the `pair` fixture of tests/conftest.py).
+"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers;
+two servers sharing a database and a broker (the `pair` fixture of tests/conftest.py), or a
+redis-server of their own to kill (`pair_on_own_redis`, `redis_outage`), or hints that never
+reach the other (`unheard_pair`); a server under a subscriber that stops reading
+(`slow_subscription`, `within_memory_bound`).
 
 Each server is `python -m uvicorn app:app` in its own process, configured by environment
 variables as in production; each redis-server is our own, on a free port, so it can be killed
@@ -15,19 +18,29 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from tests.clients import Api, token_for
+from tests.clients import (
+    Api,
+    Subscriber,
+    append_many,
+    create_session,
+    new_user,
+    stalling_subscriber,
+    token_for,
+    tool,
+)
 from tests.servers import JWT_SECRET, REQUIRED_IN_CI, database_url
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 # Hang guards: a process that needs longer than this to start (or stop) is broken.
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -333,6 +346,66 @@ async def server_pair(workdir: Path, broadcast: str, redis: RedisServer) -> Asyn
 
 
 @asynccontextmanager
+async def pair_on_own_redis(
+    workdir: Path,
+) -> AsyncIterator[tuple[RedisServer, ServerProcess, ServerProcess]]:
+    """A redis-server of our own (to kill and restart) and two processes sharing it and a
+    fresh PostgreSQL database; they notice its loss within a second (HEARTBEAT), and the
+    periodic recheck is minutes away."""
+    async with (
+        redis_server(workdir) as broker,
+        database_url("postgres", workdir) as url,
+    ):
+        env = server_env(
+            url, broker.url, recheck_seconds=NO_RECHECK, broker_heartbeat_seconds=HEARTBEAT
+        )
+        async with uvicorn_processes(workdir, [env, env]) as (a, b):
+            yield broker, a, b
+
+
+async def redis_outage(
+    broker: RedisServer,
+    a: ServerProcess,
+    b: ServerProcess,
+    subscriptions: int,
+    write: Callable[[str, list[str]], Awaitable[None]],
+) -> None:
+    """Kill `broker` under the `subscriptions` open on `a`, `write(phase, calls)` twice while
+    it is down (phases "down" and "still-down", tool results for call_1..call_3), restart it,
+    and wait until both processes are back on it. Meanwhile mutations keep working, and `a`
+    reports the outage (not ready, the database fine, its subscriptions still open)."""
+    for server in (a, b):
+        assert (await readiness(server))[0] == 200
+    broker.stop()
+    await write("down", ["call_1", "call_2"])
+    outage = await wait_readiness(a, 503)
+    assert outage["broadcast"] is False and outage["database"] is True, outage
+    assert outage["subscriptions"] == subscriptions, outage
+    await write("still-down", ["call_3"])
+
+    await broker.start()
+    # B too: hints B publishes before it has reconnected are the `writers` case of the LISTEN
+    # test in tests/test_broker.py.
+    for server in (a, b):
+        back = await wait_readiness(server, 200)
+        assert back["broadcast"] is True, back
+
+
+@asynccontextmanager
+async def unheard_pair(workdir: Path, redis: RedisServer) -> AsyncIterator[list[ServerProcess]]:
+    """Two processes on a fresh PostgreSQL database: A listens on the redis-server `redis`,
+    B publishes in its own memory only, so B's hints never reach A; the periodic recheck runs
+    every second."""
+    async with database_url("postgres", workdir) as url:
+        envs = [
+            server_env(url, redis.url, recheck_seconds=1),
+            server_env(url, "memory://", recheck_seconds=1),
+        ]
+        async with uvicorn_processes(workdir, envs) as servers:
+            yield servers
+
+
+@asynccontextmanager
 async def apis(user: str, *servers: ServerProcess) -> AsyncIterator[list[Api]]:
     """One HTTP client per process, all as `user`."""
     clients = [httpx.AsyncClient(base_url=server.http_url, timeout=60) for server in servers]
@@ -349,6 +422,13 @@ async def readiness(server: ServerProcess) -> tuple[int, dict[str, Any]]:
         return response.status_code, response.json()
 
 
+async def assert_ready_with_broker(*servers: ServerProcess) -> None:
+    """Each of `servers` is ready, its broadcast backend connected."""
+    for server in servers:
+        status, body = await readiness(server)
+        assert (status, body["broadcast"]) == (200, True), body
+
+
 async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
     """Poll /readyz until it answers `status` (bounded); the body of that answer."""
     deadline = asyncio.get_running_loop().time() + STATE_WAIT
@@ -359,3 +439,56 @@ async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{server.name}: /readyz stayed {code} {body}, not {status}")
         await asyncio.sleep(0.02)
+
+
+# --- A subscriber that stops reading -------------------------------------------------------
+
+# What a server may grow by, in resident memory, while a subscriber does not read.
+MEMORY_BOUND_MIB = 50
+
+
+@dataclass
+class SlowSubscription:
+    """A server process (`pid`), a session `sid` of `api`'s with the TOOL messages `calls`
+    (`created`, content "-1"), and a `stalling_subscriber` on it from before they were
+    created."""
+
+    pid: int
+    api: Api
+    sid: str
+    revision: int
+    calls: list[str]
+    created: list[dict[str, Any]]
+    sub: Subscriber
+
+
+@asynccontextmanager
+async def slow_subscription(
+    workdir: Path, query: str | None = None
+) -> AsyncIterator[SlowSubscription]:
+    """A `uvicorn_process` on a fresh SQLite database with hints in memory, and there a
+    session with four TOOL messages under a stalling subscription (`toolMessageUpdated`
+    unless `query` says otherwise) that started before them (`afterRevision`)."""
+    url = f"sqlite+aiosqlite:///{workdir / 'slow.db'}"
+    env = {"DATABASE_URL": url, "BROADCAST_URL": "memory://", "WS_PING_SECONDS": "600"}
+    async with uvicorn_process(workdir, **env) as (pid, base):
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            api = Api(http, token_for(new_user()))
+            session = await create_session(api)
+            sid = session["id"]
+            calls = [f"call_{index}" for index in range(4)]
+            created = await append_many(api, sid, [tool(call, "-1") for call in calls])
+            variables = {"sessionId": sid, "afterRevision": session["revision"]}
+            ws_url = base.replace("http://", "ws://") + "/graphql"
+            async with stalling_subscriber(ws_url, api.token or "", variables, query) as sub:
+                yield SlowSubscription(pid, api, sid, session["revision"], calls, created, sub)
+
+
+async def within_memory_bound(pid: int, work: Awaitable[T]) -> T:
+    """What `work` returns, once it has run; meanwhile the process `pid` must not have grown
+    its resident memory by MEMORY_BOUND_MIB or more."""
+    before = resident_kib(pid)
+    result = await work
+    growth_mib = (resident_kib(pid) - before) / 1024
+    assert growth_mib < MEMORY_BOUND_MIB, f"RSS grew by {growth_mib:.1f} MiB"
+    return result

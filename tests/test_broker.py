@@ -45,17 +45,19 @@ from tests.clients import (
 from tests.clients import operation as document
 from tests.clients import websocket as open_websocket
 from tests.processes import (
-    HEARTBEAT,
     NO_RECHECK,
     STATE_WAIT,
     Pair,
     RedisServer,
     ServerProcess,
     apis,
+    assert_ready_with_broker,
+    pair_on_own_redis,
     postgres_broadcast_url,
     readiness,
-    redis_server,
+    redis_outage,
     server_env,
+    unheard_pair,
     uvicorn_processes,
     wait_readiness,
 )
@@ -100,9 +102,7 @@ async def test_subscribers_on_each_process_receive_what_mutations_on_the_other_c
     pair: Pair, user: str
 ):
     async with apis(user, pair.a, pair.b) as (on_a, on_b):
-        for server in (pair.a, pair.b):
-            status, body = await readiness(server)
-            assert (status, body["broadcast"]) == (200, True), body
+        await assert_ready_with_broker(pair.a, pair.b)
         session = await create_session(on_b)
         sid = session["id"]
         variables = {"sessionId": sid, "afterRevision": session["revision"]}
@@ -275,40 +275,20 @@ async def test_subscriptions_on_a_process_survive_a_redis_restart_and_miss_nothi
     tmp_path: Path, user: str
 ):
     async with (
-        redis_server(tmp_path) as broker,
-        database_url("postgres", tmp_path) as url,
+        pair_on_own_redis(tmp_path) as (broker, a, b),
+        apis(user, a, b) as (on_a, on_b),
+        watched_sessions(on_b, on_a, a.ws_url) as watched,
     ):
-        env = server_env(
-            url, broker.url, recheck_seconds=NO_RECHECK, broker_heartbeat_seconds=HEARTBEAT
+        # Mutations keep working while the broker is away (Api.data: 200, no errors).
+        await redis_outage(
+            broker, a, b, 2, lambda phase, calls: write_round(on_b, watched, phase, calls)
         )
-        async with (
-            uvicorn_processes(tmp_path, [env, env]) as (a, b),
-            apis(user, a, b) as (on_a, on_b),
-            watched_sessions(on_b, on_a, a.ws_url) as watched,
-        ):
-            for server in (a, b):
-                assert (await readiness(server))[0] == 200
-
-            broker.stop()
-            # Mutations keep working while the broker is away (Api.data: 200, no errors).
-            await write_round(on_b, watched, "down", ["call_1", "call_2"])
-            outage = await wait_readiness(a, 503)
-            assert outage["broadcast"] is False and outage["database"] is True, outage
-            assert outage["subscriptions"] == 2, outage
-            await write_round(on_b, watched, "still-down", ["call_3"])
-
-            await broker.start()
-            # B too: hints B publishes before it has reconnected are the `writers` case of the
-            # LISTEN test below.
-            for server in (a, b):
-                back = await wait_readiness(server, 200)
-                assert back["broadcast"] is True, back
-            # What was written during the outage arrives now, before any later write could
-            # prompt a re-read: the reconnect's resync catches the subscribers up.
-            await receive_news(watched)
-            await write_round(on_b, watched, "after", ["call_4", "call_5"])
-            await receive_news(watched)
-            assert (await readiness(a))[1]["subscriptions"] == 2
+        # What was written during the outage arrives now, before any later write could
+        # prompt a re-read: the reconnect's resync catches the subscribers up.
+        await receive_news(watched)
+        await write_round(on_b, watched, "after", ["call_4", "call_5"])
+        await receive_news(watched)
+        assert (await readiness(a))[1]["subscriptions"] == 2
 
 
 async def listen_connections(admin: asyncpg.Connection, database: str) -> dict[int, str]:
@@ -428,31 +408,26 @@ async def test_a_hint_that_never_reaches_a_process_is_caught_up_by_the_periodic_
 ):
     """A listens on Redis, B publishes in its own memory only: B's hints never reach A, so
     whatever A's subscriber receives of B's writes, the recheck (every second) delivered."""
-    async with database_url("postgres", tmp_path) as url:
-        envs = [
-            server_env(url, redis.url, recheck_seconds=1),
-            server_env(url, "memory://", recheck_seconds=1),
-        ]
-        async with (
-            uvicorn_processes(tmp_path, envs) as (a, b),
-            apis(user, a, b) as (on_a, on_b),
-        ):
-            session = await create_session(on_b)
-            sid = session["id"]
-            variables = {"sessionId": sid, "afterRevision": session["revision"]}
-            async with subscribed(a.ws_url, on_a.token, variables, TRANSPORT_WS) as sub:
-                # WAIT (10 s) is the hang guard: ten rounds of the recheck.
-                first = await append(on_b, sid, tool("call_first", "answered at once"))
-                assert await sub.next_tool_message() == first
-                pending = await append(on_b, sid, tool("call_slow"))
-                assert await sub.next_tool_message() == pending
-                completed = await complete_tool(on_b, sid, "call_slow", "finally")
-                another = await append(on_b, sid, tool("call_more", "more"))
-                await receive_exactly(sub, [completed, another])
+    async with (
+        unheard_pair(tmp_path, redis) as (a, b),
+        apis(user, a, b) as (on_a, on_b),
+    ):
+        session = await create_session(on_b)
+        sid = session["id"]
+        variables = {"sessionId": sid, "afterRevision": session["revision"]}
+        async with subscribed(a.ws_url, on_a.token, variables, TRANSPORT_WS) as sub:
+            # WAIT (10 s) is the hang guard: ten rounds of the recheck.
+            first = await append(on_b, sid, tool("call_first", "answered at once"))
+            assert await sub.next_tool_message() == first
+            pending = await append(on_b, sid, tool("call_slow"))
+            assert await sub.next_tool_message() == pending
+            completed = await complete_tool(on_b, sid, "call_slow", "finally")
+            another = await append(on_b, sid, tool("call_more", "more"))
+            await receive_exactly(sub, [completed, another])
 
-                # A session deleted on B: the recheck finds it gone and completes the
-                # subscription on A.
-                assert await on_b.data(document("DeleteSession"), {"id": sid}) == {
-                    "deleteSession": True
-                }
-                assert await sub.receive() == {"type": "complete", "id": "1"}
+            # A session deleted on B: the recheck finds it gone and completes the
+            # subscription on A.
+            assert await on_b.data(document("DeleteSession"), {"id": sid}) == {
+                "deleteSession": True
+            }
+            assert await sub.receive() == {"type": "complete", "id": "1"}

@@ -36,13 +36,13 @@ from tests.clients import (
     Subscriber,
     append,
     append_many,
+    assert_newer_each_time,
     complete_tool,
     create_session,
     new_user,
     operation,
     probe,
     sse,
-    stalling_subscriber,
     subscribed,
     token_for,
     tool,
@@ -50,7 +50,7 @@ from tests.clients import (
     version_of,
     websocket,
 )
-from tests.processes import free_port, resident_kib, uvicorn_process
+from tests.processes import free_port, slow_subscription, within_memory_bound
 from tests.servers import RunningServer, database_url, running_server
 
 FRESH_TOKEN_TTL = timedelta(minutes=10)
@@ -262,69 +262,51 @@ UPDATES = 10_000
 async def test_a_subscriber_that_stops_reading_costs_bounded_memory_and_then_gets_the_latest_states(
     tmp_path: Path,
 ):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'slow.db'}"
-    env = {"DATABASE_URL": url, "BROADCAST_URL": "memory://", "WS_PING_SECONDS": "600"}
-    async with uvicorn_process(tmp_path, **env) as (pid, base):
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            api = Api(http, token_for(new_user()))
-            session = await create_session(api)
-            sid = session["id"]
-            calls = [f"call_{index}" for index in range(4)]
-            created = await append_many(api, sid, [tool(call, "-1") for call in calls])
-            variables = {"sessionId": sid, "afterRevision": session["revision"]}
-            ws_url = base.replace("http://", "ws://") + "/graphql"
-            async with stalling_subscriber(ws_url, api.token or "", variables) as sub:
-                for message in created:  # the subscription runs
-                    assert await sub.next_tool_message() == message
+    async with slow_subscription(tmp_path) as slow:
+        api, sid, calls, sub = slow.api, slow.sid, slow.calls, slow.sub
+        for message in slow.created:  # the subscription runs
+            assert await sub.next_tool_message() == message
 
-                # From here on the client does not read; its socket stays open.
-                changes = Changes(api, lambda n: tool_result_field(sid, calls[n % len(calls)], n))
-                await changes.publish(BATCH)  # warm-up: the socket's buffers fill up here
-                rss_before = resident_kib(pid)
-                final_revision = await changes.publish(UPDATES)
-                version = changes.count
-                rss_after = resident_kib(pid)
-                growth_mib = (rss_after - rss_before) / 1024
-                assert growth_mib < 50, f"RSS grew by {growth_mib:.1f} MiB"
+        # From here on the client does not read; its socket stays open.
+        changes = Changes(api, lambda n: tool_result_field(sid, calls[n % len(calls)], n))
+        await changes.publish(BATCH)  # warm-up: the socket's buffers fill up here
+        final_revision = await within_memory_bound(slow.pid, changes.publish(UPDATES))
 
-                latest = {calls[n % len(calls)]: n for n in range(version - len(calls), version)}
-                # Reading again: old states still in flight first, then the catch-up.
-                events: list[dict[str, Any]] = []
-                done: set[str] = set()
-                while done != set(calls):
-                    event = await sub.next_tool_message()
-                    events.append(event)
-                    if version_of(event) == latest[event["toolCallId"]]:
-                        done.add(event["toolCallId"])
-                await sub.nothing_within(QUIET)
+        version = changes.count
+        latest = {calls[n % len(calls)]: n for n in range(version - len(calls), version)}
+        # Reading again: old states still in flight first, then the catch-up.
+        events: list[dict[str, Any]] = []
+        done: set[str] = set()
+        while done != set(calls):
+            event = await sub.next_tool_message()
+            events.append(event)
+            if version_of(event) == latest[event["toolCallId"]]:
+                done.add(event["toolCallId"])
+        await sub.nothing_within(QUIET)
 
-            order = [(event["revision"], event["sequence"]) for event in events]
-            assert order == sorted(order) and len(set(order)) == len(order), "out of order"
-            versions: dict[str, int] = {}
-            for event in events:
-                call, current = event["toolCallId"], version_of(event)
-                assert current > versions.get(call, -2), f"{call}: {current} after a newer state"
-                versions[call] = current
-            assert events[-1]["revision"] == final_revision
-            # The stored latest states, exactly as the last events carried them.
-            stored = await api.data(
-                "query($id: ID!) { session(id: $id) { messages { id toolCallId content "
-                "revision sequence updatedAt } } }",
-                {"id": sid},
-            )
-            final = {event["toolCallId"]: event for event in events}
-            for message in stored["session"]["messages"]:
-                event = final[message["toolCallId"]]
-                assert {key: event[key] for key in message} == message
-            # The server kept the latest news, not a queue. What arrives after the pause is
-            # what was already in the sockets' buffers (a few MiB at most, so far fewer events
-            # than updates), then one catch-up read: the latest state of each message. Of the
-            # second half of the updates, written long after the buffers were full, only that
-            # handful of states arrives.
-            assert len(events) < UPDATES // 4, f"{len(events)} events for {UPDATES} updates"
-            late = [event for event in events if event["revision"] > final_revision - UPDATES // 2]
-            assert len(late) <= 2 * len(calls), f"{len(late)} states of the last updates"
-            assert {event["toolCallId"] for event in late} == set(calls)
+        order = [(event["revision"], event["sequence"]) for event in events]
+        assert order == sorted(order) and len(set(order)) == len(order), "out of order"
+        assert_newer_each_time(events)
+        assert events[-1]["revision"] == final_revision
+        # The stored latest states, exactly as the last events carried them.
+        stored = await api.data(
+            "query($id: ID!) { session(id: $id) { messages { id toolCallId content "
+            "revision sequence updatedAt } } }",
+            {"id": sid},
+        )
+        final = {event["toolCallId"]: event for event in events}
+        for message in stored["session"]["messages"]:
+            event = final[message["toolCallId"]]
+            assert {key: event[key] for key in message} == message
+        # The server kept the latest news, not a queue. What arrives after the pause is what
+        # was already in the sockets' buffers (a few MiB at most, so far fewer events than
+        # updates), then one catch-up read: the latest state of each message. Of the second
+        # half of the updates, written long after the buffers were full, only that handful of
+        # states arrives.
+        assert len(events) < UPDATES // 4, f"{len(events)} events for {UPDATES} updates"
+        late = [event for event in events if event["revision"] > final_revision - UPDATES // 2]
+        assert len(late) <= 2 * len(calls), f"{len(late)} states of the last updates"
+        assert {event["toolCallId"] for event in late} == set(calls)
 
 
 # --- Token expiry on WebSockets -----------------------------------------------------------
