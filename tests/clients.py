@@ -11,7 +11,7 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -363,6 +363,48 @@ async def probe(api: Api, session_id: str) -> dict[str, Any]:
     return await append(api, session_id, tool(f"probe-{uuid.uuid4().hex}", "probe"))
 
 
+# How long one probe waits for its event before another probe is written.
+PROBE_WAIT = 0.3
+# How a subscriber waits (at most so many seconds) for its next event.
+Receive = Callable[[Subscriber, float], Awaitable[dict[str, Any]]]
+
+
+def received_tool_probe(event: dict[str, Any], written: dict[str, Any]) -> bool:
+    return bool(event["id"] == written["id"])
+
+
+async def go_live(
+    api: Api,
+    session_id: str,
+    sub: Subscriber,
+    *,
+    receive: Callable[
+        [Subscriber, float], Awaitable[dict[str, Any]]
+    ] = Subscriber.next_tool_message,
+    received_probe: Callable[[dict[str, Any], dict[str, Any]], bool] = received_tool_probe,
+) -> list[dict[str, Any]]:
+    """Append probe TOOL messages until the subscription delivers one, so it is surely live.
+
+    Returns every event received meanwhile, ending with the one that `received_probe` says
+    delivered the last probe (by default: that probe's `toolMessageUpdated`). Once any event
+    has arrived, the subscription started before the newest probe was written, so that probe
+    must arrive too.
+    """
+    events: list[dict[str, Any]] = []
+    for _ in range(int(WAIT / PROBE_WAIT)):
+        written = await probe(api, session_id)
+        try:
+            while True:
+                event = await receive(sub, WAIT if events else PROBE_WAIT)
+                events.append(event)
+                if received_probe(event, written):
+                    return events
+        except TimeoutError:
+            if events:
+                raise
+    raise AssertionError("the subscription never delivered a probe")
+
+
 async def write_mix(
     api: Api, sid: str, pending_calls: list[str], count: int, halfway: asyncio.Event, at: int
 ) -> list[dict[str, Any]]:
@@ -437,6 +479,25 @@ class Changes:
             revision = revisions[-1]
         self.count = end
         return revision
+
+
+async def subscribe_amid_writes(
+    sub: Subscriber,
+    api: Api,
+    sid: str,
+    calls: list[str],
+    at: int,
+    query: str,
+    variables: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """`write_mix` of 30 writes by `api` to session `sid` (whose `calls` are pending), and
+    `query` subscribed on `sub` (acknowledged already) as write number `at` begins; the
+    writes."""
+    halfway = asyncio.Event()
+    writer = asyncio.create_task(write_mix(api, sid, calls, 30, halfway, at))
+    await halfway.wait()
+    await sub.subscribe(query, variables)
+    return await writer
 
 
 # --- What a subscription delivered ----------------------------------------------------------

@@ -38,9 +38,9 @@ from tests.clients import (
     create_session,
     load_session,
     session_with_pending_tools,
+    subscribe_amid_writes,
     subscribed,
     tool,
-    write_mix,
 )
 from tests.clients import operation as document
 from tests.clients import websocket as open_websocket
@@ -201,13 +201,10 @@ async def test_writes_on_one_process_racing_a_resubscribe_on_another_lose_and_re
 
         async with open_websocket(pair.a.ws_url) as sub:
             assert (await sub.init(on_a.token))["type"] == "connection_ack"
-            halfway = asyncio.Event()
-            writer = asyncio.create_task(write_mix(on_b, sid, calls, 30, halfway, subscribe_at))
-            await halfway.wait()
-            await sub.subscribe(
-                document("ToolMessageUpdated"), {"sessionId": sid, "afterRevision": before}
+            variables = {"sessionId": sid, "afterRevision": before}
+            writes = await subscribe_amid_writes(
+                sub, on_b, sid, calls, subscribe_at, document("ToolMessageUpdated"), variables
             )
-            writes = await writer
 
             tool_writes = [write for write in writes if write["role"] == "TOOL"]
             events = await collect_until(sub, writes[-1]["revision"])
