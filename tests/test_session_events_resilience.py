@@ -1,11 +1,12 @@
 """`sessionEvents` through what `toolMessageUpdated` survives (tests/test_broker.py,
-tests/test_resilience.py): other server processes, the loss of the broker, lost hints, a
-subscriber that stops reading, tokens that expire.
+tests/test_resilience.py, tests/test_live.py): other server processes, the loss of the broker,
+lost hints, a subscriber that stops reading, tokens that expire, writes racing the subscribe.
 
 Covers: a subscriber on one process receives every change written on another (messages of
 several roles, the session's own fields, the deletion), once, in commit order, with hints over
 Redis and over PostgreSQL LISTEN/NOTIFY, and the periodic recheck minutes away; writes on one
-process racing a resubscribe on another lose and repeat nothing; a Redis restart under open
+process racing a resubscribe on another lose and repeat nothing, nor do writes racing a
+live-only subscribe (on SQLite and PostgreSQL); a Redis restart under open
 subscriptions loses nothing (what was written during the outage arrives after it, once, before
 any later write could prompt a re-read); a hint that never reaches a process is caught up by
 the periodic recheck; a subscriber that stops reading while 3,000 changes land keeps the
@@ -45,17 +46,18 @@ from tests.clients import (
     complete_tool,
     create_session,
     events_until,
+    go_live,
     load_session,
     operation,
     position,
     probe,
     session_with_pending_tools,
     sse,
+    subscribe_amid_writes,
     subscribed,
     token_for,
     tool,
     tool_result_field,
-    write_mix,
 )
 from tests.clients import websocket as open_websocket
 from tests.processes import (
@@ -258,17 +260,45 @@ async def test_writes_on_one_process_racing_a_resubscribe_on_another_lose_and_re
         calls = [f"call_{index}" for index in range(4)]
         async with open_websocket(pair.a.ws_url) as sub:
             assert (await sub.init(on_a.token))["type"] == "connection_ack"
-            halfway = asyncio.Event()
-            writer = asyncio.create_task(write_mix(on_b, sid, calls, 30, halfway, subscribe_at))
-            await halfway.wait()
-            await sub.subscribe(SESSION_EVENTS, {"sessionId": sid, "afterRevision": before})
-            writes = await writer
+            variables = {"sessionId": sid, "afterRevision": before}
+            writes = await subscribe_amid_writes(
+                sub, on_b, sid, calls, subscribe_at, SESSION_EVENTS, variables
+            )
             events = await events_until(sub, writes[-1]["revision"])
         assert_events_gap_free(events, writes, before, await load_session(on_b, sid))
         # Every message touched after `before` is received in its final state.
         assert {message["id"]: message for message in messages_of(events)} == {
             write["id"]: write for write in writes
         }
+
+
+def ends_the_probe(event: Event, written: dict[str, Any]) -> bool:
+    """Whether `event` is the last event of the probe `written`: its write's SESSION event."""
+    return event["kind"] == "SESSION" and event["revision"] >= written["revision"]
+
+
+@pytest.mark.parametrize("subscribe_at", [0, 15])
+async def test_a_live_only_subscription_racing_writes_sends_nothing_older_and_misses_nothing(
+    server: RunningServer, api: Api, subscribe_at: int
+):
+    sid, before = await session_with_pending_tools(api, 4)
+    calls = [f"call_{index}" for index in range(4)]
+    async with open_websocket(server.ws_url) as sub:
+        assert (await sub.init(api.token))["type"] == "connection_ack"
+        writes = await subscribe_amid_writes(
+            sub, api, sid, calls, subscribe_at, SESSION_EVENTS, {"sessionId": sid}
+        )
+        # The subscription may have started after the last write: probes prove it is live.
+        events = await go_live(
+            api, sid, sub, receive=Subscriber.next_session_event, received_probe=ends_the_probe
+        )
+        await sub.nothing_within(QUIET)
+    loaded = await load_session(api, sid)
+    probes = [m for m in loaded["messages"] if (m["toolCallId"] or "").startswith("probe-")]
+    # The subscription started at some revision s >= `before`; whatever it sent must be every
+    # change after its first event (or a later state of that message), the session's last.
+    assert all(event["revision"] > before for event in events), events
+    assert_events_gap_free(events, writes + probes, events[0]["revision"] - 1, loaded)
 
 
 # --- Broker loss --------------------------------------------------------------------------
