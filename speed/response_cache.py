@@ -68,7 +68,7 @@ class LruData:
 class CachedReads(ExecutionContext):
     """Strawberry's executor, completing a root field's revisioned object from the cache.
 
-    `responses` is set on the class that speed.executor_class makes, one per app.
+    `responses` is set on the class that `speed.speed_layers` makes, one per app.
     """
 
     responses: ClassVar[LruData]
@@ -103,7 +103,7 @@ class CachedReads(ExecutionContext):
 
     def _key(self, field_details_list: Any, path: Path, result: Any) -> Hashable | None:
         """What the completion of `result` depends on, for a query's root field whose
-        value is Revisioned; else None."""
+        value is revisioned; else None."""
         if (
             path.prev is not None
             or self.operation.operation is not OperationType.QUERY
