@@ -27,7 +27,7 @@ from speed import speed_layers
 from speed.gc import freeze_start_up
 from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
-from transports.sse import subscription_endpoint
+from transports.sse import EVENT_ID, MESSAGE_ID, subscription_endpoint
 from transports.view import ChatGraphQL
 
 logger = logging.getLogger("chatstore")
@@ -124,11 +124,13 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route(
                 "/sse/tool-messages",
-                subscription_endpoint(graphql, "ToolMessageUpdated", "toolMessageUpdated"),
+                subscription_endpoint(
+                    graphql, "ToolMessageUpdated", "toolMessageUpdated", MESSAGE_ID
+                ),
             ),
             Route(
                 "/sse/session-events",
-                subscription_endpoint(graphql, "SessionEvents", "sessionEvents"),
+                subscription_endpoint(graphql, "SessionEvents", "sessionEvents", EVENT_ID),
             ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -17,14 +17,20 @@ graphql-core itself, which reports it as it always does.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLString,
     Undefined,
     get_named_type,
     is_leaf_type,
@@ -42,26 +48,17 @@ class NotPlain(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """One response key of a plain object: how to read its value and serialize it."""
+    """One response key of a plain object: how to read its value and serialize it.
+
+    `as_is` says which values graphql-core's serializer of the field's type returns
+    unchanged (a str for String and ID, an int in range for Int): those skip the call.
+    """
 
     key: str
     read: Callable[[Any], Any]
     serialize: Callable[[Any], Any]
     nullable: bool
-
-    def value(self, source: Any) -> Any:
-        value = self.read(source)
-        if value is None or value is Undefined:
-            if self.nullable:
-                return None
-            raise NotPlain
-        try:
-            serialized = self.serialize(value)
-        except Exception as error:  # graphql-core reports it as a field error
-            raise NotPlain from error
-        if serialized is None or serialized is Undefined:
-            raise NotPlain
-        return serialized
+    as_is: Callable[[Any], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +68,28 @@ class Plan:
     def complete(self, source: Any) -> dict[str, Any]:
         if source is None:
             raise NotPlain
-        return {leaf.key: leaf.value(source) for leaf in self.leaves}
+        completed: dict[str, Any] = {}
+        for leaf in self.leaves:
+            value = leaf.read(source)
+            if value is None or value is Undefined:
+                if not leaf.nullable:
+                    raise NotPlain
+                completed[leaf.key] = None
+            elif leaf.as_is(value):
+                completed[leaf.key] = value
+            else:
+                completed[leaf.key] = _serialized(leaf, value)
+        return completed
+
+
+def _serialized(leaf: Leaf, value: Any) -> Any:
+    try:
+        serialized = leaf.serialize(value)
+    except Exception as error:  # graphql-core reports it as a field error
+        raise NotPlain from error
+    if serialized is None or serialized is Undefined:
+        raise NotPlain
+    return serialized
 
 
 class PlainObjects(ExecutionContext):
@@ -158,7 +176,7 @@ class PlainObjects(ExecutionContext):
 def _leaf(object_type: GraphQLObjectType, key: str, name: str) -> Leaf | None:
     """The plain field `name` of `object_type` under `key`, or None if it is not plain."""
     if name == "__typename":
-        return Leaf(key, lambda _: object_type.name, _same, nullable=False)
+        return Leaf(key, lambda _: object_type.name, _same, nullable=False, as_is=_never)
     field = object_type.fields.get(name)
     if field is None or field.args:
         return None
@@ -173,10 +191,32 @@ def _leaf(object_type: GraphQLObjectType, key: str, name: str) -> Leaf | None:
     assert isinstance(named, GraphQLLeafType)
     return Leaf(
         key=key,
-        read=lambda source: definition.get_result(source, None, [], {}),
+        read=_reader(definition),
         serialize=named.coerce_output_value,
         nullable=not is_non_null_type(field.type),
+        as_is=_UNCHANGED.get(named.name, _never),
     )
+
+
+def _never(_: Any) -> bool:
+    return False
+
+
+# Values that graphql-core's serializers of these built-in types return as they are.
+_UNCHANGED: dict[str, Callable[[Any], bool]] = {
+    GraphQLString.name: lambda value: type(value) is str,
+    GraphQLID.name: lambda value: type(value) is str,
+    GraphQLInt.name: lambda value: (
+        type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT
+    ),
+}
+
+
+def _reader(definition: StrawberryField) -> Callable[[Any], Any]:
+    """What Strawberry's own resolution of the basic field `definition` returns."""
+    if definition.default_resolver is getattr:
+        return attrgetter(definition.python_name)
+    return lambda source: definition.get_result(source, None, [], {})
 
 
 def _same(value: Any) -> Any:

@@ -30,10 +30,12 @@ def cached_parse(query: str, **options: Any) -> DocumentNode:
 
 @lru_cache(maxsize=CACHED_DOCUMENTS)
 def cached_validation(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]
+    schema: GraphQLSchema, query: str, options: tuple[Any, ...], rules: tuple[Any, ...]
 ) -> list[GraphQLError]:
-    """Strawberry's validation of `document` (`rules` plus its own), remembered."""
-    return validation_errors(schema, document, rules)
+    """Strawberry's validation (`rules` plus its own) of `query` parsed with `options`,
+    remembered. Keyed by the text, whose hash Python keeps, not by the document, whose hash
+    graphql-core computes anew over every node."""
+    return validation_errors(schema, cached_parse(query, **dict(options)), rules)
 
 
 class DocumentCache(SchemaExtension):
@@ -56,7 +58,8 @@ class DocumentCache(SchemaExtension):
         ):
             context.pre_execution_errors = cached_validation(
                 graphql_core_schema(context.schema),
-                context.graphql_document,
+                context.query,
+                tuple(context.parse_options.items()),
                 tuple(context.validation_rules),
             )
         yield

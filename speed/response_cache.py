@@ -15,7 +15,7 @@ the session row is read before the messages.
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Hashable
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 from graphql import OperationType
 from graphql.pyutils import AwaitableOrValue, Path
@@ -26,12 +26,18 @@ from speed.documents import operation_source
 from speed.shared_data import SharedData
 
 
-@runtime_checkable
-class Revisioned(Protocol):
-    """An object whose every change raises its revision (ChatSession)."""
+def is_revisioned(value: object) -> bool:
+    """True for an object whose every change raises its `revision`, named by its `key`
+    (ChatSession). Answered once per type, where a runtime Protocol check would walk the
+    protocol's members on every call."""
+    kind = type(value)
+    known = _REVISIONED.get(kind)
+    if known is None:
+        known = _REVISIONED[kind] = hasattr(value, "key") and hasattr(value, "revision")
+    return known
 
-    key: Hashable
-    revision: int
+
+_REVISIONED: dict[type, bool] = {}
 
 
 class LruData:
@@ -60,9 +66,9 @@ class LruData:
 
 
 class CachedReads(ExecutionContext):
-    """Strawberry's executor, completing a root field's Revisioned object from the cache.
+    """Strawberry's executor, completing a root field's revisioned object from the cache.
 
-    `responses` is set on the class that speed.executor_class makes, one per app.
+    `responses` is set on the class that `speed.speed_layers` makes, one per app.
     """
 
     responses: ClassVar[LruData]
@@ -97,11 +103,11 @@ class CachedReads(ExecutionContext):
 
     def _key(self, field_details_list: Any, path: Path, result: Any) -> Hashable | None:
         """What the completion of `result` depends on, for a query's root field whose
-        value is Revisioned; else None."""
+        value is revisioned; else None."""
         if (
             path.prev is not None
             or self.operation.operation is not OperationType.QUERY
-            or not isinstance(result, Revisioned)
+            or not is_revisioned(result)
         ):
             return None
         node = field_details_list[0].node

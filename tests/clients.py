@@ -2,13 +2,16 @@
 
 Also the helpers the test modules share: the operations of graphql/operations as one call each
 (create_session, load_session, append, append_many, complete_tool), what a live subscription
-must have delivered (collect_until, assert_gap_free), and the SQL statements the app ran.
+must have delivered (collect_until, assert_gap_free; for sessionEvents position, cursor,
+events_until, assert_in_commit_order), and the SQL statements the app ran.
 """
 
 import asyncio
 import json
+import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +20,8 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from core.identity import issue_token
 from db.prepared import observed_statements
@@ -140,6 +145,19 @@ class Subscriber:
         assert "errors" not in payload, payload
         return payload["data"]["sessionEvents"]
 
+    async def items_until_closed(self, field: str) -> list[dict[str, Any]]:
+        """The `field` of each event until the server closes the socket, which it must do
+        within WAIT."""
+        items: list[dict[str, Any]] = []
+        try:
+            async with asyncio.timeout(WAIT):
+                while True:
+                    payload = await self.next_payload()
+                    assert "errors" not in payload, payload
+                    items.append(payload["data"][field])
+        except ConnectionClosed:
+            return items
+
     async def nothing_within(self, seconds: float) -> None:
         """Assert that no message but keep-alives arrives for `seconds` (no duplicate)."""
         try:
@@ -169,6 +187,34 @@ async def subscribed(
         assert ack["type"] == "connection_ack", ack
         await subscriber.subscribe(query or operation("ToolMessageUpdated"), variables)
         yield subscriber
+
+
+@asynccontextmanager
+async def stalling_subscriber(
+    ws_url: str, token: str, variables: dict[str, Any], query: str | None = None
+) -> AsyncIterator[Subscriber]:
+    """A graphql-transport-ws subscription (`toolMessageUpdated` unless `query` says
+    otherwise) over a socket with small receive buffers (the kernel's and the client
+    library's, without compression), so that little of what the server sent can sit on the
+    client's side once it stops reading."""
+    port = httpx.URL(ws_url).port
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    async with connect(
+        ws_url,
+        sock=sock,
+        subprotocols=[Subprotocol(TRANSPORT_WS)],
+        max_queue=1,
+        compression=None,
+        ping_interval=None,  # a client that does not read does not ping either
+    ) as ws:
+        sub = Subscriber(ws, TRANSPORT_WS)
+        ack = await sub.init(token)
+        assert ack["type"] == "connection_ack", ack
+        await sub.subscribe(query or operation("ToolMessageUpdated"), variables)
+        yield sub
 
 
 # --- A small Server-Sent Events client over httpx -----------------------------------------
@@ -227,6 +273,17 @@ class EventStream:
     async def ends(self) -> None:
         """The server ends the stream (no further event)."""
         assert await self.next_event() is None
+
+    async def ends_as_expired(self, expires_at: float) -> None:
+        """The next event is an UNAUTHENTICATED `error`, sent once the token (its `exp` is
+        `expires_at`) has expired; then the server ends the stream."""
+        event = await self.next_event()
+        assert time.time() >= expires_at - 0.1
+        assert event is not None and event.event == "error", event
+        errors = json.loads(event.data)["errors"]
+        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", errors
+        assert len(errors[0]["message"]) > 10, errors
+        await self.ends()
 
 
 @asynccontextmanager
@@ -300,9 +357,58 @@ async def complete_tool(api: Api, session_id: str, call_id: str, content: str) -
     return (await api.data(operation("UpdateToolResult"), variables))["updateToolResult"]
 
 
+async def session_with_pending_tools(api: Api, count: int) -> tuple[str, int]:
+    """A session with TOOL messages call_0..call_<count-1> awaiting results; its revision."""
+    session = await create_session(api)
+    await append_many(api, session["id"], [tool(f"call_{index}") for index in range(count)])
+    return session["id"], (await load_session(api, session["id"]))["revision"]
+
+
 async def probe(api: Api, session_id: str) -> dict[str, Any]:
     """A fresh TOOL message: the next live event of a subscription that is caught up."""
     return await append(api, session_id, tool(f"probe-{uuid.uuid4().hex}", "probe"))
+
+
+# How long one probe waits for its event before another probe is written.
+PROBE_WAIT = 0.3
+# How a subscriber waits (at most so many seconds) for its next event.
+Receive = Callable[[Subscriber, float], Awaitable[dict[str, Any]]]
+
+
+def received_tool_probe(event: dict[str, Any], written: dict[str, Any]) -> bool:
+    return bool(event["id"] == written["id"])
+
+
+async def go_live(
+    api: Api,
+    session_id: str,
+    sub: Subscriber,
+    *,
+    receive: Callable[
+        [Subscriber, float], Awaitable[dict[str, Any]]
+    ] = Subscriber.next_tool_message,
+    received_probe: Callable[[dict[str, Any], dict[str, Any]], bool] = received_tool_probe,
+) -> list[dict[str, Any]]:
+    """Append probe TOOL messages until the subscription delivers one, so it is surely live.
+
+    Returns every event received meanwhile, ending with the one that `received_probe` says
+    delivered the last probe (by default: that probe's `toolMessageUpdated`). Once any event
+    has arrived, the subscription started before the newest probe was written, so that probe
+    must arrive too.
+    """
+    events: list[dict[str, Any]] = []
+    for _ in range(int(WAIT / PROBE_WAIT)):
+        written = await probe(api, session_id)
+        try:
+            while True:
+                event = await receive(sub, WAIT if events else PROBE_WAIT)
+                events.append(event)
+                if received_probe(event, written):
+                    return events
+        except TimeoutError:
+            if events:
+                raise
+    raise AssertionError("the subscription never delivered a probe")
 
 
 async def write_mix(
@@ -325,6 +431,79 @@ async def write_mix(
             writes.append(await append(api, sid, {"role": "USER", "content": f"user {index}"}))
     halfway.set()
     return writes
+
+
+# --- Many changes at once -------------------------------------------------------------------
+
+BATCH = 100  # root fields per mutation: the default MAX_MUTATION_FIELDS
+PADDING = "p" * 2000
+
+
+def tool_result_field(session_id: str, call: str, version: int) -> str:
+    """An `updateToolResult` root field that sets `call`'s result to `<version>:<padding>`."""
+    return (
+        f'updateToolResult(sessionId: "{session_id}", toolCallId: "{call}", '
+        f'content: "{version}:{PADDING}") {{ revision }}'
+    )
+
+
+def version_of(message: dict[str, Any]) -> int:
+    """The version a `tool_result_field` wrote into a message."""
+    return int(message["content"].split(":")[0])
+
+
+def assert_newer_each_time(messages: list[dict[str, Any]]) -> None:
+    """Each message's states (as `tool_result_field` wrote them) come oldest first, each
+    once."""
+    versions: dict[str, int] = {}
+    for message in messages:
+        call, current = message["toolCallId"], version_of(message)
+        assert current > versions.get(call, -2), f"{call}: {current} after a newer state"
+        versions[call] = current
+
+
+class Changes:
+    """Change number n is the mutation root field `field(n)` (one write, selecting its
+    `revision`); they are sent BATCH to a request, as aliased fields, which run one after
+    another."""
+
+    def __init__(self, api: Api, field: Callable[[int], str]) -> None:
+        self.api = api
+        self.field = field
+        self.count = 0
+
+    async def publish(self, count: int) -> int:
+        """The next `count` changes; the revision of the last one."""
+        revision = 0
+        end = self.count + count
+        for start in range(self.count, end, BATCH):
+            numbers = range(start, min(start + BATCH, end))
+            fields = "\n".join(f"u{n}: {self.field(n)}" for n in numbers)
+            data = await self.api.data(f"mutation {{\n{fields}\n}}")
+            revisions = [data[f"u{n}"]["revision"] for n in numbers]
+            assert revisions == sorted(revisions)
+            revision = revisions[-1]
+        self.count = end
+        return revision
+
+
+async def subscribe_amid_writes(
+    sub: Subscriber,
+    api: Api,
+    sid: str,
+    calls: list[str],
+    at: int,
+    query: str,
+    variables: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """`write_mix` of 30 writes by `api` to session `sid` (whose `calls` are pending), and
+    `query` subscribed on `sub` (acknowledged already) as write number `at` begins; the
+    writes."""
+    halfway = asyncio.Event()
+    writer = asyncio.create_task(write_mix(api, sid, calls, 30, halfway, at))
+    await halfway.wait()
+    await sub.subscribe(query, variables)
+    return await writer
 
 
 # --- What a subscription delivered ----------------------------------------------------------
@@ -362,6 +541,39 @@ def assert_gap_free(
         if write["revision"] > after and latest.get(write["id"], -1) < write["revision"]
     ]
     assert missed == [], f"missed: {missed}"
+
+
+# --- What a sessionEvents subscription delivered --------------------------------------------
+
+
+def position(event: dict[str, Any]) -> tuple[int, float]:
+    """Where an event stands in commit order: a null sequence is after the revision's
+    messages."""
+    sequence = event["sequence"]
+    return event["revision"], float("inf") if sequence is None else sequence
+
+
+def cursor(event: dict[str, Any]) -> dict[str, int]:
+    """The arguments that resume right after `event`."""
+    if event["sequence"] is None:
+        return {"afterRevision": event["revision"]}
+    return {"afterRevision": event["revision"], "afterSequence": event["sequence"]}
+
+
+async def events_until(sub: Subscriber, revision: int) -> list[dict[str, Any]]:
+    """Events until the SESSION event of `revision` (the last event of a write); then proves
+    that nothing follows."""
+    events: list[dict[str, Any]] = []
+    while not (events and events[-1]["kind"] == "SESSION" and events[-1]["revision"] >= revision):
+        events.append(await sub.next_session_event())
+    await sub.nothing_within(QUIET)
+    return events
+
+
+def assert_in_commit_order(events: list[dict[str, Any]]) -> None:
+    positions = [position(event) for event in events]
+    assert positions == sorted(positions), positions
+    assert len(positions) == len(set(positions)), f"duplicates: {positions}"
 
 
 # --- What the app ran -----------------------------------------------------------------------

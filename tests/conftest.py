@@ -1,5 +1,6 @@
 """Every test that takes `api` or `server` runs on SQLite and on PostgreSQL (TEST_DATABASES
-may keep one of them: see `server`)."""
+may keep one of them: see `server`); every test that takes `pair` runs with hints over Redis
+and over PostgreSQL LISTEN/NOTIFY."""
 
 import os
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from tests.clients import Api, new_user, token_for
+from tests.processes import Pair, RedisServer, redis_server, server_pair
 from tests.servers import RunningServer, database_url, running_server
 
 DATABASE_KINDS = ("sqlite", "postgres")
@@ -51,3 +53,19 @@ def user() -> str:
 def api(http: httpx.AsyncClient, user: str) -> Api:
     """A fresh user's client: no other test sees its sessions."""
     return Api(http, token_for(user))
+
+
+@pytest.fixture(scope="module")
+async def redis(workdir: Path) -> AsyncIterator[RedisServer]:
+    """A redis-server of our own for the tests that do not kill it."""
+    async with redis_server(workdir) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["redis", "postgres"])
+async def pair(
+    request: pytest.FixtureRequest, workdir: Path, redis: RedisServer
+) -> AsyncIterator[Pair]:
+    """Two `uvicorn app:app` processes sharing one PostgreSQL database and one broker."""
+    async with server_pair(workdir, request.param, redis) as running:
+        yield running

@@ -1,4 +1,8 @@
-"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers.
+"""Real processes for the multi-process tests: uvicorn servers and throwaway redis-servers;
+two servers sharing a database and a broker (the `pair` fixture of tests/conftest.py), or a
+redis-server of their own to kill (`pair_on_own_redis`, `redis_outage`), or hints that never
+reach the other (`unheard_pair`); a server under a subscriber that stops reading
+(`slow_subscription`, `within_memory_bound`).
 
 Each server is `python -m uvicorn app:app` in its own process, configured by environment
 variables as in production; each redis-server is our own, on a free port, so it can be killed
@@ -14,20 +18,38 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from tests.servers import JWT_SECRET, REQUIRED_IN_CI
+from tests.clients import (
+    Api,
+    Subscriber,
+    append_many,
+    create_session,
+    new_user,
+    stalling_subscriber,
+    token_for,
+    tool,
+)
+from tests.servers import JWT_SECRET, REQUIRED_IN_CI, database_url
 
 REPO = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 # Hang guards: a process that needs longer than this to start (or stop) is broken.
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+# Hang guard for a process to notice an outage or its end (heartbeats, reconnect backoff).
+STATE_WAIT = 20.0
+# Large enough that the periodic recheck cannot deliver anything during a test.
+NO_RECHECK = 300
+# Small, so that a process notices within a second that Redis is gone.
+HEARTBEAT = 0.2
 
 
 def free_port() -> int:
@@ -206,6 +228,53 @@ class ServerProcess:
         self.process = None
 
 
+@asynccontextmanager
+async def uvicorn_process(workdir: Path, **env: str) -> AsyncIterator[tuple[int, str]]:
+    """`uvicorn app:app` as a separate process: (its pid, its base URL). Its WebSocket-level
+    pings are off, so a client that stops reading is not dropped as dead (the app's own
+    bounds are what is tested)."""
+    port = free_port()
+    log = workdir / f"uvicorn-{port}.log"
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            *("-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)),
+            *("--log-level", "warning", "--ws-ping-interval", "600"),
+            cwd=REPO,
+            env={**os.environ, "JWT_SECRET": JWT_SECRET, **env},
+            stdout=output,
+            stderr=output,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                assert process.returncode is None, log.read_text()
+                with suppress(httpx.TransportError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                assert time.monotonic() < deadline, f"uvicorn did not start: {log.read_text()}"
+                await asyncio.sleep(0.1)
+        yield process.pid, base
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+def resident_kib(pid: int) -> int:
+    """VmRSS of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def server_env(database_url: str, broadcast_url: str, **settings: float | str) -> dict[str, str]:
     """The environment of a server process: our settings over the caller's environment."""
     env = {**os.environ}
@@ -250,3 +319,176 @@ def postgres_broadcast_url(database_url: str, application_name: str) -> str:
     `application_name` labels its LISTEN connection in pg_stat_activity."""
     plain = database_url.replace("postgresql+asyncpg://", "postgres://", 1)
     return f"{plain}?application_name={application_name}"
+
+
+# --- Two processes, one database, one broker -----------------------------------------------
+
+
+@dataclass
+class Pair:
+    """Two server processes sharing one PostgreSQL database and one broadcast backend."""
+
+    a: ServerProcess
+    b: ServerProcess
+    database_url: str
+    broadcast: str
+
+
+@asynccontextmanager
+async def server_pair(workdir: Path, broadcast: str, redis: RedisServer) -> AsyncIterator[Pair]:
+    """Two processes on a fresh PostgreSQL database, hints over `broadcast` ("redis": the
+    redis-server `redis`, "postgres": LISTEN/NOTIFY); the periodic recheck is minutes away."""
+    async with database_url("postgres", workdir) as url:
+        broker = redis.url if broadcast == "redis" else postgres_broadcast_url(url, "pair")
+        env = server_env(url, broker, recheck_seconds=NO_RECHECK)
+        async with uvicorn_processes(workdir, [env, env]) as (a, b):
+            yield Pair(a=a, b=b, database_url=url, broadcast=broadcast)
+
+
+@asynccontextmanager
+async def pair_on_own_redis(
+    workdir: Path,
+) -> AsyncIterator[tuple[RedisServer, ServerProcess, ServerProcess]]:
+    """A redis-server of our own (to kill and restart) and two processes sharing it and a
+    fresh PostgreSQL database; they notice its loss within a second (HEARTBEAT), and the
+    periodic recheck is minutes away."""
+    async with (
+        redis_server(workdir) as broker,
+        database_url("postgres", workdir) as url,
+    ):
+        env = server_env(
+            url, broker.url, recheck_seconds=NO_RECHECK, broker_heartbeat_seconds=HEARTBEAT
+        )
+        async with uvicorn_processes(workdir, [env, env]) as (a, b):
+            yield broker, a, b
+
+
+async def redis_outage(
+    broker: RedisServer,
+    a: ServerProcess,
+    b: ServerProcess,
+    subscriptions: int,
+    write: Callable[[str, list[str]], Awaitable[None]],
+) -> None:
+    """Kill `broker` under the `subscriptions` open on `a`, `write(phase, calls)` twice while
+    it is down (phases "down" and "still-down", tool results for call_1..call_3), restart it,
+    and wait until both processes are back on it. Meanwhile mutations keep working, and `a`
+    reports the outage (not ready, the database fine, its subscriptions still open)."""
+    for server in (a, b):
+        assert (await readiness(server))[0] == 200
+    broker.stop()
+    await write("down", ["call_1", "call_2"])
+    outage = await wait_readiness(a, 503)
+    assert outage["broadcast"] is False and outage["database"] is True, outage
+    assert outage["subscriptions"] == subscriptions, outage
+    await write("still-down", ["call_3"])
+
+    await broker.start()
+    # B too: hints B publishes before it has reconnected are the `writers` case of the LISTEN
+    # test in tests/test_broker.py.
+    for server in (a, b):
+        back = await wait_readiness(server, 200)
+        assert back["broadcast"] is True, back
+
+
+@asynccontextmanager
+async def unheard_pair(workdir: Path, redis: RedisServer) -> AsyncIterator[list[ServerProcess]]:
+    """Two processes on a fresh PostgreSQL database: A listens on the redis-server `redis`,
+    B publishes in its own memory only, so B's hints never reach A; the periodic recheck runs
+    every second."""
+    async with database_url("postgres", workdir) as url:
+        envs = [
+            server_env(url, redis.url, recheck_seconds=1),
+            server_env(url, "memory://", recheck_seconds=1),
+        ]
+        async with uvicorn_processes(workdir, envs) as servers:
+            yield servers
+
+
+@asynccontextmanager
+async def apis(user: str, *servers: ServerProcess) -> AsyncIterator[list[Api]]:
+    """One HTTP client per process, all as `user`."""
+    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=60) for server in servers]
+    try:
+        yield [Api(client, token_for(user)) for client in clients]
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def readiness(server: ServerProcess) -> tuple[int, dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
+        response = await http.get("/readyz")
+        return response.status_code, response.json()
+
+
+async def assert_ready_with_broker(*servers: ServerProcess) -> None:
+    """Each of `servers` is ready, its broadcast backend connected."""
+    for server in servers:
+        status, body = await readiness(server)
+        assert (status, body["broadcast"]) == (200, True), body
+
+
+async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
+    """Poll /readyz until it answers `status` (bounded); the body of that answer."""
+    deadline = asyncio.get_running_loop().time() + STATE_WAIT
+    while True:
+        code, body = await readiness(server)
+        if code == status:
+            return body
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{server.name}: /readyz stayed {code} {body}, not {status}")
+        await asyncio.sleep(0.02)
+
+
+# --- A subscriber that stops reading -------------------------------------------------------
+
+# What a server may grow by, in resident memory, while a subscriber does not read.
+MEMORY_BOUND_MIB = 50
+
+
+@dataclass
+class SlowSubscription:
+    """A server process (`pid`), a session `sid` of `api`'s with the TOOL messages `calls`
+    (`created`, content "-1"), and a `stalling_subscriber` on it from before they were
+    created."""
+
+    pid: int
+    api: Api
+    sid: str
+    revision: int
+    calls: list[str]
+    created: list[dict[str, Any]]
+    sub: Subscriber
+
+
+@asynccontextmanager
+async def slow_subscription(
+    workdir: Path, query: str | None = None
+) -> AsyncIterator[SlowSubscription]:
+    """A `uvicorn_process` on a fresh SQLite database with hints in memory, and there a
+    session with four TOOL messages under a stalling subscription (`toolMessageUpdated`
+    unless `query` says otherwise) that started before them (`afterRevision`)."""
+    url = f"sqlite+aiosqlite:///{workdir / 'slow.db'}"
+    env = {"DATABASE_URL": url, "BROADCAST_URL": "memory://", "WS_PING_SECONDS": "600"}
+    async with uvicorn_process(workdir, **env) as (pid, base):
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            api = Api(http, token_for(new_user()))
+            session = await create_session(api)
+            sid = session["id"]
+            calls = [f"call_{index}" for index in range(4)]
+            created = await append_many(api, sid, [tool(call, "-1") for call in calls])
+            variables = {"sessionId": sid, "afterRevision": session["revision"]}
+            ws_url = base.replace("http://", "ws://") + "/graphql"
+            async with stalling_subscriber(ws_url, api.token or "", variables, query) as sub:
+                yield SlowSubscription(pid, api, sid, session["revision"], calls, created, sub)
+
+
+async def within_memory_bound(pid: int, work: Awaitable[T]) -> T:
+    """What `work` returns, once it has run; meanwhile the process `pid` must not have grown
+    its resident memory by MEMORY_BOUND_MIB or more."""
+    before = resident_kib(pid)
+    result = await work
+    growth_mib = (resident_kib(pid) - before) / 1024
+    assert growth_mib < MEMORY_BOUND_MIB, f"RSS grew by {growth_mib:.1f} MiB"
+    return result

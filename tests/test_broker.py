@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
 from tests.clients import (
@@ -38,29 +37,32 @@ from tests.clients import (
     complete_tool,
     create_session,
     load_session,
+    session_with_pending_tools,
+    subscribe_amid_writes,
     subscribed,
-    token_for,
     tool,
-    write_mix,
 )
 from tests.clients import operation as document
 from tests.clients import websocket as open_websocket
 from tests.processes import (
+    NO_RECHECK,
+    STATE_WAIT,
+    Pair,
     RedisServer,
     ServerProcess,
+    apis,
+    assert_ready_with_broker,
+    pair_on_own_redis,
     postgres_broadcast_url,
-    redis_server,
+    readiness,
+    redis_outage,
     server_env,
+    unheard_pair,
     uvicorn_processes,
+    wait_readiness,
 )
 from tests.servers import database_url, postgres_or_skip
 
-# Hang guard for a process to notice an outage or its end (heartbeats, reconnect backoff).
-STATE_WAIT = 20.0
-# Large enough that the periodic recheck cannot deliver anything during a test.
-NO_RECHECK = 300
-# Small, so that a process notices within a second that Redis is gone.
-HEARTBEAT = 0.2
 # For the LISTEN tests: a process notices a terminated connection at its next heartbeat, so a
 # longer one leaves the writes made at once after the termination inside the outage.
 LISTEN_HEARTBEAT = 1.0
@@ -69,76 +71,9 @@ LISTEN_HEARTBEAT = 1.0
 # --- Processes ----------------------------------------------------------------------------
 
 
-@dataclass
-class Pair:
-    """Two server processes sharing one PostgreSQL database and one broadcast backend."""
-
-    a: ServerProcess
-    b: ServerProcess
-    database_url: str
-    broadcast: str
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("broker")
-
-
-@pytest.fixture(scope="module")
-async def redis(workdir: Path) -> AsyncIterator[RedisServer]:
-    """A redis-server of our own for the tests that do not kill it."""
-    async with redis_server(workdir) as server:
-        yield server
-
-
-@pytest.fixture(scope="module", params=["redis", "postgres"])
-async def pair(
-    request: pytest.FixtureRequest, workdir: Path, redis: RedisServer
-) -> AsyncIterator[Pair]:
-    async with database_url("postgres", workdir) as url:
-        broadcast = redis.url if request.param == "redis" else postgres_broadcast_url(url, "pair")
-        env = server_env(url, broadcast, recheck_seconds=NO_RECHECK)
-        async with uvicorn_processes(workdir, [env, env]) as (a, b):
-            yield Pair(a=a, b=b, database_url=url, broadcast=request.param)
-
-
-@asynccontextmanager
-async def apis(user: str, *servers: ServerProcess) -> AsyncIterator[list[Api]]:
-    """One HTTP client per process, all as `user`."""
-    clients = [httpx.AsyncClient(base_url=server.http_url, timeout=60) for server in servers]
-    try:
-        yield [Api(client, token_for(user)) for client in clients]
-    finally:
-        for client in clients:
-            await client.aclose()
-
-
-async def readiness(server: ServerProcess) -> tuple[int, dict[str, Any]]:
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=5) as http:
-        response = await http.get("/readyz")
-        return response.status_code, response.json()
-
-
-async def wait_readiness(server: ServerProcess, status: int) -> dict[str, Any]:
-    """Poll /readyz until it answers `status` (bounded); the body of that answer."""
-    deadline = asyncio.get_running_loop().time() + STATE_WAIT
-    while True:
-        code, body = await readiness(server)
-        if code == status:
-            return body
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{server.name}: /readyz stayed {code} {body}, not {status}")
-        await asyncio.sleep(0.02)
-
-
-# --- HTTP helpers -------------------------------------------------------------------------
-
-
-async def session_with_pending_tools(api: Api, count: int) -> tuple[str, int]:
-    """A session with TOOL messages call_0..call_<count-1> awaiting results; its revision."""
-    session = await create_session(api)
-    await append_many(api, session["id"], [tool(f"call_{index}") for index in range(count)])
-    return session["id"], (await load_session(api, session["id"]))["revision"]
 
 
 # --- Receiving ----------------------------------------------------------------------------
@@ -167,9 +102,7 @@ async def test_subscribers_on_each_process_receive_what_mutations_on_the_other_c
     pair: Pair, user: str
 ):
     async with apis(user, pair.a, pair.b) as (on_a, on_b):
-        for server in (pair.a, pair.b):
-            status, body = await readiness(server)
-            assert (status, body["broadcast"]) == (200, True), body
+        await assert_ready_with_broker(pair.a, pair.b)
         session = await create_session(on_b)
         sid = session["id"]
         variables = {"sessionId": sid, "afterRevision": session["revision"]}
@@ -268,13 +201,10 @@ async def test_writes_on_one_process_racing_a_resubscribe_on_another_lose_and_re
 
         async with open_websocket(pair.a.ws_url) as sub:
             assert (await sub.init(on_a.token))["type"] == "connection_ack"
-            halfway = asyncio.Event()
-            writer = asyncio.create_task(write_mix(on_b, sid, calls, 30, halfway, subscribe_at))
-            await halfway.wait()
-            await sub.subscribe(
-                document("ToolMessageUpdated"), {"sessionId": sid, "afterRevision": before}
+            variables = {"sessionId": sid, "afterRevision": before}
+            writes = await subscribe_amid_writes(
+                sub, on_b, sid, calls, subscribe_at, document("ToolMessageUpdated"), variables
             )
-            writes = await writer
 
             tool_writes = [write for write in writes if write["role"] == "TOOL"]
             events = await collect_until(sub, writes[-1]["revision"])
@@ -342,40 +272,20 @@ async def test_subscriptions_on_a_process_survive_a_redis_restart_and_miss_nothi
     tmp_path: Path, user: str
 ):
     async with (
-        redis_server(tmp_path) as broker,
-        database_url("postgres", tmp_path) as url,
+        pair_on_own_redis(tmp_path) as (broker, a, b),
+        apis(user, a, b) as (on_a, on_b),
+        watched_sessions(on_b, on_a, a.ws_url) as watched,
     ):
-        env = server_env(
-            url, broker.url, recheck_seconds=NO_RECHECK, broker_heartbeat_seconds=HEARTBEAT
+        # Mutations keep working while the broker is away (Api.data: 200, no errors).
+        await redis_outage(
+            broker, a, b, 2, lambda phase, calls: write_round(on_b, watched, phase, calls)
         )
-        async with (
-            uvicorn_processes(tmp_path, [env, env]) as (a, b),
-            apis(user, a, b) as (on_a, on_b),
-            watched_sessions(on_b, on_a, a.ws_url) as watched,
-        ):
-            for server in (a, b):
-                assert (await readiness(server))[0] == 200
-
-            broker.stop()
-            # Mutations keep working while the broker is away (Api.data: 200, no errors).
-            await write_round(on_b, watched, "down", ["call_1", "call_2"])
-            outage = await wait_readiness(a, 503)
-            assert outage["broadcast"] is False and outage["database"] is True, outage
-            assert outage["subscriptions"] == 2, outage
-            await write_round(on_b, watched, "still-down", ["call_3"])
-
-            await broker.start()
-            # B too: hints B publishes before it has reconnected are the `writers` case of the
-            # LISTEN test below.
-            for server in (a, b):
-                back = await wait_readiness(server, 200)
-                assert back["broadcast"] is True, back
-            # What was written during the outage arrives now, before any later write could
-            # prompt a re-read: the reconnect's resync catches the subscribers up.
-            await receive_news(watched)
-            await write_round(on_b, watched, "after", ["call_4", "call_5"])
-            await receive_news(watched)
-            assert (await readiness(a))[1]["subscriptions"] == 2
+        # What was written during the outage arrives now, before any later write could
+        # prompt a re-read: the reconnect's resync catches the subscribers up.
+        await receive_news(watched)
+        await write_round(on_b, watched, "after", ["call_4", "call_5"])
+        await receive_news(watched)
+        assert (await readiness(a))[1]["subscriptions"] == 2
 
 
 async def listen_connections(admin: asyncpg.Connection, database: str) -> dict[int, str]:
@@ -495,31 +405,26 @@ async def test_a_hint_that_never_reaches_a_process_is_caught_up_by_the_periodic_
 ):
     """A listens on Redis, B publishes in its own memory only: B's hints never reach A, so
     whatever A's subscriber receives of B's writes, the recheck (every second) delivered."""
-    async with database_url("postgres", tmp_path) as url:
-        envs = [
-            server_env(url, redis.url, recheck_seconds=1),
-            server_env(url, "memory://", recheck_seconds=1),
-        ]
-        async with (
-            uvicorn_processes(tmp_path, envs) as (a, b),
-            apis(user, a, b) as (on_a, on_b),
-        ):
-            session = await create_session(on_b)
-            sid = session["id"]
-            variables = {"sessionId": sid, "afterRevision": session["revision"]}
-            async with subscribed(a.ws_url, on_a.token, variables, TRANSPORT_WS) as sub:
-                # WAIT (10 s) is the hang guard: ten rounds of the recheck.
-                first = await append(on_b, sid, tool("call_first", "answered at once"))
-                assert await sub.next_tool_message() == first
-                pending = await append(on_b, sid, tool("call_slow"))
-                assert await sub.next_tool_message() == pending
-                completed = await complete_tool(on_b, sid, "call_slow", "finally")
-                another = await append(on_b, sid, tool("call_more", "more"))
-                await receive_exactly(sub, [completed, another])
+    async with (
+        unheard_pair(tmp_path, redis) as (a, b),
+        apis(user, a, b) as (on_a, on_b),
+    ):
+        session = await create_session(on_b)
+        sid = session["id"]
+        variables = {"sessionId": sid, "afterRevision": session["revision"]}
+        async with subscribed(a.ws_url, on_a.token, variables, TRANSPORT_WS) as sub:
+            # WAIT (10 s) is the hang guard: ten rounds of the recheck.
+            first = await append(on_b, sid, tool("call_first", "answered at once"))
+            assert await sub.next_tool_message() == first
+            pending = await append(on_b, sid, tool("call_slow"))
+            assert await sub.next_tool_message() == pending
+            completed = await complete_tool(on_b, sid, "call_slow", "finally")
+            another = await append(on_b, sid, tool("call_more", "more"))
+            await receive_exactly(sub, [completed, another])
 
-                # A session deleted on B: the recheck finds it gone and completes the
-                # subscription on A.
-                assert await on_b.data(document("DeleteSession"), {"id": sid}) == {
-                    "deleteSession": True
-                }
-                assert await sub.receive() == {"type": "complete", "id": "1"}
+            # A session deleted on B: the recheck finds it gone and completes the
+            # subscription on A.
+            assert await on_b.data(document("DeleteSession"), {"id": sid}) == {
+                "deleteSession": True
+            }
+            assert await sub.receive() == {"type": "complete", "id": "1"}

@@ -22,7 +22,6 @@ from tests.clients import (
     LEGACY_WS,
     QUIET,
     TRANSPORT_WS,
-    WAIT,
     Api,
     Subscriber,
     append,
@@ -32,47 +31,22 @@ from tests.clients import (
     complete_tool,
     counted_statements,
     create_session,
+    go_live,
     load_session,
     new_user,
     operation,
-    probe,
+    subscribe_amid_writes,
     subscribed,
     token_for,
     tool,
     websocket,
-    write_mix,
 )
 from tests.servers import RunningServer
 
 PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 
-# How long one probe waits for its event before another probe is written.
-PROBE_WAIT = 0.3
-
 
 # --- WebSocket helpers --------------------------------------------------------------------
-
-
-async def go_live(api: Api, session_id: str, sub: Subscriber) -> list[dict[str, Any]]:
-    """Append probe TOOL messages until the subscription delivers one, so it is surely live.
-
-    Returns every event received meanwhile, ending with the last probe's. Once any event has
-    arrived, the subscription started before the newest probe was written, so that probe
-    must arrive too.
-    """
-    events: list[dict[str, Any]] = []
-    for _ in range(int(WAIT / PROBE_WAIT)):
-        written = await probe(api, session_id)
-        try:
-            while True:
-                event = await sub.next_tool_message(WAIT if events else PROBE_WAIT)
-                events.append(event)
-                if event["id"] == written["id"]:
-                    return events
-        except TimeoutError:
-            if events:
-                raise
-    raise AssertionError("the subscription never delivered a probe")
 
 
 async def next_event(sub: Subscriber, operation_id: str) -> dict[str, Any]:
@@ -291,13 +265,10 @@ async def test_writes_racing_a_resubscribe_are_neither_missed_nor_repeated(
     sid, calls, before = await prepare_race(api)
     async with websocket(server.ws_url) as sub:
         assert (await sub.init(api.token))["type"] == "connection_ack"
-        halfway = asyncio.Event()
-        writer = asyncio.create_task(write_mix(api, sid, calls, 30, halfway, subscribe_at))
-        await halfway.wait()
-        await sub.subscribe(
-            operation("ToolMessageUpdated"), {"sessionId": sid, "afterRevision": before}
+        variables = {"sessionId": sid, "afterRevision": before}
+        writes = await subscribe_amid_writes(
+            sub, api, sid, calls, subscribe_at, operation("ToolMessageUpdated"), variables
         )
-        writes = await writer
 
         tool_writes = [write for write in writes if write["role"] == "TOOL"]
         events = await collect_until(sub, writes[-1]["revision"])
@@ -316,11 +287,10 @@ async def test_a_live_only_subscription_racing_writes_sends_nothing_older_and_mi
     before += 1
     async with websocket(server.ws_url) as sub:
         assert (await sub.init(api.token))["type"] == "connection_ack"
-        halfway = asyncio.Event()
-        writer = asyncio.create_task(write_mix(api, sid, calls, 30, halfway, subscribe_at))
-        await halfway.wait()
-        await sub.subscribe(operation("ToolMessageUpdated"), {"sessionId": sid})
-        writes = await writer
+        variables = {"sessionId": sid}
+        writes = await subscribe_amid_writes(
+            sub, api, sid, calls, subscribe_at, operation("ToolMessageUpdated"), variables
+        )
 
         # The subscription may have started after the last write: probes prove it is live.
         events = await go_live(api, sid, sub)

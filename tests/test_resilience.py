@@ -14,13 +14,8 @@ delivering to its own subscribers).
 
 import asyncio
 import json
-import os
-import socket
-import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,20 +23,20 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
 
 from tests.clients import (
+    BATCH,
     LEGACY_WS,
     QUIET,
     SSE_PATH,
     TRANSPORT_WS,
     WAIT,
     Api,
+    Changes,
     Subscriber,
     append,
     append_many,
+    assert_newer_each_time,
     complete_tool,
     create_session,
     new_user,
@@ -51,11 +46,13 @@ from tests.clients import (
     subscribed,
     token_for,
     tool,
+    tool_result_field,
+    version_of,
     websocket,
 )
-from tests.servers import JWT_SECRET, RunningServer, database_url, running_server
+from tests.processes import free_port, slow_subscription, within_memory_bound
+from tests.servers import RunningServer, database_url, running_server
 
-REPO = Path(__file__).resolve().parent.parent
 FRESH_TOKEN_TTL = timedelta(minutes=10)
 
 
@@ -253,200 +250,63 @@ async def test_sse_sends_an_unauthenticated_error_and_ends_when_the_token_expire
     async with sse(http, sid, token=short, afterRevision=0) as stream:
         live = await probe(api, sid)
         assert await stream.next_message() == live
-        event = await stream.next_event()
-        assert time.time() >= expires_at - 0.1
-        assert event is not None and event.event == "error", event
-        errors = json.loads(event.data)["errors"]
-        assert errors[0]["extensions"]["code"] == "UNAUTHENTICATED", errors
-        assert len(errors[0]["message"]) > 10, errors
-        await stream.ends()
+        await stream.ends_as_expired(expires_at)
 
 
 # --- A subscriber that stops reading ------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        port: int = probe_socket.getsockname()[1]
-        return port
-
-
-def version_of(message: dict[str, Any]) -> int:
-    return int(message["content"].split(":")[0])
-
-
-def resident_kib(pid: int) -> int:
-    """VmRSS of a process, in KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
-@asynccontextmanager
-async def uvicorn_process(workdir: Path, **env: str) -> AsyncIterator[tuple[int, str]]:
-    """`uvicorn app:app` as a separate process: (its pid, its base URL). Its WebSocket-level
-    pings are off, so a client that stops reading is not dropped as dead (the app's own
-    bounds are what is tested)."""
-    port = free_port()
-    log = workdir / f"uvicorn-{port}.log"
-    with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)),
-            *("--log-level", "warning", "--ws-ping-interval", "600"),
-            cwd=REPO,
-            env={**os.environ, "JWT_SECRET": JWT_SECRET, **env},
-            stdout=output,
-            stderr=output,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.returncode is None, log.read_text()
-                with suppress(httpx.TransportError):
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                assert time.monotonic() < deadline, f"uvicorn did not start: {log.read_text()}"
-                await asyncio.sleep(0.1)
-        yield process.pid, base
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
-async def update_many(api: Api, session_id: str, updates: list[tuple[str, int]]) -> int:
-    """`updateToolResult` for each (toolCallId, version) in one request, as aliased mutations
-    (run one after another, one write each); the revision of the last one."""
-    fields = "\n".join(
-        f'u{index}: updateToolResult(sessionId: "{session_id}", toolCallId: "{call}", '
-        f'content: "{version}:{PADDING}") {{ revision }}'
-        for index, (call, version) in enumerate(updates)
-    )
-    data = await api.data(f"mutation {{\n{fields}\n}}")
-    revisions = [data[f"u{index}"]["revision"] for index in range(len(updates))]
-    assert revisions == sorted(revisions)
-    return revisions[-1]
-
-
 UPDATES = 10_000
-BATCH = 100  # root fields per mutation: the default MAX_MUTATION_FIELDS
-PADDING = "p" * 2000
-
-
-@asynccontextmanager
-async def stalling_subscriber(
-    ws_url: str, token: str, variables: dict[str, Any]
-) -> AsyncIterator[Subscriber]:
-    """A graphql-transport-ws subscription over a socket with small receive buffers (the
-    kernel's and the client library's, without compression), so that little of what the
-    server sent can sit on the client's side once it stops reading."""
-    port = httpx.URL(ws_url).port
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-    async with connect(
-        ws_url,
-        sock=sock,
-        subprotocols=[Subprotocol(TRANSPORT_WS)],
-        max_queue=1,
-        compression=None,
-        ping_interval=None,  # a client that does not read does not ping either
-    ) as ws:
-        sub = Subscriber(ws, TRANSPORT_WS)
-        ack = await sub.init(token)
-        assert ack["type"] == "connection_ack", ack
-        await sub.subscribe(operation("ToolMessageUpdated"), variables)
-        yield sub
 
 
 async def test_a_subscriber_that_stops_reading_costs_bounded_memory_and_then_gets_the_latest_states(
     tmp_path: Path,
 ):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'slow.db'}"
-    env = {"DATABASE_URL": url, "BROADCAST_URL": "memory://", "WS_PING_SECONDS": "600"}
-    async with uvicorn_process(tmp_path, **env) as (pid, base):
-        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
-            api = Api(http, token_for(new_user()))
-            session = await create_session(api)
-            sid = session["id"]
-            calls = [f"call_{index}" for index in range(4)]
-            created = await append_many(api, sid, [tool(call, "-1") for call in calls])
-            variables = {"sessionId": sid, "afterRevision": session["revision"]}
-            ws_url = base.replace("http://", "ws://") + "/graphql"
-            async with stalling_subscriber(ws_url, api.token or "", variables) as sub:
-                for message in created:  # the subscription runs
-                    assert await sub.next_tool_message() == message
+    async with slow_subscription(tmp_path) as slow:
+        api, sid, calls, sub = slow.api, slow.sid, slow.calls, slow.sub
+        for message in slow.created:  # the subscription runs
+            assert await sub.next_tool_message() == message
 
-                # From here on the client does not read; its socket stays open.
-                version = 0
+        # From here on the client does not read; its socket stays open.
+        changes = Changes(api, lambda n: tool_result_field(sid, calls[n % len(calls)], n))
+        await changes.publish(BATCH)  # warm-up: the socket's buffers fill up here
+        final_revision = await within_memory_bound(slow.pid, changes.publish(UPDATES))
 
-                async def publish(count: int) -> int:
-                    nonlocal version
-                    revision = 0
-                    for start in range(version, version + count, BATCH):
-                        updates = [
-                            (calls[n % len(calls)], n)
-                            for n in range(start, min(start + BATCH, version + count))
-                        ]
-                        revision = await update_many(api, sid, updates)
-                    version += count
-                    return revision
+        version = changes.count
+        latest = {calls[n % len(calls)]: n for n in range(version - len(calls), version)}
+        # Reading again: old states still in flight first, then the catch-up.
+        events: list[dict[str, Any]] = []
+        done: set[str] = set()
+        while done != set(calls):
+            event = await sub.next_tool_message()
+            events.append(event)
+            if version_of(event) == latest[event["toolCallId"]]:
+                done.add(event["toolCallId"])
+        await sub.nothing_within(QUIET)
 
-                await publish(BATCH)  # warm-up: the socket's buffers fill up here
-                rss_before = resident_kib(pid)
-                final_revision = await publish(UPDATES)
-                rss_after = resident_kib(pid)
-                growth_mib = (rss_after - rss_before) / 1024
-                assert growth_mib < 50, f"RSS grew by {growth_mib:.1f} MiB"
-
-                latest = {calls[n % len(calls)]: n for n in range(version - len(calls), version)}
-                # Reading again: old states still in flight first, then the catch-up.
-                events: list[dict[str, Any]] = []
-                done: set[str] = set()
-                while done != set(calls):
-                    event = await sub.next_tool_message()
-                    events.append(event)
-                    if version_of(event) == latest[event["toolCallId"]]:
-                        done.add(event["toolCallId"])
-                await sub.nothing_within(QUIET)
-
-            order = [(event["revision"], event["sequence"]) for event in events]
-            assert order == sorted(order) and len(set(order)) == len(order), "out of order"
-            versions: dict[str, int] = {}
-            for event in events:
-                call, current = event["toolCallId"], version_of(event)
-                assert current > versions.get(call, -2), f"{call}: {current} after a newer state"
-                versions[call] = current
-            assert events[-1]["revision"] == final_revision
-            # The stored latest states, exactly as the last events carried them.
-            stored = await api.data(
-                "query($id: ID!) { session(id: $id) { messages { id toolCallId content "
-                "revision sequence updatedAt } } }",
-                {"id": sid},
-            )
-            final = {event["toolCallId"]: event for event in events}
-            for message in stored["session"]["messages"]:
-                event = final[message["toolCallId"]]
-                assert {key: event[key] for key in message} == message
-            # The server kept the latest news, not a queue. What arrives after the pause is
-            # what was already in the sockets' buffers (a few MiB at most, so far fewer events
-            # than updates), then one catch-up read: the latest state of each message. Of the
-            # second half of the updates, written long after the buffers were full, only that
-            # handful of states arrives.
-            assert len(events) < UPDATES // 4, f"{len(events)} events for {UPDATES} updates"
-            late = [event for event in events if event["revision"] > final_revision - UPDATES // 2]
-            assert len(late) <= 2 * len(calls), f"{len(late)} states of the last updates"
-            assert {event["toolCallId"] for event in late} == set(calls)
+        order = [(event["revision"], event["sequence"]) for event in events]
+        assert order == sorted(order) and len(set(order)) == len(order), "out of order"
+        assert_newer_each_time(events)
+        assert events[-1]["revision"] == final_revision
+        # The stored latest states, exactly as the last events carried them.
+        stored = await api.data(
+            "query($id: ID!) { session(id: $id) { messages { id toolCallId content "
+            "revision sequence updatedAt } } }",
+            {"id": sid},
+        )
+        final = {event["toolCallId"]: event for event in events}
+        for message in stored["session"]["messages"]:
+            event = final[message["toolCallId"]]
+            assert {key: event[key] for key in message} == message
+        # The server kept the latest news, not a queue. What arrives after the pause is what
+        # was already in the sockets' buffers (a few MiB at most, so far fewer events than
+        # updates), then one catch-up read: the latest state of each message. Of the second
+        # half of the updates, written long after the buffers were full, only that handful of
+        # states arrives.
+        assert len(events) < UPDATES // 4, f"{len(events)} events for {UPDATES} updates"
+        late = [event for event in events if event["revision"] > final_revision - UPDATES // 2]
+        assert len(late) <= 2 * len(calls), f"{len(late)} states of the last updates"
+        assert {event["toolCallId"] for event in late} == set(calls)
 
 
 # --- Token expiry on WebSockets -----------------------------------------------------------
@@ -464,12 +324,7 @@ async def expire_then_resume(server: RunningServer, api: Api, user: str, protoco
         writes.append(await append(api, sid, tool("call_a")))
         before.append(await sub.next_tool_message())
         writes.append(await complete_tool(api, sid, "call_a", "a done"))
-        with pytest.raises(ConnectionClosed):
-            async with asyncio.timeout(WAIT):
-                while True:
-                    message = await sub.receive()
-                    assert message["type"] in ("next", "data"), message
-                    before.append(message["payload"]["data"]["toolMessageUpdated"])
+        before.extend(await sub.items_until_closed("toolMessageUpdated"))
         assert time.time() >= expires_at - 0.1, "closed before the token expired"
         assert sub.ws.close_code == 4403, sub.ws.close_code
     # Written while the client had no connection.

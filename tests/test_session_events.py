@@ -18,12 +18,14 @@ from tests.clients import (
     QUIET,
     TRANSPORT_WS,
     Api,
-    Subscriber,
     append,
     append_many,
+    assert_in_commit_order,
     complete,
     complete_tool,
     create_session,
+    cursor,
+    events_until,
     load_session,
     operation,
     sse,
@@ -36,36 +38,6 @@ from tests.servers import RunningServer
 PROTOCOLS = pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
 SESSION_EVENTS = operation("SessionEvents")
 SSE_PATH = "/sse/session-events"
-
-
-def position(event: dict[str, Any]) -> tuple[int, float]:
-    """Where an event stands in commit order: a null sequence is after the revision's
-    messages."""
-    sequence = event["sequence"]
-    return event["revision"], float("inf") if sequence is None else sequence
-
-
-def cursor(event: dict[str, Any]) -> dict[str, int]:
-    """The arguments that resume right after `event`."""
-    if event["sequence"] is None:
-        return {"afterRevision": event["revision"]}
-    return {"afterRevision": event["revision"], "afterSequence": event["sequence"]}
-
-
-async def events_until(sub: Subscriber, revision: int) -> list[dict[str, Any]]:
-    """Events until the SESSION event of `revision` (the last event of a write); then proves
-    that nothing follows."""
-    events: list[dict[str, Any]] = []
-    while not (events and events[-1]["kind"] == "SESSION" and events[-1]["revision"] >= revision):
-        events.append(await sub.next_session_event())
-    await sub.nothing_within(QUIET)
-    return events
-
-
-def assert_in_commit_order(events: list[dict[str, Any]]) -> None:
-    positions = [position(event) for event in events]
-    assert positions == sorted(positions), positions
-    assert len(positions) == len(set(positions)), f"duplicates: {positions}"
 
 
 @PROTOCOLS

@@ -35,14 +35,17 @@ from transports.view import ChatGraphQL
 # The documents WebSocket clients use, so that both transports answer in one shape.
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
+# What an event id is: `<revision>-<sequence>`, or `<revision>` alone for streams whose items
+# may have no sequence (sessionEvents' SESSION events). Each stream accepts only its own form.
+MESSAGE_ID = re.compile(r"^(-?\d{1,10})-(-?\d{1,10})$")
 EVENT_ID = re.compile(r"^(-?\d{1,10})(?:-(-?\d{1,10}))?$")
 
 
 def subscription_endpoint(
-    view: ChatGraphQL, operation: str, field: str
+    view: ChatGraphQL, operation: str, field: str, event_ids: re.Pattern[str]
 ) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint streaming graphql/operations/<operation>.graphql, one event per item of
-    its subscription `field`."""
+    its subscription `field`, resumed by a Last-Event-ID that `event_ids` matches."""
     subscription = from_checkout(OPERATIONS / f"{operation}.graphql").read_text()
 
     async def stream_subscription(request: Request) -> Response:
@@ -52,7 +55,7 @@ def subscription_endpoint(
             # An EventSource cannot send headers: the token may come in the URL instead.
             view.identify(context, f"Bearer {token}")
         try:
-            variables = await _variables(request, context)
+            variables = await _variables(request, context, event_ids)
         except ClientError as error:
             status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error)
@@ -68,7 +71,9 @@ def subscription_endpoint(
     return stream_subscription
 
 
-async def _variables(request: Request, context: Context) -> dict[str, Any]:
+async def _variables(
+    request: Request, context: Context, event_ids: re.Pattern[str]
+) -> dict[str, Any]:
     """The subscription's variables; checks identity and access before any byte is sent."""
     caller = context.caller
     params = request.query_params
@@ -76,9 +81,12 @@ async def _variables(request: Request, context: Context) -> dict[str, Any]:
     variables: dict[str, Any] = {"sessionId": str(session_id)}
     last_event_id = request.headers.get("last-event-id")
     if last_event_id:
-        match = EVENT_ID.match(last_event_id.strip())
+        match = event_ids.match(last_event_id.strip())
         if match is None:
-            raise BadUserInput("Last-Event-ID must be <revision>-<sequence>.")
+            expected = "<revision>-<sequence>" + (
+                "" if event_ids is MESSAGE_ID else " or <revision>"
+            )
+            raise BadUserInput(f"Last-Event-ID must be {expected}.")
         revision, sequence = match.groups()
         variables["afterRevision"] = int(revision)
         if sequence is not None:
