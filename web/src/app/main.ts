@@ -1,9 +1,9 @@
 import './style.css';
 
 import {
-  AppendMessageDocument,
   ChatPageDocument,
   CreateSessionDocument,
+  SendMessageDocument,
   SessionMessagesDocument,
   UpdateSessionDocument,
 } from '../gql/graphql';
@@ -216,7 +216,7 @@ async function showChat(
     event.preventDefault();
     const content = input.value.trim();
     if (!content) return;
-    request(AppendMessageDocument, { sessionId, message: { role: 'USER', content } }, token)
+    request(SendMessageDocument, { sessionId, message: { role: 'USER', content } }, token)
       .then((data) => {
         input.value = '';
         state.merge(data.appendMessage);

@@ -98,7 +98,7 @@ export type AppendMessageMutationVariables = Exact<{
 }>;
 
 
-export type AppendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number, status: MessageStatus, deadline: string | null, failureReason: string | null } };
+export type AppendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number } };
 
 export type AppendMessageContentMutationVariables = Exact<{
   sessionId: string | number;
@@ -172,6 +172,14 @@ export type ListSessionsQueryVariables = Exact<{
 
 
 export type ListSessionsQuery = { sessionCount: number, sessions: Array<{ id: string, userId: string, title: string | null, createdAt: string, updatedAt: string, credentials: unknown, successfulAgentRuns: unknown, successfulAgentSchedules: unknown, totalPromptTokens: number, totalCompletionTokens: number, messageCount: number, revision: number }> };
+
+export type SendMessageMutationVariables = Exact<{
+  sessionId: string | number;
+  message: MessageInput;
+}>;
+
+
+export type SendMessageMutation = { appendMessage: { id: string, sessionId: string, sequence: number, role: MessageRole, content: string | null, name: string | null, toolCallId: string | null, refusal: string | null, toolCalls: unknown, functionCall: unknown, createdAt: string, updatedAt: string, revision: number, status: MessageStatus, deadline: string | null, failureReason: string | null } };
 
 export type SessionEventsSubscriptionVariables = Exact<{
   sessionId: string | number;
@@ -276,9 +284,6 @@ export const AppendMessageDocument = new TypedDocumentString(`
     createdAt
     updatedAt
     revision
-    status
-    deadline
-    failureReason
   }
 }
     `) as unknown as TypedDocumentString<AppendMessageMutation, AppendMessageMutationVariables>;
@@ -454,6 +459,28 @@ export const ListSessionsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ListSessionsQuery, ListSessionsQueryVariables>;
+export const SendMessageDocument = new TypedDocumentString(`
+    mutation SendMessage($sessionId: ID!, $message: MessageInput!) {
+  appendMessage(sessionId: $sessionId, message: $message) {
+    id
+    sessionId
+    sequence
+    role
+    content
+    name
+    toolCallId
+    refusal
+    toolCalls
+    functionCall
+    createdAt
+    updatedAt
+    revision
+    status
+    deadline
+    failureReason
+  }
+}
+    `) as unknown as TypedDocumentString<SendMessageMutation, SendMessageMutationVariables>;
 export const SessionEventsDocument = new TypedDocumentString(`
     subscription SessionEvents($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
   sessionEvents(
