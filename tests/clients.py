@@ -54,6 +54,16 @@ def complete(message: dict[str, Any]) -> dict[str, Any]:
     return {**message, "status": "COMPLETE", "deadline": None, "failureReason": None}
 
 
+def as_written(message: dict[str, Any]) -> dict[str, Any]:
+    """A message as sessionEvents sends it, in the form the writing operations return it: it
+    must be COMPLETE, with no deadline and no failure (the inverse of `complete`)."""
+    assert [message.get(name) for name in STATUS_FIELDS] == ["COMPLETE", None, None], message
+    return {name: value for name, value in message.items() if name not in STATUS_FIELDS}
+
+
+STATUS_FIELDS = ("status", "deadline", "failureReason")
+
+
 def new_user() -> str:
     return f"user-{uuid.uuid4().hex[:12]}"
 

@@ -40,9 +40,11 @@ from tests.clients import (
     Subscriber,
     append,
     append_many,
+    as_written,
     assert_gap_free,
     assert_in_commit_order,
     assert_newer_each_time,
+    complete,
     complete_tool,
     create_session,
     events_until,
@@ -98,12 +100,15 @@ def start(revision: int) -> Position:
 
 
 def message_event(message: dict[str, Any]) -> Event:
+    """The MESSAGE event of a message as GetSession returned it (COMPLETE: these tests write
+    no open operations)."""
     return {
         "kind": "MESSAGE",
         "sessionId": message["sessionId"],
         "revision": message["revision"],
         "sequence": message["sequence"],
-        "message": message,
+        "message": complete(message),
+        "appended": None,
         "session": None,
     }
 
@@ -116,6 +121,7 @@ def session_event(loaded: dict[str, Any]) -> Event:
         "revision": loaded["revision"],
         "sequence": None,
         "message": None,
+        "appended": None,
         "session": {name: value for name, value in loaded.items() if name != "messages"},
     }
 
@@ -130,7 +136,9 @@ def changes_since(loaded: dict[str, Any], after: Position) -> list[Event]:
 
 
 def messages_of(events: list[Event]) -> list[dict[str, Any]]:
-    return [event["message"] for event in events if event["kind"] == "MESSAGE"]
+    """The messages of the MESSAGE events, as the writing operations return them (each must
+    be COMPLETE: these tests start no operation)."""
+    return [as_written(event["message"]) for event in events if event["kind"] == "MESSAGE"]
 
 
 async def next_events(sub: Subscriber, count: int) -> list[Event]:
@@ -246,6 +254,7 @@ async def test_a_subscriber_on_one_process_receives_every_change_written_on_the_
                     "revision": seen[0],
                     "sequence": None,
                     "message": None,
+                    "appended": None,
                     "session": None,
                 }
                 assert await sub.receive() == {"type": "complete", "id": "1"}
