@@ -565,7 +565,7 @@ async def sse_expires_then_resumes(http: httpx.AsyncClient, api: Api, user: str)
     async with sse(http, sid, token=short, path=SSE_PATH, **params) as stream:
         live = await probe(api, sid)
         before = await stream.messages(2)
-        assert before[0]["message"] == live and before[1]["kind"] == "SESSION", before
+        assert as_written(before[0]["message"]) == live and before[1]["kind"] == "SESSION", before
         await stream.ends_as_expired(expires_at)
 
     loaded = await write_while_away(api, sid)
@@ -576,7 +576,7 @@ async def sse_expires_then_resumes(http: httpx.AsyncClient, api: Api, user: str)
         missed = changes_since(loaded, position(before[-1]))
         assert await stream.messages(len(missed)) == missed
         live = await probe(api, sid)
-        assert (await stream.next_message())["message"] == live
+        assert as_written((await stream.next_message())["message"]) == live
 
 
 async def test_an_expired_token_ends_session_events_and_a_fresh_one_resumes_gap_free(
