@@ -10,24 +10,37 @@ chunks, a ZWJ sequence, line breaks (an SSE frame ends at one).
 
 Covers, on SQLite and PostgreSQL unless it says otherwise:
 - an SSE subscriber, live and resuming by `Last-Event-ID` (after a SESSION event, after an
-  APPENDED one, and after missing several chunks).
+  APPENDED one, and after missing several chunks);
+- a WebSocket subscriber that stops reading during 1,000 chunks (a real uvicorn process), then
+  catches up.
 """
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.clients import (
+    BATCH,
     QUIET,
+    SESSION_EVENTS,
     Api,
     EventStream,
     Reader,
     chunk,
     create_session,
+    new_user,
+    operation,
     sse,
+    stalling_subscriber,
     streaming_reply,
+    token_for,
 )
+from tests.processes import (
+    uvicorn_process,
+)
+from tests.servers import database_url
 
 SSE_SESSION_EVENTS = "/sse/session-events"
 
@@ -154,3 +167,100 @@ async def test_an_sse_subscriber_rebuilds_the_exact_content_live_and_across_resu
     assert stored["content"] == rebuilt["content"]
     assert stored["revision"] == rebuilt["revision"] == reply["revision"] + len(TRICKY)
     assert stored["status"] == "COMPLETE"
+
+
+# --- A WebSocket subscriber that stops reading --------------------------------------------
+
+STALLED_CHUNKS = 1_000
+# Every write's events end with the session's fields: with this much in one of them, the
+# events of the chunks fill the sockets' buffers many times over, while the reply stays small.
+SESSION_BALLAST = {"log": "b" * 32_000}
+
+
+def stalled_chunk(index: int) -> str:
+    return f"<{index}>{TRICKY[index % len(TRICKY)]}"
+
+
+async def append_chunks(api: Api, session_id: str, message_id: str, texts: list[str]) -> list[int]:
+    """appendMessageContent for each of `texts` in one request, as aliased mutations (run
+    one after another, each its own write). Their revisions."""
+    declared = ", ".join(f"$t{index}: String!" for index in range(len(texts)))
+    fields = "\n".join(
+        f"c{index}: appendMessageContent(sessionId: $sid, messageId: $mid, text: $t{index}) "
+        "{ revision }"
+        for index in range(len(texts))
+    )
+    variables = {f"t{index}": text for index, text in enumerate(texts)}
+    data = await api.data(
+        f"mutation($sid: ID!, $mid: ID!, {declared}) {{\n{fields}\n}}",
+        {"sid": session_id, "mid": message_id, **variables},
+    )
+    revisions = [data[f"c{index}"]["revision"] for index in range(len(texts))]
+    assert revisions == list(range(revisions[0], revisions[0] + len(texts))), revisions
+    return revisions
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_a_subscriber_that_stops_reading_during_1000_chunks_catches_up_exactly(
+    tmp_path: Path, kind: str
+):
+    async with database_url(kind, tmp_path) as url:
+        # No pings from uvicorn or the app: a client that does not read is not dropped as
+        # dead, so the app's own handling is what is tested.
+        env = {"DATABASE_URL": url, "BROADCAST_URL": "memory://", "WS_PING_SECONDS": "600"}
+        async with (
+            uvicorn_process(tmp_path, **env) as (_, base),
+            httpx.AsyncClient(base_url=base, timeout=60) as http,
+        ):
+            api = Api(http, token_for(new_user()))
+            ws_url = base.replace("http://", "ws://") + "/graphql"
+            sid = (await create_session(api))["id"]
+            session = (
+                await api.data(
+                    operation("UpdateSession"),
+                    {"id": sid, "input": {"successfulAgentRuns": SESSION_BALLAST}},
+                )
+            )["updateSession"]
+            variables = {"sessionId": sid, "afterRevision": session["revision"]}
+            async with stalling_subscriber(
+                ws_url, api.token or "", variables, SESSION_EVENTS
+            ) as sub:
+                reader = Reader()
+                reply = await streaming_reply(api, sid)
+                sequence = reply["sequence"]
+                # The subscription runs: the reply, then its first chunk alone.
+                await reader.read_through(sub.next_session_event, reply["revision"])
+                started = await chunk(api, sid, reply["id"], "start:")
+                await reader.read_through(sub.next_session_event, started["revision"])
+                assert (reader.wholes, reader.deltas) == (1, 1)
+
+                # From here on the client does not read; its socket stays open.
+                texts = [stalled_chunk(index) for index in range(STALLED_CHUNKS)]
+                revisions: list[int] = []
+                for start in range(0, STALLED_CHUNKS, BATCH):
+                    batch = texts[start : start + BATCH]
+                    revisions += await append_chunks(api, sid, reply["id"], batch)
+
+                # Reading again: what was in flight, then the catch-up.
+                await reader.read_through(sub.next_session_event, revisions[-1])
+                expected = "start:" + "".join(texts)
+                assert reader.messages[sequence]["content"] == expected  # none lost, none doubled
+                assert reader.messages[sequence]["revision"] == revisions[-1]
+                # It fell behind: the events in flight, then the content so far whole (at
+                # least once), not every chunk kept in a queue for it.
+                fell_behind = (reader.wholes, reader.deltas)
+                assert reader.wholes >= 2, fell_behind
+                assert reader.deltas + reader.wholes < STALLED_CHUNKS // 4, fell_behind
+                # Caught up, it is followed by the chunk alone again.
+                for index, text in enumerate(TRICKY[:3]):
+                    acknowledged = await chunk(api, sid, reply["id"], text, done=index == 2)
+                    expected += text
+                    await reader.read_through(sub.next_session_event, acknowledged["revision"])
+                assert (reader.wholes, reader.deltas) == (fell_behind[0], fell_behind[1] + 3)
+                await sub.nothing_within(QUIET)
+
+            rebuilt = reader.messages[sequence]
+            stored = await stored_message(api, sid, sequence)
+            assert rebuilt["content"] == stored["content"] == expected
+            assert rebuilt["status"] == stored["status"] == "COMPLETE"
+            assert rebuilt["revision"] == stored["revision"] == revisions[-1] + 3
