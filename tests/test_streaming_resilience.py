@@ -12,9 +12,13 @@ Covers, on SQLite and PostgreSQL unless it says otherwise:
 - an SSE subscriber, live and resuming by `Last-Event-ID` (after a SESSION event, after an
   APPENDED one, and after missing several chunks);
 - a WebSocket subscriber that stops reading during 1,000 chunks (a real uvicorn process), then
-  catches up.
+  catches up;
+- deadlines: two processes on PostgreSQL and Redis expiring the same overdue operations, each
+  once, seen once by subscribers on both; a process started after a deadline passed.
 """
 
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +29,31 @@ from tests.clients import (
     BATCH,
     QUIET,
     SESSION_EVENTS,
+    WAIT,
     Api,
     EventStream,
+    NextEvent,
     Reader,
+    append_many,
     chunk,
     create_session,
+    in_future,
     new_user,
     operation,
     sse,
     stalling_subscriber,
     streaming_reply,
+    subscribed,
     token_for,
+    tool,
 )
 from tests.processes import (
+    RedisServer,
+    apis,
+    server_env,
+    server_pair,
     uvicorn_process,
+    uvicorn_processes,
 )
 from tests.servers import database_url
 
@@ -264,3 +279,148 @@ async def test_a_subscriber_that_stops_reading_during_1000_chunks_catches_up_exa
             assert rebuilt["content"] == stored["content"] == expected
             assert rebuilt["status"] == stored["status"] == "COMPLETE"
             assert rebuilt["revision"] == stored["revision"] == revisions[-1] + 3
+
+
+# --- Deadlines: two processes at once, and one that was down ----------------------------
+
+DEADLINE_PASSED = "The deadline passed before the operation ended."
+# Large enough that a later expiry round cannot act during a test.
+NO_SECOND_ROUND = 300
+OPEN_PER_SESSION = 8
+EXPIRY_RACE = 0.05  # seconds between expiry rounds: both processes find the same overdue
+
+
+def open_operations(deadline: str) -> list[dict[str, Any]]:
+    """PENDING tool calls and STREAMING replies, all due at `deadline`."""
+    half = OPEN_PER_SESSION // 2
+    calls = [
+        {**tool(f"call_{index}"), "status": "PENDING", "deadline": deadline}
+        for index in range(half)
+    ]
+    replies = [
+        {
+            "role": "ASSISTANT",
+            "content": f"reply {index}…",
+            "status": "STREAMING",
+            "deadline": deadline,
+        }
+        for index in range(half)
+    ]
+    return [message for pair in zip(calls, replies, strict=True) for message in pair]
+
+
+async def read_failures(next_event: NextEvent, expected: set[int]) -> list[dict[str, Any]]:
+    """Events until every message in `expected` (sequences) arrived FAILED, and then the
+    SESSION event that ends the last write's events; all of them, checked by a Reader."""
+    reader = Reader()
+    events: list[dict[str, Any]] = []
+    while {
+        sequence for sequence, message in reader.messages.items() if message["status"] == "FAILED"
+    } != expected or events[-1]["kind"] != "SESSION":
+        events.append(await next_event())
+        reader.apply(events[-1])
+    return events
+
+
+def assert_failed_once(
+    events: list[dict[str, Any]], sequences: set[int], base_revision: int
+) -> None:
+    """One FAILED event per message, none of anything else but SESSION events, and the
+    expiries took the revisions right after `base_revision`, one each."""
+    failures = [event for event in events if event["kind"] == "MESSAGE"]
+    assert sorted(event["sequence"] for event in failures) == sorted(sequences), failures
+    assert all(event["kind"] in ("MESSAGE", "SESSION") for event in events), events
+    for event in failures:
+        message = event["message"]
+        assert (message["status"], message["failureReason"]) == ("FAILED", DEADLINE_PASSED)
+        assert message["deadline"] is None
+    revisions = sorted(event["revision"] for event in failures)
+    assert revisions == list(range(base_revision + 1, base_revision + 1 + len(sequences)))
+
+
+async def test_two_processes_expire_each_overdue_operation_once_and_both_subscribers_see_it(
+    tmp_path: Path, redis: RedisServer
+):
+    async with (
+        server_pair(tmp_path, "redis", redis, expiry_seconds=EXPIRY_RACE) as pair,
+        apis(new_user(), pair.a, pair.b) as [on_a, on_b],
+    ):
+        # The same deadline for all, so that both processes find them overdue at once.
+        deadline = in_future(3)
+        sessions: list[tuple[str, int, set[int]]] = []
+        for writer in (on_a, on_b, on_a):
+            sid = (await create_session(writer))["id"]
+            appended = await append_many(writer, sid, open_operations(deadline))
+            sequences = {message["sequence"] for message in appended}
+            sessions.append((sid, appended[0]["revision"], sequences))
+
+        async def watch_on_a(sid: str, after: int, sequences: set[int]) -> list[Any]:
+            variables = {"sessionId": sid, "afterRevision": after}
+            async with subscribed(
+                pair.a.ws_url, on_a.token, variables, query=SESSION_EVENTS
+            ) as sub:
+                events = await read_failures(sub.next_session_event, sequences)
+                # Several more expiry rounds on both processes: nothing expires twice.
+                await sub.nothing_within(20 * EXPIRY_RACE + QUIET)
+                return events
+
+        async def watch_on_b(sid: str, after: int, sequences: set[int]) -> list[Any]:
+            async with sse(
+                on_b.http, sid, token=on_b.token, path=SSE_SESSION_EVENTS, afterRevision=after
+            ) as stream:
+                events = await read_failures(stream.next_message, sequences)
+                await nothing_more(stream)
+                return events
+
+        async with asyncio.timeout(WAIT + 3):
+            watched = await asyncio.gather(
+                *(watch(*session) for session in sessions for watch in (watch_on_a, watch_on_b))
+            )
+
+        for (sid, base, sequences), on_a_events, on_b_events in zip(
+            sessions, watched[0::2], watched[1::2], strict=True
+        ):
+            assert_failed_once(on_a_events, sequences, base)
+            assert_failed_once(on_b_events, sequences, base)
+            revision, stored = await stored_messages(on_b, sid)
+            assert revision == base + len(sequences)
+            failed = {
+                event["sequence"]: event["message"]
+                for event in on_a_events
+                if event["kind"] == "MESSAGE"
+            }
+            assert {
+                sequence: {key: message[key] for key in stored[sequence]}
+                for sequence, message in failed.items()
+            } == stored
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_a_process_started_after_a_deadline_passed_expires_the_operation_as_it_starts(
+    tmp_path: Path, kind: str
+):
+    async with database_url(kind, tmp_path) as url:
+        # One expiry round at start, the next one minutes later.
+        env = server_env(url, "memory://", expiry_seconds=NO_SECOND_ROUND)
+        async with (
+            uvicorn_processes(tmp_path, [env]) as [server],
+            apis(new_user(), server) as [api],
+        ):
+            sid = (await create_session(api))["id"]
+            appended = await append_many(api, sid, open_operations(in_future(2)))
+            due = time.monotonic() + 2  # the deadline has passed by then
+            base = appended[0]["revision"]
+            sequences = {message["sequence"] for message in appended}
+            server.terminate()  # down before the deadline, back after it
+            await asyncio.sleep(max(0.0, due - time.monotonic()) + 0.2)
+            server.spawn()
+            await server.wait_healthy()
+
+            variables = {"sessionId": sid, "afterRevision": base}
+            async with subscribed(server.ws_url, api.token, variables, query=SESSION_EVENTS) as sub:
+                events = await read_failures(sub.next_session_event, sequences)
+                await sub.nothing_within(QUIET)
+            assert_failed_once(events, sequences, base)
+            revision, stored = await stored_messages(api, sid)
+            assert revision == base + len(sequences)
+            assert {message["status"] for message in stored.values()} == {"FAILED"}
