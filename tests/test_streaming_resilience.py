@@ -14,16 +14,20 @@ Covers, on SQLite and PostgreSQL unless it says otherwise:
 - a WebSocket subscriber that stops reading during 1,000 chunks (a real uvicorn process), then
   catches up;
 - deadlines: two processes on PostgreSQL and Redis expiring the same overdue operations, each
-  once, seen once by subscribers on both; a process started after a deadline passed.
+  once, seen once by subscribers on both; a process started after a deadline passed;
+- a process killed with SIGKILL mid-stream, three times, and restarted.
 """
 
 import asyncio
+import itertools
 import time
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.clients import (
     BATCH,
@@ -37,6 +41,7 @@ from tests.clients import (
     append_many,
     chunk,
     create_session,
+    cursor,
     in_future,
     new_user,
     operation,
@@ -424,3 +429,98 @@ async def test_a_process_started_after_a_deadline_passed_expires_the_operation_a
             revision, stored = await stored_messages(api, sid)
             assert revision == base + len(sequences)
             assert {message["status"] for message in stored.values()} == {"FAILED"}
+
+
+# --- A server killed mid-stream -----------------------------------------------------------
+
+KILL_AFTER = 40  # chunks acknowledged in a round before its kill
+# How long after that the kill comes, one round each: varied, so that it lands at different
+# points of a chunk's request (before its commit, or after it and before the answer).
+KILL_PAUSES = (0.0, 0.002, 0.006)
+
+
+def killed_chunk(index: int) -> str:
+    return f"[{index}]{TRICKY[index % len(TRICKY)]}"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_a_server_killed_mid_stream_keeps_every_acknowledged_chunk(tmp_path: Path, kind: str):
+    async with database_url(kind, tmp_path) as url:
+        env = server_env(url, "memory://")
+        async with (
+            uvicorn_processes(tmp_path, [env]) as [server],
+            apis(new_user(), server) as [api],
+        ):
+            session = await create_session(api)
+            sid = session["id"]
+            reply = await streaming_reply(api, sid, "Answer: ")
+            numbers = itertools.count()
+            reader = Reader()
+            variables = {"sessionId": sid, "afterRevision": session["revision"]}
+
+            async def worker(acknowledged: list[str], reached: asyncio.Event) -> str:
+                """Chunks as fast as they are acknowledged; the one the kill cut off."""
+                while True:
+                    text = killed_chunk(next(numbers))
+                    try:
+                        await chunk(api, sid, reply["id"], text)
+                    except httpx.TransportError:
+                        return text
+                    acknowledged.append(text)
+                    if len(acknowledged) == KILL_AFTER:
+                        reached.set()
+
+            async def follow(next_event: NextEvent) -> None:
+                """Apply events until the connection drops."""
+                with suppress(ConnectionClosed):
+                    while True:
+                        reader.apply(await next_event())
+
+            kept, revision = "Answer: ", reply["revision"]
+            for pause in KILL_PAUSES:
+                acknowledged: list[str] = []
+                reached = asyncio.Event()
+                async with subscribed(
+                    server.ws_url, api.token, variables, query=SESSION_EVENTS
+                ) as sub:
+                    following = asyncio.create_task(follow(sub.next_session_event))
+                    writing = asyncio.create_task(worker(acknowledged, reached))
+                    await asyncio.wait_for(reached.wait(), WAIT)
+                    await asyncio.sleep(pause)
+                    server.kill()  # a chunk's request is on its way, or about to be
+                    cut_off = await asyncio.wait_for(writing, WAIT)
+                    await asyncio.wait_for(following, WAIT)
+
+                server.spawn()
+                await server.wait_healthy()
+                stored = await stored_message(api, sid, reply["sequence"])
+                # Every acknowledged chunk, in order; the one cut off whole or not at all.
+                expected = kept + "".join(acknowledged)
+                assert stored["content"] in (expected, expected + cut_off), (
+                    stored["content"][-60:],
+                    cut_off,
+                )
+                revision += len(acknowledged) + (stored["content"] != expected)
+                assert stored["revision"] == stored["sessionRevision"] == revision
+                assert stored["status"] == "STREAMING"
+                kept = stored["content"]
+                # The subscriber resumes on the new process from the last event it applied.
+                assert reader.last is not None
+                variables = {"sessionId": sid, **cursor(reader.last)}
+
+            # The last resume by SSE (Last-Event-ID), and the worker finishes the reply.
+            rest = [killed_chunk(next(numbers)) for _ in range(5)]
+            async with sse(
+                api.http,
+                sid,
+                token=api.token,
+                path=SSE_SESSION_EVENTS,
+                last_event_id=reader.last_event_id,
+            ) as stream:
+                for index, text in enumerate(rest):
+                    await chunk(api, sid, reply["id"], text, done=index == len(rest) - 1)
+                await reader.read_until(stream.next_message, reply["sequence"], "COMPLETE")
+            final = await stored_message(api, sid, reply["sequence"])
+            assert final["content"] == kept + "".join(rest)
+            assert reader.messages[reply["sequence"]]["content"] == final["content"]
+            assert reader.messages[reply["sequence"]]["revision"] == final["revision"]
