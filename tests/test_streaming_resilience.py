@@ -15,7 +15,8 @@ Covers, on SQLite and PostgreSQL unless it says otherwise:
   catches up;
 - deadlines: two processes on PostgreSQL and Redis expiring the same overdue operations, each
   once, seen once by subscribers on both; a process started after a deadline passed;
-- a process killed with SIGKILL mid-stream, three times, and restarted.
+- a process killed with SIGKILL mid-stream, three times, and restarted;
+- workers sending a chunk per token, and one per 100 ms.
 """
 
 import asyncio
@@ -60,7 +61,7 @@ from tests.processes import (
     uvicorn_process,
     uvicorn_processes,
 )
-from tests.servers import database_url
+from tests.servers import RunningServer, database_url
 
 SSE_SESSION_EVENTS = "/sse/session-events"
 
@@ -524,3 +525,77 @@ async def test_a_server_killed_mid_stream_keeps_every_acknowledged_chunk(tmp_pat
             assert final["content"] == kept + "".join(rest)
             assert reader.messages[reply["sequence"]]["content"] == final["content"]
             assert reader.messages[reply["sequence"]]["revision"] == final["revision"]
+
+
+# --- Workers of every pace ----------------------------------------------------------------
+
+
+def tokens(text: str) -> list[str]:
+    """`text` as a model's tokens might cut it: one or two code points each, so that emoji,
+    flags, ZWJ sequences and combining marks are split between tokens."""
+    widths = itertools.cycle((1, 2, 1))
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        width = next(widths)
+        pieces.append(text[start : start + width])
+        start += width
+    return pieces
+
+
+PER_TOKEN = tokens("".join(TRICKY) * 12)  # hundreds of tiny chunks, sent as fast as acknowledged
+EVERY_100_MS = 30  # chunks, 100 ms apart: longer than one deadline window
+DEADLINE_WINDOW = 2.0  # seconds each chunk moves the deadline on by
+
+
+@pytest.mark.parametrize("pace", ["per-token", "per-100ms"])
+async def test_workers_sending_a_chunk_per_token_or_per_100_ms_reach_every_subscriber_exactly(
+    api: Api, http: httpx.AsyncClient, server: RunningServer, pace: str
+):
+    if pace == "per-token":
+        texts, pause, more = PER_TOKEN, 0.0, {}
+    else:
+        texts = [TRICKY[index % len(TRICKY)] for index in range(EVERY_100_MS)]
+        pause = 0.1
+        more = {"deadline": in_future(DEADLINE_WINDOW)}
+    session = await create_session(api)
+    sid = session["id"]
+    variables = {"sessionId": sid, "afterRevision": session["revision"]}
+    on_ws, on_sse = Reader(), Reader()
+    async with (
+        subscribed(server.ws_url, api.token, variables, query=SESSION_EVENTS) as sub,
+        sse(
+            http, sid, token=api.token, path=SSE_SESSION_EVENTS, afterRevision=session["revision"]
+        ) as stream,
+    ):
+        reply = await streaming_reply(api, sid, **more)
+        sequence = reply["sequence"]
+        readers = [
+            asyncio.create_task(on_ws.read_until(sub.next_session_event, sequence, "COMPLETE")),
+            asyncio.create_task(on_sse.read_until(stream.next_message, sequence, "COMPLETE")),
+        ]
+        revision = reply["revision"]
+        try:
+            for index, text in enumerate(texts):
+                if pause:
+                    await asyncio.sleep(pause)
+                    more = {"deadline": in_future(DEADLINE_WINDOW)}  # the worker is alive
+                acknowledged = await chunk(
+                    api, sid, reply["id"], text, done=index == len(texts) - 1, **more
+                )
+                assert acknowledged["revision"] == revision + 1
+                revision = acknowledged["revision"]
+            await asyncio.wait_for(asyncio.gather(*readers), WAIT)
+        finally:
+            for task in readers:
+                task.cancel()
+
+    expected = "".join(texts)
+    stored = await stored_message(api, sid, sequence)
+    assert (stored["content"], stored["status"], stored["deadline"]) == (expected, "COMPLETE", None)
+    for reader in (on_ws, on_sse):
+        rebuilt = reader.messages[sequence]
+        assert (rebuilt["content"], rebuilt["revision"]) == (expected, revision)
+        # At most one event per write: the reply's creation, then one per chunk (fewer
+        # when news of several chunks came together).
+        assert 1 <= reader.wholes + reader.deltas <= len(texts) + 1
