@@ -1,9 +1,10 @@
 """Clients as users have them: GraphQL over real HTTP, subscriptions over real WebSockets.
 
 Also the helpers the test modules share: the operations of graphql/operations as one call each
-(create_session, load_session, append, append_many, complete_tool), what a live subscription
-must have delivered (collect_until, assert_gap_free; for sessionEvents position, cursor,
-events_until, assert_in_commit_order), and the SQL statements the app ran.
+(create_session, load_session, append, append_many, complete_tool, streaming_reply, chunk), what
+a live subscription must have delivered (collect_until, assert_gap_free; for sessionEvents
+position, cursor, events_until, assert_in_commit_order, and Reader, which applies them as a
+client must), and the SQL statements the app ran.
 """
 
 import asyncio
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -584,6 +585,92 @@ def assert_in_commit_order(events: list[dict[str, Any]]) -> None:
     positions = [position(event) for event in events]
     assert positions == sorted(positions), positions
     assert len(positions) == len(set(positions)), f"duplicates: {positions}"
+
+
+# --- Streamed replies ------------------------------------------------------------------------
+
+SESSION_EVENTS = operation("SessionEvents")
+APPEND_MESSAGE_CONTENT = operation("AppendMessageContent")
+
+
+def units(text: str) -> int:
+    """The length of `text` as a JavaScript client counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def in_future(seconds: float) -> str:
+    """A DateTime argument `seconds` from now."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+async def streaming_reply(
+    api: Api, session_id: str, content: str = "", **more: Any
+) -> dict[str, Any]:
+    """A new ASSISTANT message with status STREAMING (and the MessageInput fields `more`)."""
+    return await append(
+        api, session_id, {"role": "ASSISTANT", "content": content, "status": "STREAMING", **more}
+    )
+
+
+async def chunk(
+    api: Api, session_id: str, message_id: str, text: str, **more: Any
+) -> dict[str, Any]:
+    """appendMessageContent of `text` (with `done`, `deadline` in `more`): its answer."""
+    variables = {"sessionId": session_id, "messageId": message_id, "text": text, **more}
+    return (await api.data(APPEND_MESSAGE_CONTENT, variables))["appendMessageContent"]
+
+
+NextEvent = Callable[[], Awaitable[dict[str, Any]]]
+
+
+class Reader:
+    """Applies sessionEvents to messages by sequence, as the README's rule says a client
+    must: a MESSAGE replaces, an APPENDED adds its text where the content is `offset` long.
+    Every event must come after the one before it (`position`): an event sent twice fails
+    here, as does a chunk applied at the wrong length. `last` is the last event applied."""
+
+    def __init__(self) -> None:
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.deltas = 0
+        self.wholes = 0
+        self.last: dict[str, Any] | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        """The SSE id of the last event applied: where an EventSource resumes."""
+        assert self.last is not None, "no event applied yet"
+        parts = (self.last["revision"], self.last["sequence"])
+        return "-".join(str(part) for part in parts if part is not None)
+
+    def apply(self, event: dict[str, Any]) -> None:
+        if event["kind"] == "DELETED":
+            return
+        assert self.last is None or position(event) > position(self.last), (self.last, event)
+        self.last = event
+        sequence = event["sequence"]
+        if event["kind"] == "MESSAGE":
+            self.messages[sequence] = dict(event["message"])
+            self.wholes += 1
+        elif event["kind"] == "APPENDED":
+            delta = event["appended"]
+            message = self.messages[sequence]
+            assert units(message["content"]) == delta["offset"], (message, delta)
+            message["content"] += delta["text"]
+            message["status"] = delta["status"]
+            message["revision"] = event["revision"]
+            self.deltas += 1
+
+    async def read_until(self, next_event: NextEvent, sequence: int, status: str) -> None:
+        """Apply events from `next_event` (a Subscriber's next_session_event, an SSE
+        EventStream's next_message) until the message at `sequence` has `status`."""
+        while self.messages.get(sequence, {}).get("status") != status:
+            self.apply(await next_event())
+
+    async def read_through(self, next_event: NextEvent, revision: int) -> None:
+        """Apply events from `next_event` until all of `revision` is applied: its SESSION
+        event, which ends every write's events, or an event of a later revision."""
+        while self.last is None or position(self.last) < (revision, float("inf")):
+            self.apply(await next_event())
 
 
 # --- What the app ran -----------------------------------------------------------------------

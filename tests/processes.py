@@ -215,6 +215,14 @@ class ServerProcess:
                     raise RuntimeError(f"{self.name} did not start:\n{log_tail(self.log)}")
                 await asyncio.sleep(0.05)
 
+    def kill(self) -> None:
+        """SIGKILL: a crash, with no shutdown and no goodbye to clients; `spawn()` and
+        `wait_healthy()` bring it back on the same port."""
+        assert self.process is not None, "not running"
+        self.process.kill()
+        self.process.wait(STOP_TIMEOUT)
+        self.process = None
+
     def terminate(self) -> None:
         if self.process is None:
             return
@@ -335,12 +343,15 @@ class Pair:
 
 
 @asynccontextmanager
-async def server_pair(workdir: Path, broadcast: str, redis: RedisServer) -> AsyncIterator[Pair]:
+async def server_pair(
+    workdir: Path, broadcast: str, redis: RedisServer, **settings: float | str
+) -> AsyncIterator[Pair]:
     """Two processes on a fresh PostgreSQL database, hints over `broadcast` ("redis": the
-    redis-server `redis`, "postgres": LISTEN/NOTIFY); the periodic recheck is minutes away."""
+    redis-server `redis`, "postgres": LISTEN/NOTIFY); the periodic recheck is minutes away.
+    `settings` are more of their settings (see `server_env`)."""
     async with database_url("postgres", workdir) as url:
         broker = redis.url if broadcast == "redis" else postgres_broadcast_url(url, "pair")
-        env = server_env(url, broker, recheck_seconds=NO_RECHECK)
+        env = server_env(url, broker, recheck_seconds=NO_RECHECK, **settings)
         async with uvicorn_processes(workdir, [env, env]) as (a, b):
             yield Pair(a=a, b=b, database_url=url, broadcast=broadcast)
 

@@ -8,50 +8,31 @@ resume from an older cursor). PENDING tool messages complete by `updateToolResul
 """
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.clients import (
     QUIET,
+    SESSION_EVENTS,
     TRANSPORT_WS,
     Api,
-    Subscriber,
+    Reader,
     append,
+    chunk,
     create_session,
+    in_future,
     load_session,
     operation,
+    streaming_reply,
     subscribed,
     tool,
 )
 from tests.servers import RunningServer
 
-SESSION_EVENTS = operation("SessionEvents")
 # Text a JavaScript client and a Python one count differently: emoji and other characters
 # outside the Basic Multilingual Plane are two UTF-16 code units and one code point.
 CHUNKS = ["Hel", "lo, 😀", " wörld ", "\U0001d518\U0001d52b\U0001d526", " ", "✓ done", "🇵🇹"]
-
-
-def units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def in_future(seconds: float) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
-
-
-async def streaming_reply(api: Api, session_id: str, content: str = "") -> dict[str, Any]:
-    return await append(
-        api, session_id, {"role": "ASSISTANT", "content": content, "status": "STREAMING"}
-    )
-
-
-async def chunk(
-    api: Api, session_id: str, message_id: str, text: str, **more: Any
-) -> dict[str, Any]:
-    variables = {"sessionId": session_id, "messageId": message_id, "text": text, **more}
-    return (await api.data(operation("AppendMessageContent"), variables))["appendMessageContent"]
 
 
 async def chunk_error(
@@ -59,31 +40,6 @@ async def chunk_error(
 ) -> dict[str, Any]:
     variables = {"sessionId": session_id, "messageId": message_id, "text": text, **more}
     return await api.error(operation("AppendMessageContent"), variables)
-
-
-class Reader:
-    """Applies sessionEvents to messages by sequence, as the README's rule says a client
-    must: a MESSAGE replaces, an APPENDED adds its text where the content is `offset` long."""
-
-    def __init__(self) -> None:
-        self.messages: dict[int, dict[str, Any]] = {}
-        self.deltas = 0
-
-    def apply(self, event: dict[str, Any]) -> None:
-        if event["kind"] == "MESSAGE":
-            self.messages[event["sequence"]] = dict(event["message"])
-        elif event["kind"] == "APPENDED":
-            delta = event["appended"]
-            message = self.messages[event["sequence"]]
-            assert units(message["content"]) == delta["offset"], (message, delta)
-            message["content"] += delta["text"]
-            message["status"] = delta["status"]
-            message["revision"] = event["revision"]
-            self.deltas += 1
-
-    async def read_until(self, sub: Subscriber, sequence: int, status: str) -> None:
-        while self.messages.get(sequence, {}).get("status") != status:
-            self.apply(await sub.next_session_event())
 
 
 async def test_a_live_subscriber_gets_each_chunk_alone_and_rebuilds_the_exact_content(
@@ -100,7 +56,7 @@ async def test_a_live_subscriber_gets_each_chunk_alone_and_rebuilds_the_exact_co
                 api, session_id, reply["id"], text, done=index == len(CHUNKS) - 1
             )
             assert acknowledged["revision"] == reply["revision"] + index + 1
-        await reader.read_until(sub, reply["sequence"], "COMPLETE")
+        await reader.read_until(sub.next_session_event, reply["sequence"], "COMPLETE")
     assert reader.messages[reply["sequence"]]["content"] == "".join(CHUNKS)
     assert reader.deltas == len(CHUNKS)
     stored = (await load_session(api, session_id))["messages"][0]
@@ -124,7 +80,7 @@ async def test_a_page_opened_mid_stream_gets_the_content_so_far_then_the_rest_on
         reader.apply(first)
         for index, text in enumerate(CHUNKS[3:]):
             await chunk(api, session_id, reply["id"], text, done=index == len(CHUNKS) - 4)
-        await reader.read_until(sub, reply["sequence"], "COMPLETE")
+        await reader.read_until(sub.next_session_event, reply["sequence"], "COMPLETE")
     assert reader.messages[reply["sequence"]]["content"] == "Once " + "".join(CHUNKS)
     assert reader.deltas == len(CHUNKS) - 3
 
@@ -194,7 +150,7 @@ async def test_an_operation_past_its_deadline_fails_once_with_a_new_revision(
             {**tool("c1", "pending"), "status": "PENDING", "deadline": in_future(1)},
         )
         reader = Reader()
-        await reader.read_until(sub, running["sequence"], "FAILED")
+        await reader.read_until(sub.next_session_event, running["sequence"], "FAILED")
         failed = reader.messages[running["sequence"]]
         assert failed["revision"] == running["revision"] + 1
         assert failed["failureReason"] == "The deadline passed before the operation ended."
