@@ -32,19 +32,34 @@ def require_object(value: Any, argument: str) -> dict[str, Any]:
 
 def require_storable(value: Stored, argument: str) -> Stored:
     """Text or JSON without the NUL character, which PostgreSQL refuses in text and jsonb
-    (SQLite would keep it): the same input is refused on every database, before any write."""
+    (SQLite would keep it), and without lone surrogates, which neither can store: the same
+    input is refused on every database, before any write."""
     pending: list[Any] = [value]
     while pending:  # iterative: a deeply nested JSON value must not exhaust the stack
         item = pending.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 raise BadUserInput(f"{argument} must not contain the NUL character (U+0000).")
+            if not item.isascii() and not _encodable(item):
+                raise BadUserInput(
+                    f"{argument} must not contain a lone UTF-16 surrogate (U+D800 to U+DFFF): "
+                    "an emoji split in two, say."
+                )
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
     return value
+
+
+def _encodable(text: str) -> bool:
+    """True unless `text` holds a lone surrogate, which no database can store as UTF-8."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require_size(value: Text, limit: int, argument: str) -> Text:

@@ -51,12 +51,16 @@ async def test_a_live_subscriber_gets_each_chunk_alone_and_rebuilds_the_exact_co
     async with subscribed(server.ws_url, api.token, variables, TRANSPORT_WS, SESSION_EVENTS) as sub:
         reader = Reader()
         reply = await streaming_reply(api, session_id)
+        await reader.read_through(sub.next_session_event, reply["revision"])
+        # One chunk at a time, each read before the next is sent: the subscriber is always
+        # caught up, so each chunk comes alone (one that fell behind would get the message).
         for index, text in enumerate(CHUNKS):
             acknowledged = await chunk(
                 api, session_id, reply["id"], text, done=index == len(CHUNKS) - 1
             )
             assert acknowledged["revision"] == reply["revision"] + index + 1
-        await reader.read_until(sub.next_session_event, reply["sequence"], "COMPLETE")
+            await reader.read_through(sub.next_session_event, acknowledged["revision"])
+        assert reader.messages[reply["sequence"]]["status"] == "COMPLETE"
     assert reader.messages[reply["sequence"]]["content"] == "".join(CHUNKS)
     assert reader.deltas == len(CHUNKS)
     stored = (await load_session(api, session_id))["messages"][0]
@@ -164,6 +168,7 @@ async def test_an_operation_past_its_deadline_fails_once_with_a_new_revision(
     ("message", "code"),
     [
         ({"role": "ASSISTANT", "content": "x", "status": "FAILED"}, "BAD_USER_INPUT"),
+        ({"role": "ASSISTANT", "content": "half an emoji: \ud83d"}, "BAD_USER_INPUT"),
         ({"role": "ASSISTANT", "content": "x", "status": "PENDING"}, "BAD_USER_INPUT"),
         (
             {"role": "USER", "content": "x", "deadline": "2030-01-01T00:00:00+00:00"},
@@ -203,6 +208,8 @@ async def test_chunks_that_cannot_be_taken_are_refused_and_change_nothing(
             "BAD_USER_INPUT",
         ),
         (api, missing, {"text": "x"}, "NOT_FOUND"),
+        # Half an emoji, as a JavaScript worker slicing by UTF-16 index may send it.
+        (api, reply["id"], {"text": "\ud83d"}, "BAD_USER_INPUT"),
         (api, finished["id"], {"text": "x"}, "CONFLICT"),
         (api.as_user("someone-else"), reply["id"], {"text": "x"}, "NOT_FOUND"),
         (
