@@ -1,4 +1,5 @@
-"""One table from a run's figures, each against its floor and its target (issue 4)."""
+"""One table from a run's figures, each against its floor and its target (issue 4; 9: streamed
+replies)."""
 
 from typing import Any
 
@@ -29,6 +30,10 @@ def _ratios(ours: dict[str, Any], floor: dict[str, Any]) -> str:
 
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def _bytes(value: float) -> str:
+    return f"{value:,.0f} B"
 
 
 def render(report: dict[str, Any]) -> tuple[str, list[str]]:
@@ -261,7 +266,22 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
         _append_rows(rows, watch, notes, f8["append"], "8", figs["3_append"], machine=True)
         _fanout_rows(rows, watch, "8", f8["fanout"], floor6)
 
-    sections = [figure_1, figure_2, figure_3, figure_4, figure_5, figure_6, figure_7, figure_8]
+    def figure_9() -> None:
+        result = measured("9_streams")
+        if result is not None:  # older runs have none; a failure is noted with its figure
+            _stream_rows(rows, watch, notes, result, measured("9_streams_floor"))
+
+    sections = [
+        figure_1,
+        figure_2,
+        figure_3,
+        figure_4,
+        figure_5,
+        figure_6,
+        figure_7,
+        figure_8,
+        figure_9,
+    ]
     for number, section in enumerate(sections, 1):
         failed = [
             f"{key}: {value['error']}"
@@ -378,5 +398,138 @@ def _fanout_row(
             f"{_ms(base['p50_ms'])} / {_ms(base['p99_ms'])}",
             _ratios(ours, base),
             f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if subscription is None else "",
+        )
+    )
+
+
+def _stream_rows(
+    rows: list[Row],
+    watch: Any,
+    notes: list[str],
+    result: dict[str, Any],
+    floor: dict[str, Any] | None,
+) -> None:
+    """Figure 9: (a) chunks a second, (b) chunk to subscriber, (c) bytes per chunk event."""
+    alone, watched, paced = result["alone"], result["watched"], result["paced"]
+    raw = floor["rate"] if floor else None
+    paced_floor = floor["paced"] if floor else None
+    for label, measured in (("9", alone), ("9 watched", watched["load"]), ("9 paced", paced)):
+        watch(label, measured)
+    watch("9 paced", paced["load"])
+    if raw and raw["client_saturated"]:
+        notes.append("9: the raw floor's client (this process) saturated: its rate is understated")
+
+    def rate_target(rate: float) -> str:
+        return f"≥ 2,000/s: {_verdict(rate >= 2000)}"
+
+    rows.append(
+        (
+            "9",
+            f"{result['streams']} streams, appendMessageContent as fast as answered: chunks/s",
+            _rate(alone["rate"]),
+            _rate(raw["rate"]) if raw else "",
+            _x(raw["rate"] / alone["rate"]) if raw else "",
+            rate_target(alone["rate"]),
+        )
+    )
+    rows.append(
+        (
+            "9",
+            "  … chunk answered, p50 / p99",
+            _pair(alone["p50_ms"], alone["p99_ms"]),
+            _pair(raw["p50_ms"], raw["p99_ms"]) if raw else "",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "9",
+            "  … with a sessionEvents subscriber per stream: chunks/s",
+            _rate(watched["load"]["rate"]),
+            "",
+            "",
+            rate_target(watched["load"]["rate"]),
+        )
+    )
+    rows.append(
+        (
+            "9",
+            "  … chunk to subscriber at that rate, p50 / p99",
+            _pair(watched["p50_ms"], watched["p99_ms"]),
+            "",
+            "",
+            "",
+        )
+    )
+    offered = result["streams"] * result["pace_per_stream"]
+    rows.append(
+        (
+            "9",
+            f"chunk to subscriber at {offered:,.0f} chunks/s offered, p50 / p99",
+            _pair(paced["p50_ms"], paced["p99_ms"]),
+            _pair(paced_floor["p50_ms"], paced_floor["p99_ms"]) if paced_floor else "",
+            _ratios(paced, paced_floor) if paced_floor else "",
+            f"p99 < 50 ms: {_verdict(paced['p99_ms'] < 50)}",
+        )
+    )
+    rows.append(
+        (
+            "9",
+            "  … chunks/s sent at that pace",
+            _rate(paced["load"]["rate"]),
+            _rate(paced_floor["load"]["rate"]) if paced_floor else "",
+            "",
+            "",
+        )
+    )
+    for label, measured in (("as fast as answered", watched), ("paced", paced)):
+        missing = measured["expected"] - measured["delivered"]
+        if missing:
+            notes.append(f"9 {label}: {missing} of {measured['expected']} chunks not delivered")
+        if measured["caught_up"]:
+            rows.append(
+                (
+                    "9",
+                    f"  … {label}: chunks that came in a MESSAGE (subscriber behind)",
+                    f"{measured['caught_up']:,} of {measured['delivered']:,}",
+                    "",
+                    "",
+                    "",
+                )
+            )
+    frames = result["frames"]
+    sizes = sorted((key for key in frames if key.startswith("kib_")), key=lambda k: int(k[4:]))
+    small, large = frames[sizes[0]], frames[sizes[-1]]
+    at = f"content {sizes[0][4:]} / {sizes[-1][4:]} KiB"
+    growth = large["appended_bytes"] / small["appended_bytes"]
+    deflate = "deflate" if frames["deflate"] else "no deflate"
+    for what, key, target in (
+        (f"APPENDED frame of a {result['chunk_bytes']}-byte chunk, {at}", "appended_bytes", True),
+        (f"  … the SESSION frame each chunk also sends, {at}", "session_bytes", False),
+        (
+            f"  … on the wire per chunk (both frames, {deflate}), {at}",
+            "wire_bytes_per_chunk",
+            False,
+        ),
+    ):
+        rows.append(
+            (
+                "9",
+                what,
+                f"{_bytes(small[key])} / {_bytes(large[key])}",
+                "",
+                _x(large[key] / small[key]),
+                f"flat (<= 1.1x): {_verdict(growth <= 1.1)}" if target else "",
+            )
+        )
+    rows.append(
+        (
+            "9",
+            f"  … one chunk, send to APPENDED frame (no other load), {at}, p50",
+            f"{_ms(small['p50_ms'])} / {_ms(large['p50_ms'])}",
+            "",
+            _x(large["p50_ms"] / small["p50_ms"]),
+            "",
         )
     )
