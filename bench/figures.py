@@ -47,6 +47,7 @@ from bench.subscribers import (
     close_all,
     collect,
     connect_subscription,
+    frame_bytes,
     open_all,
 )
 from schema.fields import graphql_name, value_fields
@@ -816,13 +817,15 @@ async def chunk_deliveries(
 ) -> dict[str, Any]:
     """A sessionEvents subscriber per stream (in the client processes) while `drive()`
     sends chunks: each committed chunk's time from its send to its arrival, in its APPENDED
-    event or, when the subscriber had fallen behind, in a MESSAGE event (`caught_up`)."""
+    event or, when the subscriber had fallen behind, in a MESSAGE event (`caught_up`); and
+    the bytes of the frames they received per chunk."""
     sessions = [stream.session_id for stream in streams]
     specs = await specs_for(
         ctx, url, sessions, floor=floor, subscription=STREAMED_CHUNKS, after_revision=0
     )
     opened = await open_all(ctx.clients, specs)
     try:
+        await frame_bytes(ctx.clients)  # from here on
         before = await committed_chunks(ctx, streams)
         windows = [CpuWindow([c.pid]).start() for c in ctx.clients]
         load = await drive()
@@ -834,11 +837,13 @@ async def chunk_deliveries(
         arrivals = await collect(ctx.clients, shares, wait_seconds=30)
         for window in windows:
             window.stop()
+        received = await frame_bytes(ctx.clients)
     finally:
         await close_all(ctx.clients)
     latencies = Samples([t - chunk_sent_at(token) for token, t in arrivals])
     summary = _summary(latencies, sum(added), windows)
     summary["caught_up"] = sum(token.startswith(CAUGHT_UP) for token, _ in arrivals)
+    summary["frame_bytes_per_chunk"] = received / max(len(arrivals), 1)
     summary["open"] = opened
     summary["load"] = load
     return summary
@@ -886,7 +891,8 @@ async def streams(ctx: Context, server: Server) -> dict[str, Any]:
     worker posting appendMessageContent chunks to its own message (wrk.streams): (a) chunks
     a second as fast as they are answered, without subscribers, then with a sessionEvents
     subscriber per stream; (b) the time from a chunk's send to its subscriber, at
-    `stream_pace` chunks a second per stream; (c) the bytes of a chunk's events."""
+    `stream_pace` chunks a second per stream, and at half the rate of (a) (a load the server
+    sustains); (c) the bytes of a chunk's events."""
     bodies = chunk_bodies(ctx.data.streams)
 
     def load(seconds: float = ctx.config.rate_seconds, per_second: float = 0) -> wrk.WrkResult:
@@ -903,11 +909,15 @@ async def streams(ctx: Context, server: Server) -> dict[str, Any]:
     async def closed() -> dict[str, Any]:
         return load().as_dict()
 
-    async def paced() -> dict[str, Any]:
-        return load(per_second=ctx.config.stream_pace).as_dict()
+    def paced(per_second: float) -> Drive:
+        async def drive() -> dict[str, Any]:
+            return load(per_second=per_second).as_dict()
+
+        return drive
 
     load(seconds=1)  # warm: the statements prepared, the pool's connections open
     alone = load()
+    half = alone.rate / 2 / len(bodies)
     return {
         "streams": len(bodies),
         "chunk_bytes": CHUNK_BYTES,
@@ -915,7 +925,11 @@ async def streams(ctx: Context, server: Server) -> dict[str, Any]:
         "server_cpu_ms_per_chunk": cpu_ms_per_request(alone),
         "watched": await chunk_deliveries(ctx, server.ws_url, ctx.data.streams, closed),
         "pace_per_stream": ctx.config.stream_pace,
-        "paced": await chunk_deliveries(ctx, server.ws_url, ctx.data.streams, paced),
+        "paced": await chunk_deliveries(
+            ctx, server.ws_url, ctx.data.streams, paced(ctx.config.stream_pace)
+        ),
+        "half_pace_per_stream": half,
+        "half": await chunk_deliveries(ctx, server.ws_url, ctx.data.streams, paced(half)),
         "frames": await chunk_frames(ctx, server),
     }
 

@@ -410,12 +410,9 @@ def _stream_rows(
     floor: dict[str, Any] | None,
 ) -> None:
     """Figure 9: (a) chunks a second, (b) chunk to subscriber, (c) bytes per chunk event."""
-    alone, watched, paced = result["alone"], result["watched"], result["paced"]
+    alone, watched = result["alone"], result["watched"]
     raw = floor["rate"] if floor else None
-    paced_floor = floor["paced"] if floor else None
-    for label, measured in (("9", alone), ("9 watched", watched["load"]), ("9 paced", paced)):
-        watch(label, measured)
-    watch("9 paced", paced["load"])
+    watch("9", alone)
     if raw and raw["client_saturated"]:
         notes.append("9: the raw floor's client (this process) saturated: its rate is understated")
 
@@ -452,60 +449,83 @@ def _stream_rows(
             rate_target(watched["load"]["rate"]),
         )
     )
-    rows.append(
-        (
-            "9",
-            "  … chunk to subscriber at that rate, p50 / p99",
-            _pair(watched["p50_ms"], watched["p99_ms"]),
-            "",
-            "",
-            "",
-        )
-    )
     offered = result["streams"] * result["pace_per_stream"]
+    phases = [
+        ("as fast as answered", "  … chunk to subscriber at that rate", watched, None),
+        (
+            "paced",
+            f"chunk to subscriber at {offered:,.0f} chunks/s offered",
+            result["paced"],
+            floor,
+        ),
+    ]
+    if "half" in result:
+        phases.append(("half", "  … at half the rate of the first line", result["half"], None))
+    for name, what, measured, base in phases:
+        _delivery_rows(rows, watch, notes, name, what, measured, base and base["paced"])
+    _frame_rows(rows, result["frames"], result["chunk_bytes"])
+
+
+def _delivery_rows(
+    rows: list[Row],
+    watch: Any,
+    notes: list[str],
+    name: str,
+    what: str,
+    ours: dict[str, Any],
+    base: dict[str, Any] | None,
+) -> None:
+    """Figure 9b, one load: chunk to subscriber (p99 < 50 ms the target at the offered
+    pace), what was sent, and the bytes the subscribers received per chunk."""
+    watch(f"9 {name}", ours)
+    watch(f"9 {name}", ours["load"])
+    missing = ours["expected"] - ours["delivered"]
+    if missing:
+        notes.append(f"9 {name}: {missing} of {ours['expected']} chunks not delivered")
     rows.append(
         (
             "9",
-            f"chunk to subscriber at {offered:,.0f} chunks/s offered, p50 / p99",
-            _pair(paced["p50_ms"], paced["p99_ms"]),
-            _pair(paced_floor["p50_ms"], paced_floor["p99_ms"]) if paced_floor else "",
-            _ratios(paced, paced_floor) if paced_floor else "",
-            f"p99 < 50 ms: {_verdict(paced['p99_ms'] < 50)}",
+            f"{what}, p50 / p99",
+            _pair(ours["p50_ms"], ours["p99_ms"]),
+            _pair(base["p50_ms"], base["p99_ms"]) if base else "",
+            _ratios(ours, base) if base else "",
+            f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if name == "paced" else "",
         )
     )
-    rows.append(
-        (
-            "9",
-            "  … chunks/s sent at that pace",
-            _rate(paced["load"]["rate"]),
-            _rate(paced_floor["load"]["rate"]) if paced_floor else "",
-            "",
-            "",
-        )
-    )
-    for label, measured in (("as fast as answered", watched), ("paced", paced)):
-        missing = measured["expected"] - measured["delivered"]
-        if missing:
-            notes.append(f"9 {label}: {missing} of {measured['expected']} chunks not delivered")
-        if measured["caught_up"]:
-            rows.append(
-                (
-                    "9",
-                    f"  … {label}: chunks that came in a MESSAGE (subscriber behind)",
-                    f"{measured['caught_up']:,} of {measured['delivered']:,}",
-                    "",
-                    "",
-                    "",
-                )
+    if name != "as fast as answered":
+        rows.append(
+            (
+                "9",
+                "    … chunks/s sent",
+                _rate(ours["load"]["rate"]),
+                _rate(base["load"]["rate"]) if base else "",
+                "",
+                "",
             )
-    frames = result["frames"]
+        )
+    if "frame_bytes_per_chunk" in ours:
+        behind = f"{ours['caught_up']:,} of {ours['delivered']:,} in a MESSAGE"
+        rows.append(
+            (
+                "9",
+                "    … frame bytes received per chunk (chunks that came in a MESSAGE)",
+                f"{_bytes(ours['frame_bytes_per_chunk'])} ({behind})",
+                _bytes(base["frame_bytes_per_chunk"]) if base else "",
+                "",
+                "",
+            )
+        )
+
+
+def _frame_rows(rows: list[Row], frames: dict[str, Any], chunk_bytes: int) -> None:
+    """Figure 9c: a chunk's frames at the smallest and the largest content measured."""
     sizes = sorted((key for key in frames if key.startswith("kib_")), key=lambda k: int(k[4:]))
     small, large = frames[sizes[0]], frames[sizes[-1]]
     at = f"content {sizes[0][4:]} / {sizes[-1][4:]} KiB"
     growth = large["appended_bytes"] / small["appended_bytes"]
     deflate = "deflate" if frames["deflate"] else "no deflate"
     for what, key, target in (
-        (f"APPENDED frame of a {result['chunk_bytes']}-byte chunk, {at}", "appended_bytes", True),
+        (f"APPENDED frame of a {chunk_bytes}-byte chunk, {at}", "appended_bytes", True),
         (f"  … the SESSION frame each chunk also sends, {at}", "session_bytes", False),
         (
             f"  … on the wire per chunk (both frames, {deflate}), {at}",

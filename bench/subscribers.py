@@ -163,6 +163,14 @@ async def collect(
     return arrivals
 
 
+async def frame_bytes(clients: Sequence[Subscribers]) -> int:
+    """The bytes of the frames the clients' subscriptions received (their first frames
+    left out) since the last call, as text: permessage-deflate undone."""
+    for client in clients:
+        client.send("bytes")
+    return sum([await asyncio.to_thread(client.receive, 60) for client in clients])
+
+
 async def close_all(clients: Sequence[Subscribers]) -> None:
     for client in clients:
         client.send("close")
@@ -219,6 +227,7 @@ class _Worker:
         self.arrivals: list[tuple[str, float]] = []
         self.arrived = asyncio.Event()
         self.documents: dict[str, str] = {}
+        self.frame_bytes = 0
 
     async def serve(self) -> None:
         while True:
@@ -231,6 +240,9 @@ class _Worker:
                     self.pipe.send(await self.open(command[1]))
                 elif command[0] == "collect":
                     self.pipe.send(await self.collect(command[1], command[2]))
+                elif command[0] == "bytes":
+                    self.pipe.send(self.frame_bytes)
+                    self.frame_bytes = 0
                 elif command[0] == "close":
                     await self.close()
                     self.pipe.send("closed")
@@ -282,6 +294,7 @@ class _Worker:
                     else:
                         ready.set_exception(RuntimeError(f"unexpected first frame {text[:300]}"))
                     continue
+                self.frame_bytes += len(text)  # the frames here are ASCII
                 delivered = deliveries.delivered(text)
                 if delivered:
                     self.arrivals += [(token, now) for token in delivered]
@@ -310,6 +323,7 @@ class _Worker:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.sockets, self.tasks, self.arrivals = [], [], []
+        self.frame_bytes = 0
 
 
 class Deliveries:
