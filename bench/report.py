@@ -449,20 +449,19 @@ def _stream_rows(
             rate_target(watched["load"]["rate"]),
         )
     )
-    offered = result["streams"] * result["pace_per_stream"]
+    offered = f"{result['streams'] * result['pace_per_stream']:,.0f} chunks/s offered"
     phases = [
         ("as fast as answered", "  … chunk to subscriber at that rate", watched, None),
-        (
-            "paced",
-            f"chunk to subscriber at {offered:,.0f} chunks/s offered",
-            result["paced"],
-            floor,
-        ),
+        (offered, f"chunk to subscriber at {offered}", result["paced"], floor),
     ]
     if "half" in result:
-        phases.append(("half", "  … at half the rate of the first line", result["half"], None))
-    for name, what, measured, base in phases:
-        _delivery_rows(rows, watch, notes, name, what, measured, base and base["paced"])
+        half = "half the first line's rate"
+        phases.append((half, f"  … at {half}", result["half"], None))
+    for index, (name, what, measured, base) in enumerate(phases):
+        paced = index > 0
+        _delivery_rows(
+            rows, watch, notes, name, what, measured, base and base["paced"], paced=paced
+        )
     _frame_rows(rows, result["frames"], result["chunk_bytes"])
 
 
@@ -474,9 +473,12 @@ def _delivery_rows(
     what: str,
     ours: dict[str, Any],
     base: dict[str, Any] | None,
+    *,
+    paced: bool,
 ) -> None:
-    """Figure 9b, one load: chunk to subscriber (p99 < 50 ms the target at the offered
-    pace), what was sent, and the bytes the subscribers received per chunk."""
+    """Figure 9b, one load (`name`): chunk to subscriber (with the target when `base`, the
+    floor, is given), what was sent when `paced`, and the bytes the subscribers received
+    per chunk."""
     watch(f"9 {name}", ours)
     watch(f"9 {name}", ours["load"])
     missing = ours["expected"] - ours["delivered"]
@@ -489,14 +491,14 @@ def _delivery_rows(
             _pair(ours["p50_ms"], ours["p99_ms"]),
             _pair(base["p50_ms"], base["p99_ms"]) if base else "",
             _ratios(ours, base) if base else "",
-            f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if name == "paced" else "",
+            f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if base else "",
         )
     )
-    if name != "as fast as answered":
+    if paced:
         rows.append(
             (
                 "9",
-                "    … chunks/s sent",
+                f"    … chunks/s sent ({name})",
                 _rate(ours["load"]["rate"]),
                 _rate(base["load"]["rate"]) if base else "",
                 "",
@@ -508,7 +510,7 @@ def _delivery_rows(
         rows.append(
             (
                 "9",
-                "    … frame bytes received per chunk (chunks that came in a MESSAGE)",
+                f"    … frame bytes received per chunk, chunks in a MESSAGE ({name})",
                 f"{_bytes(ours['frame_bytes_per_chunk'])} ({behind})",
                 _bytes(base["frame_bytes_per_chunk"]) if base else "",
                 "",
