@@ -2,7 +2,7 @@
 floor, on PostgreSQL.
 
     .venv/bin/python -m bench            # the full run, about 6-10 minutes
-    .venv/bin/python -m bench --quick    # a smoke run, about a minute
+    .venv/bin/python -m bench --quick    # a smoke run, 1-2 minutes
 
 Needs PostgreSQL (TEST_POSTGRES_URL's server, default postgres@127.0.0.1:5432), `wrk` and
 `redis-server` (Debian: apt-get install -y wrk redis-server). Creates a throwaway
@@ -210,7 +210,7 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="chatstore's benchmark suite (issue 4)")
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of 1-2 minutes")
     parser.add_argument(
         "--tree",
         type=Path,
