@@ -812,6 +812,21 @@ async def committed_chunks(ctx: Context, streams: Sequence[Stream]) -> list[int]
     return [units[stream.message_id] // CHUNK_BYTES for stream in streams]
 
 
+async def settled_chunks(
+    ctx: Context, streams: Sequence[Stream], *, every: float = 0.25, most: float = 15
+) -> list[int]:
+    """committed_chunks once it stops changing: requests still queued in the server when
+    the client stopped commit (or fail) meanwhile."""
+    counts = await committed_chunks(ctx, streams)
+    deadline = time.perf_counter() + most
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(every)
+        previous, counts = counts, await committed_chunks(ctx, streams)
+        if counts == previous:
+            break
+    return counts
+
+
 async def chunk_deliveries(
     ctx: Context, url: str, streams: Sequence[Stream], drive: Drive, *, floor: bool = False
 ) -> dict[str, Any]:
@@ -829,8 +844,7 @@ async def chunk_deliveries(
         before = await committed_chunks(ctx, streams)
         windows = [CpuWindow([c.pid]).start() for c in ctx.clients]
         load = await drive()
-        await asyncio.sleep(0.5)  # requests cut off at the end commit (or not) meanwhile
-        after = await committed_chunks(ctx, streams)
+        after = await settled_chunks(ctx, streams)
         added = [b - a for a, b in zip(before, after, strict=True)]
         # open_all gives the i-th subscription to client i % len(clients).
         shares = [sum(added[i :: len(ctx.clients)]) for i in range(len(ctx.clients))]

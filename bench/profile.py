@@ -186,6 +186,7 @@ async def profile_streams(ctx: Context, server: Server, seconds: int) -> None:
             f"{result.rate:.0f} chunks/s, server CPU "
             f"{figures.cpu_ms_per_request(result):.2f} ms/chunk",
         )
+    await figures.settled_chunks(ctx, ctx.data.streams)  # the queued chunks sent, then close
     await close_all(ctx.clients)
 
 
