@@ -864,11 +864,17 @@ async def chunk_deliveries(
 
 
 async def paced_floor_chunks(
-    url: str, streams: Sequence[Stream], *, seconds: float, per_second: float
+    url: str,
+    streams: Sequence[Stream],
+    *,
+    seconds: float,
+    per_second: float,
+    server_pids: Sequence[int] = (),
 ) -> dict[str, Any]:
     """Chunks to bench.floor_ws as wrk.streams sends them to the server: a control socket
     per stream, one chunk at a time, `per_second` a second per stream (first ones spread
-    over one period; late ones sent as soon as the previous is answered)."""
+    over one period; late ones sent as soon as the previous is answered). The CPU of this
+    process and of `server_pids` is measured meanwhile."""
     samples = Samples()
     period = 1 / per_second
     deadline = time.perf_counter() + seconds
@@ -885,10 +891,12 @@ async def paced_floor_chunks(
                 due = max(due + period, time.perf_counter())
 
     window = CpuWindow([os.getpid()]).start()
+    server = CpuWindow(server_pids).start()
     start = time.perf_counter()
     await asyncio.gather(*(worker(index, stream) for index, stream in enumerate(streams)))
     wall = time.perf_counter() - start
     window.stop()
+    server.stop()
     return {
         "requests": len(samples),
         "seconds": wall,
@@ -897,6 +905,7 @@ async def paced_floor_chunks(
         "p99_ms": samples.p99,
         "client_cores": window.cores,
         "client_saturated": window.cores > wrk.SATURATED,
+        "server_cores": server.cores,
     }
 
 
@@ -956,14 +965,17 @@ async def streams_floor(ctx: Context) -> dict[str, Any]:
     raw = await floors.chunk_rate(
         ctx.dsn, USER, streams, chunk_text, seconds=ctx.config.rate_seconds / 2
     )
-    async with floor_server(ctx, STREAMED_CHUNKS) as (url, _process):
+    async with floor_server(ctx, STREAMED_CHUNKS) as (url, process):
         drive = partial(
             paced_floor_chunks,
             url,
             streams,
             seconds=ctx.config.rate_seconds,
             per_second=ctx.config.stream_pace,
+            server_pids=[process.pid],
         )
+        # Warm, as the server is: the floor's pool opens its connections under this load.
+        await paced_floor_chunks(url, streams, seconds=1, per_second=ctx.config.stream_pace)
         paced = await chunk_deliveries(ctx, url, streams, drive, floor=True)
     return {"rate": rate_entry(raw), "pool": floors.SERVER_POOL, "paced": paced}
 

@@ -3,6 +3,8 @@ replies)."""
 
 from typing import Any
 
+from bench.wrk import SATURATED
+
 Row = tuple[str, str, str, str, str, str]
 
 HEADER: Row = ("fig", "what", "server", "floor", "ratio", "target")
@@ -415,6 +417,12 @@ def _stream_rows(
     watch("9", alone)
     if raw and raw["client_saturated"]:
         notes.append("9: the raw floor's client (this process) saturated: its rate is understated")
+    floor_cores = floor["paced"]["load"].get("server_cores", 0) if floor else 0
+    if floor_cores > SATURATED:
+        notes.append(
+            f"9: the floor server (bench.floor_ws, one process) was busy {floor_cores:.2f} cores "
+            "at the offered pace: its latency is that of a saturated floor"
+        )
 
     def rate_target(rate: float) -> str:
         return f"≥ 2,000/s: {_verdict(rate >= 2000)}"
