@@ -1,7 +1,10 @@
-"""The eight figures of issue 4: each measures the server and its floor in the same run."""
+"""The figures of issue 4 (1-8) and of streamed replies (9): each measures the server and its
+floor in the same run."""
 
 import asyncio
 import json
+import os
+import re
 import subprocess
 import sys
 import time
@@ -15,7 +18,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from bench import floors, wrk
 from bench.procs import (
@@ -28,15 +31,23 @@ from bench.procs import (
     spawn,
     throwaway_database,
 )
-from bench.seed import LISTER, TOOL_CALL_ID, USER, Data, message_input, seed
+from bench.seed import LISTER, TOOL_CALL_ID, USER, Data, Stream, message_input, seed
 from bench.stats import Samples
 from bench.subscribers import (
+    CAUGHT_UP,
+    CHUNK,
+    CHUNK_BYTES,
+    STREAMED_CHUNKS,
     TOOL_MESSAGE_UPDATED,
     Spec,
     Subscribers,
     Subscription,
+    chunk_sent_at,
+    chunk_text,
     close_all,
     collect,
+    connect_subscription,
+    frame_bytes,
     open_all,
 )
 from schema.fields import graphql_name, value_fields
@@ -78,6 +89,8 @@ class Config:
     idle: int
     client_processes: int
     deflate: bool = True  # subscribers offer permessage-deflate, as browsers do
+    streams: int = 100  # figure 9: replies streamed at once, each to its own session
+    stream_pace: float = 20.0  # figure 9b: chunks a second per stream (100 x 20 = 2,000/s)
 
     @classmethod
     def make(cls, quick: bool) -> "Config":
@@ -336,16 +349,21 @@ async def append(ctx: Context, server: Server, *, with_floor: bool = True) -> di
                 concurrency=concurrency,
                 seconds=ctx.config.rate_seconds / 2,
             )
-            entry["floor"] = {
-                "rate": floor.rate,
-                "p50_ms": floor.samples.p50,
-                "p99_ms": floor.samples.p99,
-                "client_cores": floor.client_cores,
-                "client_saturated": floor.client_cores > wrk.SATURATED,
-            }
+            entry["floor"] = rate_entry(floor)
             entry["ratio_rate"] = floor.rate / load.rate
         out[f"c{concurrency}"] = entry
     return out
+
+
+def rate_entry(floor: floors.RateResult) -> dict[str, Any]:
+    """A raw floor's rate and latency, and its client's (this process's) CPU."""
+    return {
+        "rate": floor.rate,
+        "p50_ms": floor.samples.p50,
+        "p99_ms": floor.samples.p99,
+        "client_cores": floor.client_cores,
+        "client_saturated": floor.client_cores > wrk.SATURATED,
+    }
 
 
 async def batch(ctx: Context, server: Server) -> dict[str, Any]:
@@ -452,19 +470,21 @@ async def specs_for(
     *,
     floor: bool = False,
     subscription: Subscription = TOOL_MESSAGE_UPDATED,
+    after_revision: int | None = None,
 ) -> list[Spec]:
     """One subscription per entry of `sessions`, each replaying the session's last write
-    once (the TOOL message; for sessionEvents, its MESSAGE and SESSION events)."""
+    once (the TOOL message; for sessionEvents, its MESSAGE and SESSION events), or what
+    changed after `after_revision` when given."""
     revisions = await current_revisions(ctx, sorted(set(sessions)))
     return [
         Spec(
             url=url,
             token=ctx.token,
             session_id=str(s),
-            after_revision=revisions[s] - 1,
+            after_revision=revisions[s] - 1 if after_revision is None else after_revision,
             floor=floor,
             deflate=ctx.config.deflate,
-            subscription=subscription.field,
+            subscription=subscription.key,
         )
         for s in sessions
     ]
@@ -642,7 +662,7 @@ async def floor_server(
     """bench.floor_ws in a process of its own, sending `subscription`'s frames: its
     WebSocket URL and the process."""
     port = free_port()
-    command = [sys.executable, "-m", "bench.floor_ws", ctx.dsn, str(port), subscription.field]
+    command = [sys.executable, "-m", "bench.floor_ws", ctx.dsn, str(port), subscription.key]
     process = spawn(command)
     try:
         assert process.stdout is not None
@@ -761,6 +781,288 @@ async def _fanout_beside_idle(
     summary = await _rounds(ctx, trigger, opened["shares"], "7", rounds, server.pids())
     summary["open"] = opened
     return summary
+
+
+# --- 9: streamed replies ---------------------------------------------------------------------
+
+Drive = Callable[[], Awaitable[dict[str, Any]]]
+"""Sends chunks for a while; returns what its client measured (rate, acknowledgements)."""
+KIND = re.compile(r'"kind":\s*"(\w+)"')
+
+
+def chunk_bodies(streams: Sequence[Stream]) -> list[tuple[str, str]]:
+    """Each stream's appendMessageContent body, cut in two where the chunk's text goes."""
+    query = operation("AppendMessageContent")
+    cut = json.dumps("\0")[1:-1]  # the text's place, as JSON writes it
+    out = []
+    for stream in streams:
+        ids = {"sessionId": str(stream.session_id), "messageId": str(stream.message_id)}
+        before, after = body(query, **ids, text="\0").split(cut)
+        out.append((before, after))
+    return out
+
+
+async def committed_chunks(ctx: Context, streams: Sequence[Stream]) -> list[int]:
+    """The chunks each stream's message holds so far (its content is whole chunks)."""
+    rows = await ctx.floor.fetch(
+        "SELECT id, content_units FROM chat_message WHERE id = ANY($1::uuid[])",
+        [stream.message_id for stream in streams],
+    )
+    units = {row["id"]: row["content_units"] for row in rows}
+    return [units[stream.message_id] // CHUNK_BYTES for stream in streams]
+
+
+async def settled_chunks(
+    ctx: Context, streams: Sequence[Stream], *, every: float = 0.25, most: float = 15
+) -> list[int]:
+    """committed_chunks once it stops changing: requests still queued in the server when
+    the client stopped commit (or fail) meanwhile."""
+    counts = await committed_chunks(ctx, streams)
+    deadline = time.perf_counter() + most
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(every)
+        previous, counts = counts, await committed_chunks(ctx, streams)
+        if counts == previous:
+            break
+    return counts
+
+
+async def chunk_deliveries(
+    ctx: Context, url: str, streams: Sequence[Stream], drive: Drive, *, floor: bool = False
+) -> dict[str, Any]:
+    """A sessionEvents subscriber per stream (in the client processes) while `drive()`
+    sends chunks: each committed chunk's time from its send to its arrival, in its APPENDED
+    event or, when the subscriber had fallen behind, in a MESSAGE event (`caught_up`); and
+    the bytes of the frames they received per chunk."""
+    sessions = [stream.session_id for stream in streams]
+    specs = await specs_for(
+        ctx, url, sessions, floor=floor, subscription=STREAMED_CHUNKS, after_revision=0
+    )
+    opened = await open_all(ctx.clients, specs)
+    try:
+        await frame_bytes(ctx.clients)  # from here on
+        before = await committed_chunks(ctx, streams)
+        windows = [CpuWindow([c.pid]).start() for c in ctx.clients]
+        load = await drive()
+        after = await settled_chunks(ctx, streams)
+        added = [b - a for a, b in zip(before, after, strict=True)]
+        # open_all gives the i-th subscription to client i % len(clients).
+        shares = [sum(added[i :: len(ctx.clients)]) for i in range(len(ctx.clients))]
+        arrivals = await collect(ctx.clients, shares, wait_seconds=30)
+        for window in windows:
+            window.stop()
+        received = await frame_bytes(ctx.clients)
+    finally:
+        await close_all(ctx.clients)
+    latencies = Samples([t - chunk_sent_at(token) for token, t in arrivals])
+    summary = _summary(latencies, sum(added), windows)
+    summary["caught_up"] = sum(token.startswith(CAUGHT_UP) for token, _ in arrivals)
+    summary["frame_bytes_per_chunk"] = received / max(len(arrivals), 1)
+    summary["open"] = opened
+    summary["load"] = load
+    return summary
+
+
+async def paced_floor_chunks(
+    url: str,
+    streams: Sequence[Stream],
+    *,
+    seconds: float,
+    per_second: float,
+    server_pids: Sequence[int] = (),
+) -> dict[str, Any]:
+    """Chunks to bench.floor_ws as wrk.streams sends them to the server: a control socket
+    per stream, one chunk at a time, `per_second` a second per stream (first ones spread
+    over one period; late ones sent as soon as the previous is answered). The CPU of this
+    process and of `server_pids` is measured meanwhile."""
+    samples = Samples()
+    period = 1 / per_second
+    deadline = time.perf_counter() + seconds
+
+    async def worker(index: int, stream: Stream) -> None:
+        async with connect(f"{url}/control", max_size=None, ping_interval=None) as control:
+            due = time.perf_counter() + period * (index + 1) / len(streams)
+            while due < deadline:
+                await asyncio.sleep(due - time.perf_counter())
+                start = time.perf_counter()
+                await control.send(f"{stream.session_id} {stream.message_id} {chunk_text(start)}")
+                await control.recv()
+                samples.add(time.perf_counter() - start)
+                due = max(due + period, time.perf_counter())
+
+    window = CpuWindow([os.getpid()]).start()
+    server = CpuWindow(server_pids).start()
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(index, stream) for index, stream in enumerate(streams)))
+    wall = time.perf_counter() - start
+    window.stop()
+    server.stop()
+    return {
+        "requests": len(samples),
+        "seconds": wall,
+        "rate": len(samples) / wall,
+        "p50_ms": samples.p50,
+        "p99_ms": samples.p99,
+        "client_cores": window.cores,
+        "client_saturated": window.cores > wrk.SATURATED,
+        "server_cores": server.cores,
+    }
+
+
+async def streams(ctx: Context, server: Server) -> dict[str, Any]:
+    """9: `ctx.config.streams` replies streamed at once to one server process, each by a
+    worker posting appendMessageContent chunks to its own message (wrk.streams): (a) chunks
+    a second as fast as they are answered, without subscribers, then with a sessionEvents
+    subscriber per stream; (b) the time from a chunk's send to its subscriber, at
+    `stream_pace` chunks a second per stream, and at half the rate of (a) (a load the server
+    sustains); (c) the bytes of a chunk's events."""
+    bodies = chunk_bodies(ctx.data.streams)
+
+    def load(seconds: float = ctx.config.rate_seconds, per_second: float = 0) -> wrk.WrkResult:
+        return wrk.streams(
+            server.http_url,
+            ctx.token,
+            bodies,
+            CHUNK,
+            seconds=seconds,
+            server_pids=server.pids(),
+            per_second=per_second,
+        )
+
+    async def closed() -> dict[str, Any]:
+        return load().as_dict()
+
+    def paced(per_second: float) -> Drive:
+        async def drive() -> dict[str, Any]:
+            return load(per_second=per_second).as_dict()
+
+        return drive
+
+    load(seconds=1)  # warm: the statements prepared, the pool's connections open
+    alone = load()
+    half = alone.rate / 2 / len(bodies)
+    return {
+        "streams": len(bodies),
+        "chunk_bytes": CHUNK_BYTES,
+        "alone": alone.as_dict(),
+        "server_cpu_ms_per_chunk": cpu_ms_per_request(alone),
+        "watched": await chunk_deliveries(ctx, server.ws_url, ctx.data.streams, closed),
+        "pace_per_stream": ctx.config.stream_pace,
+        "paced": await chunk_deliveries(
+            ctx, server.ws_url, ctx.data.streams, paced(ctx.config.stream_pace)
+        ),
+        "half_pace_per_stream": half,
+        "half": await chunk_deliveries(ctx, server.ws_url, ctx.data.streams, paced(half)),
+        "frames": await chunk_frames(ctx, server),
+    }
+
+
+async def streams_floor(ctx: Context) -> dict[str, Any]:
+    """9's floors, on streams of their own: (a) appendMessageContent's statements through
+    raw asyncpg, a worker loop per stream on a pool the size of the server's; (b) the same
+    paced chunks through bench.floor_ws, which runs them so and sends the same frames."""
+    streams = ctx.data.floor_streams
+    raw = await floors.chunk_rate(
+        ctx.dsn, USER, streams, chunk_text, seconds=ctx.config.rate_seconds / 2
+    )
+    async with floor_server(ctx, STREAMED_CHUNKS) as (url, process):
+        drive = partial(
+            paced_floor_chunks,
+            url,
+            streams,
+            seconds=ctx.config.rate_seconds,
+            per_second=ctx.config.stream_pace,
+            server_pids=[process.pid],
+        )
+        # Warm, as the server is: the floor's pool opens its connections under this load.
+        await paced_floor_chunks(url, streams, seconds=1, per_second=ctx.config.stream_pace)
+        paced = await chunk_deliveries(ctx, url, streams, drive, floor=True)
+    return {"rate": rate_entry(raw), "pool": floors.SERVER_POOL, "paced": paced}
+
+
+class CountingConnection(ClientConnection):
+    """A client socket that counts the bytes it receives: the frames as the wire carries
+    them (headers, and permessage-deflate when negotiated)."""
+
+    received = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+        super().data_received(data)
+
+
+async def chunk_events(ws: ClientConnection) -> tuple[str, str, float]:
+    """The APPENDED and SESSION frames of one chunk, and when the APPENDED one arrived."""
+    frames: list[str] = []
+    arrived = 0.0
+    while len(frames) < 2:
+        frame = await asyncio.wait_for(ws.recv(), 30)
+        text = frame if isinstance(frame, str) else frame.decode()
+        if '"type":"ping"' in text.replace(" ", ""):
+            await ws.send('{"type":"pong"}')
+            continue
+        found = KIND.search(text)
+        kind = found.group(1) if found else None
+        if kind != ("APPENDED" if not frames else "SESSION"):
+            raise RuntimeError(f"expected a chunk's APPENDED then SESSION event: {text[:300]}")
+        if not frames:
+            arrived = time.perf_counter()
+        frames.append(text)
+    return frames[0], frames[1], arrived
+
+
+async def chunk_frames(
+    ctx: Context, server: Server, sizes_kib: Sequence[int] = (0, 100), repeats: int = 10
+) -> dict[str, Any]:
+    """9c: a subscriber of one stream, chunks sent one at a time while the message's content
+    is each of `sizes_kib` long: the bytes of each chunk's APPENDED and SESSION frames (their
+    text), the bytes the wire carried for both, and the time from send to APPENDED."""
+    stream = ctx.data.bytes_stream
+    (spec,) = await specs_for(
+        ctx, server.ws_url, [stream.session_id], subscription=STREAMED_CHUNKS, after_revision=0
+    )
+    ws = await connect_subscription(spec, STREAMED_CHUNKS.document, CountingConnection)
+    assert isinstance(ws, CountingConnection)
+    client = GraphQLClient(server, ctx.token)
+    query = operation("AppendMessageContent")
+    ids = {"sessionId": str(stream.session_id), "messageId": str(stream.message_id)}
+
+    async def send(text: str) -> tuple[str, str, float, float]:
+        events = asyncio.create_task(chunk_events(ws))
+        start = time.perf_counter()
+        await client.post(body(query, **ids, text=text))
+        appended, session, arrived = await events
+        return appended, session, start, arrived
+
+    out: dict[str, Any] = {}
+    content = 0
+    try:
+        for _ in range(2):  # the replay: the message (MESSAGE), then the session (SESSION)
+            await asyncio.wait_for(ws.recv(), 30)
+        for kib in sizes_kib:
+            if kib * 1024 > content:
+                await send("x" * (kib * 1024 - content))
+                content = kib * 1024
+            sizes: list[tuple[int, int, int]] = []
+            latency = Samples()
+            for _ in range(repeats):
+                before = ws.received
+                appended, session, start, arrived = await send(chunk_text())
+                content += CHUNK_BYTES
+                sizes.append((len(appended.encode()), len(session.encode()), ws.received - before))
+                latency.add(arrived - start)
+            out[f"kib_{kib}"] = {
+                "content_bytes": content,
+                "appended_bytes": max(size[0] for size in sizes),
+                "session_bytes": max(size[1] for size in sizes),
+                "wire_bytes_per_chunk": sum(size[2] for size in sizes) / len(sizes),
+                "p50_ms": latency.p50,
+            }
+    finally:
+        await client.close()
+        await ws.close()
+    out["deflate"] = spec.deflate
+    return out
 
 
 def write_json(path: Path, report: dict[str, Any]) -> None:

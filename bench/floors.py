@@ -6,6 +6,7 @@ server / floor is what the service layer costs.
 """
 
 import asyncio
+import contextlib
 import json
 import resource
 import time
@@ -18,8 +19,11 @@ from typing import Any
 import asyncpg
 import strawberry
 
-from bench.seed import MESSAGE_COLUMNS, message_input, message_row
+from bench.seed import MESSAGE_COLUMNS, Stream, message_input, message_row
 from bench.stats import Samples
+from core.settings import Settings
+from db.tables import STREAMING
+from db.text import utf16_units
 from schema.fields import graphql_name, value_fields
 from schema.types import ChatMessage, ChatSession
 
@@ -49,6 +53,26 @@ CLAIM = (
     "message_count = chat_session.message_count + $1, updated_at = $2 "
     "WHERE chat_session.id = $3 AND chat_session.user_id = $4 "
     "RETURNING chat_session.revision, chat_session.message_count, chat_session.updated_at"
+)
+# db.streaming.append_content's check of the message and its change, as SQLAlchemy renders
+# them (after the claim above).
+CHUNK_CHECK = (
+    "SELECT chat_message.status, octet_length(chat_message.content) AS octet_length_1 "
+    "FROM chat_message WHERE chat_message.id = $1 AND chat_message.session_id = $2"
+)
+APPEND_CHUNK = (
+    "UPDATE chat_message SET content = (coalesce(chat_message.content, $1) || $2), "
+    "status = $3, deadline = chat_message.deadline, updated_at = $4, revision = $5, "
+    "content_units = (chat_message.content_units + $6), last_chunk = $7, "
+    "last_chunk_offset = chat_message.content_units, "
+    "previous_revision = chat_message.revision "
+    "WHERE chat_message.id = $8 RETURNING *"
+)
+_SETTINGS = Settings.model_fields
+MAX_CONTENT_BYTES: int = _SETTINGS["max_content_bytes"].default
+# The connections a server process may use at once: its pool and the overflow beyond it.
+SERVER_POOL: int = (
+    _SETTINGS["database_pool_size"].default + _SETTINGS["database_max_overflow"].default
 )
 
 
@@ -207,18 +231,60 @@ def _own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+Transaction = Callable[[asyncpg.Connection, int], Awaitable[object]]
+
+
+async def rate(
+    dsn: str,
+    transaction: Transaction,
+    *,
+    concurrency: int,
+    seconds: float,
+    pool_size: int | None = None,
+) -> RateResult:
+    """`transaction(conn, worker)` in `concurrency` worker loops for `seconds`, after a
+    warm-up. Each worker keeps a connection of its own; or, with `pool_size`, the workers
+    take turns on a pool of that many, as a server's requests do (waits for it are timed)."""
+    size = pool_size or concurrency
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size, init=_json_codecs)
+    assert pool is not None
+    samples = Samples()
+    try:
+        async with pool.acquire() as conn:
+            for _ in range(20):
+                await transaction(conn, 0)
+
+        async def worker(index: int, deadline: float) -> None:
+            async with contextlib.AsyncExitStack() as stack:
+                own = None if pool_size else await stack.enter_async_context(pool.acquire())
+                while time.perf_counter() < deadline:
+                    start = time.perf_counter()
+                    if own is not None:
+                        await transaction(own, index)
+                    else:
+                        async with pool.acquire() as conn:
+                            await transaction(conn, index)
+                    samples.add(time.perf_counter() - start)
+
+        cpu = _own_cpu()
+        start = time.perf_counter()
+        deadline = start + seconds
+        await asyncio.gather(*(worker(index, deadline) for index in range(concurrency)))
+        wall = time.perf_counter() - start
+        cores = (_own_cpu() - cpu) / wall
+    finally:
+        await pool.close()
+    return RateResult(samples=samples, seconds=wall, client_cores=cores)
+
+
 async def append_rate(
     dsn: str, user_id: str, sessions: Sequence[uuid.UUID], *, concurrency: int, seconds: float
 ) -> RateResult:
     """appendMessage's transaction (claim_revision's UPDATE, then the INSERT) at `concurrency`."""
-    pool = await asyncpg.create_pool(
-        dsn, min_size=concurrency, max_size=concurrency, init=_json_codecs
-    )
-    assert pool is not None
     turn = 0
     content = message_input(0)
 
-    async def one(conn: asyncpg.Connection) -> None:
+    async def one(conn: asyncpg.Connection, _worker: int) -> None:
         nonlocal turn
         session_id = sessions[turn % len(sessions)]
         turn += 1
@@ -229,28 +295,50 @@ async def append_rate(
             row = message_row(session_id, sequence, content, now, claim["revision"])
             await conn.execute(INSERT_MESSAGE, *row)
 
-    samples = Samples()
-    try:
-        async with pool.acquire() as conn:
-            for _ in range(20):
-                await one(conn)
+    return await rate(dsn, one, concurrency=concurrency, seconds=seconds)
 
-        async def worker(deadline: float) -> None:
-            async with pool.acquire() as conn:
-                while time.perf_counter() < deadline:
-                    start = time.perf_counter()
-                    await one(conn)
-                    samples.add(time.perf_counter() - start)
 
-        cpu = _own_cpu()
-        start = time.perf_counter()
-        deadline = start + seconds
-        await asyncio.gather(*(worker(deadline) for _ in range(concurrency)))
-        wall = time.perf_counter() - start
-        cores = (_own_cpu() - cpu) / wall
-    finally:
-        await pool.close()
-    return RateResult(samples=samples, seconds=wall, client_cores=cores)
+async def append_chunk(
+    conn: asyncpg.Connection,
+    stream: Stream,
+    user_id: str,
+    text: str,
+    claim_statement: str = CLAIM,
+) -> tuple[asyncpg.Record, asyncpg.Record]:
+    """appendMessageContent's transaction: the claim, the message's check, its change.
+    Returns the claim's row and the message's."""
+    async with conn.transaction():
+        now = datetime.now(UTC)
+        claim = await conn.fetchrow(claim_statement, 0, now, stream.session_id, user_id)
+        found = await conn.fetchrow(CHUNK_CHECK, stream.message_id, stream.session_id)
+        if found is None or found["status"] != STREAMING:
+            raise RuntimeError(f"not a STREAMING message: {found}")
+        if (found[1] or 0) + len(text.encode()) > MAX_CONTENT_BYTES:
+            raise RuntimeError("content would be larger than the limit")
+        row = await conn.fetchrow(
+            APPEND_CHUNK,
+            "",
+            text,
+            STREAMING,
+            now,
+            claim["revision"],
+            utf16_units(text),
+            text,
+            stream.message_id,
+        )
+    return claim, row
+
+
+async def chunk_rate(
+    dsn: str, user_id: str, streams: Sequence[Stream], text: Callable[[], str], *, seconds: float
+) -> RateResult:
+    """appendMessageContent's transaction in a worker loop per stream, each appending
+    `text()` to its own message, on a pool the size of a server process's."""
+
+    async def one(conn: asyncpg.Connection, worker: int) -> None:
+        await append_chunk(conn, streams[worker], user_id, text())
+
+    return await rate(dsn, one, concurrency=len(streams), seconds=seconds, pool_size=SERVER_POOL)
 
 
 async def batch(

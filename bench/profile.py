@@ -1,6 +1,6 @@
-"""Where the server's time goes, for figures 1, 3 and 6: py-spy samples, summed by package.
+"""Where the server's time goes, for figures 1, 3, 6 and 9: py-spy samples, summed by package.
 
-    .venv/bin/python -m bench.profile [--seconds 15]
+    .venv/bin/python -m bench.profile [--seconds 15] [--only history|append|fanout|streams ...]
 
 Needs py-spy (the `bench` extra installs it beside this Python) and wrk. Starts its own
 throwaway database and `python -m uvicorn app:app`, then samples the server with
@@ -8,7 +8,9 @@ throwaway database and `python -m uvicorn app:app`, then samples the server with
 
 - history: GetSession of 1,000 messages, each request after a write (the cache misses);
 - append: appendMessage from wrk at concurrency 16;
-- fan-out: 8 rounds of figure 6a (1,000 subscribers on one session).
+- fan-out: 8 rounds of figure 6a (1,000 subscribers on one session);
+- streams: figure 9's 100 streamed replies, chunks as fast as answered (wrk.streams), first
+  without subscribers, then with a sessionEvents subscriber per stream.
 
 Prints, per load, the share of busy samples by package (inclusive: a sample counts for
 every package on its stack; self: the package of the innermost frame) and the busiest
@@ -24,6 +26,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench import figures, wrk
@@ -35,7 +38,7 @@ from bench.procs import (
     uvicorn_server,
 )
 from bench.seed import message_input
-from bench.subscribers import Subscribers, close_all, open_all
+from bench.subscribers import CHUNK, STREAMED_CHUNKS, Subscribers, close_all, open_all
 
 FRAME = re.compile(r"^(?P<function>.*) \((?P<path>[^():]+)(?::\d+)?\)$")
 # py-spy as the `bench` extra installs it (beside this Python), else from PATH.
@@ -156,7 +159,41 @@ async def profile_fanout(ctx: Context, server: Server) -> None:
         await close_all(ctx.clients)
 
 
-async def run(seconds: int) -> None:
+async def profile_streams(ctx: Context, server: Server, seconds: int) -> None:
+    bodies = figures.chunk_bodies(ctx.data.streams)
+
+    def load() -> wrk.WrkResult:
+        return wrk.streams(
+            server.http_url, ctx.token, bodies, CHUNK, seconds=seconds, server_pids=server.pids()
+        )
+
+    sessions = [stream.session_id for stream in ctx.data.streams]
+    specs = await figures.specs_for(
+        ctx, server.ws_url, sessions, subscription=STREAMED_CHUNKS, after_revision=0
+    )
+    load()  # warm
+    for label, watched in (("streams", False), ("streams-watched", True)):
+        if watched:
+            await open_all(ctx.clients, specs)
+        out = RESULTS / f"profile-{label}.txt"
+        spy = record(server.pid, out)
+        await asyncio.sleep(1)
+        result = load()
+        finish(
+            spy,
+            out,
+            f"9 {len(bodies)} streams{', each with a subscriber' if watched else ''}: "
+            f"{result.rate:.0f} chunks/s, server CPU "
+            f"{figures.cpu_ms_per_request(result):.2f} ms/chunk",
+        )
+    await figures.settled_chunks(ctx, ctx.data.streams)  # the queued chunks sent, then close
+    await close_all(ctx.clients)
+
+
+LOADS = ("history", "append", "fanout", "streams")
+
+
+async def run(seconds: int, loads: Sequence[str] = LOADS) -> None:
     raise_fd_limit()
     secret = secrets.token_urlsafe(48)
     config = Config.make(quick=False)
@@ -175,13 +212,19 @@ async def run(seconds: int) -> None:
             listed=1,
             listed_messages=1,
             tool_sessions=1,
+            streams=config.streams,
         ) as ctx:
             async with uvicorn_server(
                 database_dsn=ctx.dsn, jwt_secret=secret, label="profile"
             ) as server:
-                await profile_history(ctx, server)
-                await profile_append(ctx, server, seconds)
-                await profile_fanout(ctx, server)
+                if "history" in loads:
+                    await profile_history(ctx, server)
+                if "append" in loads:
+                    await profile_append(ctx, server, seconds)
+                if "fanout" in loads:
+                    await profile_fanout(ctx, server)
+                if "streams" in loads:
+                    await profile_streams(ctx, server, seconds)
     finally:
         for client in clients:
             client.stop()
@@ -190,10 +233,11 @@ async def run(seconds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--only", nargs="+", choices=LOADS, default=LOADS, help="these loads")
     arguments = parser.parse_args()
     if PY_SPY is None or shutil.which("wrk") is None:
         sys.exit('needs py-spy (pip install -e ".[bench]") and wrk (apt-get install -y wrk)')
-    asyncio.run(run(arguments.seconds))
+    asyncio.run(run(arguments.seconds, arguments.only))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
-"""One table from a run's figures, each against its floor and its target (issue 4)."""
+"""One table from a run's figures, each against its floor and its target (issue 4; 9: streamed
+replies)."""
 
 from typing import Any
+
+from bench.wrk import SATURATED
 
 Row = tuple[str, str, str, str, str, str]
 
@@ -29,6 +32,10 @@ def _ratios(ours: dict[str, Any], floor: dict[str, Any]) -> str:
 
 def _verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
+
+
+def _bytes(value: float) -> str:
+    return f"{value:,.0f} B"
 
 
 def render(report: dict[str, Any]) -> tuple[str, list[str]]:
@@ -261,7 +268,22 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
         _append_rows(rows, watch, notes, f8["append"], "8", figs["3_append"], machine=True)
         _fanout_rows(rows, watch, "8", f8["fanout"], floor6)
 
-    sections = [figure_1, figure_2, figure_3, figure_4, figure_5, figure_6, figure_7, figure_8]
+    def figure_9() -> None:
+        result = measured("9_streams")
+        if result is not None:  # older runs have none; a failure is noted with its figure
+            _stream_rows(rows, watch, notes, result, measured("9_streams_floor"))
+
+    sections = [
+        figure_1,
+        figure_2,
+        figure_3,
+        figure_4,
+        figure_5,
+        figure_6,
+        figure_7,
+        figure_8,
+        figure_9,
+    ]
     for number, section in enumerate(sections, 1):
         failed = [
             f"{key}: {value['error']}"
@@ -378,5 +400,166 @@ def _fanout_row(
             f"{_ms(base['p50_ms'])} / {_ms(base['p99_ms'])}",
             _ratios(ours, base),
             f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if subscription is None else "",
+        )
+    )
+
+
+def _stream_rows(
+    rows: list[Row],
+    watch: Any,
+    notes: list[str],
+    result: dict[str, Any],
+    floor: dict[str, Any] | None,
+) -> None:
+    """Figure 9: (a) chunks a second, (b) chunk to subscriber, (c) bytes per chunk event."""
+    alone, watched = result["alone"], result["watched"]
+    raw = floor["rate"] if floor else None
+    watch("9", alone)
+    if raw and raw["client_saturated"]:
+        notes.append("9: the raw floor's client (this process) saturated: its rate is understated")
+    floor_cores = floor["paced"]["load"].get("server_cores", 0) if floor else 0
+    if floor_cores > SATURATED:
+        notes.append(
+            f"9: the floor server (bench.floor_ws, one process) was busy {floor_cores:.2f} cores "
+            "at the offered pace: its latency is that of a saturated floor"
+        )
+
+    def rate_target(rate: float) -> str:
+        return f"≥ 2,000/s: {_verdict(rate >= 2000)}"
+
+    rows.append(
+        (
+            "9",
+            f"{result['streams']} streams, appendMessageContent as fast as answered: chunks/s",
+            _rate(alone["rate"]),
+            _rate(raw["rate"]) if raw else "",
+            _x(raw["rate"] / alone["rate"]) if raw else "",
+            rate_target(alone["rate"]),
+        )
+    )
+    rows.append(
+        (
+            "9",
+            "  … chunk answered, p50 / p99",
+            _pair(alone["p50_ms"], alone["p99_ms"]),
+            _pair(raw["p50_ms"], raw["p99_ms"]) if raw else "",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "9",
+            "  … with a sessionEvents subscriber per stream: chunks/s",
+            _rate(watched["load"]["rate"]),
+            "",
+            "",
+            rate_target(watched["load"]["rate"]),
+        )
+    )
+    offered = f"{result['streams'] * result['pace_per_stream']:,.0f} chunks/s offered"
+    phases = [
+        ("as fast as answered", "  … chunk to subscriber at that rate", watched, None),
+        (offered, f"chunk to subscriber at {offered}", result["paced"], floor),
+    ]
+    if "half" in result:
+        half = "half the first line's rate"
+        phases.append((half, f"  … at {half}", result["half"], None))
+    for index, (name, what, measured, base) in enumerate(phases):
+        paced = index > 0
+        _delivery_rows(
+            rows, watch, notes, name, what, measured, base and base["paced"], paced=paced
+        )
+    _frame_rows(rows, result["frames"], result["chunk_bytes"])
+
+
+def _delivery_rows(
+    rows: list[Row],
+    watch: Any,
+    notes: list[str],
+    name: str,
+    what: str,
+    ours: dict[str, Any],
+    base: dict[str, Any] | None,
+    *,
+    paced: bool,
+) -> None:
+    """Figure 9b, one load (`name`): chunk to subscriber (with the target when `base`, the
+    floor, is given), what was sent when `paced`, and the bytes the subscribers received
+    per chunk."""
+    watch(f"9 {name}", ours)
+    watch(f"9 {name}", ours["load"])
+    missing = ours["expected"] - ours["delivered"]
+    if missing:
+        notes.append(f"9 {name}: {missing} of {ours['expected']} chunks not delivered")
+    rows.append(
+        (
+            "9",
+            f"{what}, p50 / p99",
+            _pair(ours["p50_ms"], ours["p99_ms"]),
+            _pair(base["p50_ms"], base["p99_ms"]) if base else "",
+            _ratios(ours, base) if base else "",
+            f"p99 < 50 ms: {_verdict(ours['p99_ms'] < 50)}" if base else "",
+        )
+    )
+    if paced:
+        rows.append(
+            (
+                "9",
+                f"    … chunks/s sent ({name})",
+                _rate(ours["load"]["rate"]),
+                _rate(base["load"]["rate"]) if base else "",
+                "",
+                "",
+            )
+        )
+    if "frame_bytes_per_chunk" in ours:
+        behind = f"{ours['caught_up']:,} of {ours['delivered']:,} in a MESSAGE"
+        rows.append(
+            (
+                "9",
+                f"    … frame bytes received per chunk, chunks in a MESSAGE ({name})",
+                f"{_bytes(ours['frame_bytes_per_chunk'])} ({behind})",
+                _bytes(base["frame_bytes_per_chunk"]) if base else "",
+                "",
+                "",
+            )
+        )
+
+
+def _frame_rows(rows: list[Row], frames: dict[str, Any], chunk_bytes: int) -> None:
+    """Figure 9c: a chunk's frames at the smallest and the largest content measured."""
+    sizes = sorted((key for key in frames if key.startswith("kib_")), key=lambda k: int(k[4:]))
+    small, large = frames[sizes[0]], frames[sizes[-1]]
+    at = f"content {sizes[0][4:]} / {sizes[-1][4:]} KiB"
+    growth = large["appended_bytes"] / small["appended_bytes"]
+    deflate = "deflate" if frames["deflate"] else "no deflate"
+    for what, key, target in (
+        (f"APPENDED frame of a {chunk_bytes}-byte chunk, {at}", "appended_bytes", True),
+        (f"  … the SESSION frame each chunk also sends, {at}", "session_bytes", False),
+        (
+            f"  … on the wire per chunk (both frames, {deflate}), {at}",
+            "wire_bytes_per_chunk",
+            False,
+        ),
+    ):
+        rows.append(
+            (
+                "9",
+                what,
+                f"{_bytes(small[key])} / {_bytes(large[key])}",
+                "",
+                _x(large[key] / small[key]),
+                f"flat (<= 1.1x): {_verdict(growth <= 1.1)}" if target else "",
+            )
+        )
+    rows.append(
+        (
+            "9",
+            f"  … one chunk, send to APPENDED frame (no other load), {at}, p50",
+            f"{_ms(small['p50_ms'])} / {_ms(large['p50_ms'])}",
+            "",
+            _x(large["p50_ms"] / small["p50_ms"]),
+            "",
         )
     )

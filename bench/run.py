@@ -1,7 +1,8 @@
-"""The benchmark suite of issue 4: the service against its floor, on PostgreSQL.
+"""The benchmark suite of issue 4 (and figure 9, streamed replies): the service against its
+floor, on PostgreSQL.
 
     .venv/bin/python -m bench            # the full run, about 6-10 minutes
-    .venv/bin/python -m bench --quick    # a smoke run, about a minute
+    .venv/bin/python -m bench --quick    # a smoke run, 1-2 minutes
 
 Needs PostgreSQL (TEST_POSTGRES_URL's server, default postgres@127.0.0.1:5432), `wrk` and
 `redis-server` (Debian: apt-get install -y wrk redis-server). Creates a throwaway
@@ -111,6 +112,7 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
             listed=config.listed,
             listed_messages=config.listed_messages,
             tool_sessions=max(config.idle, config.fanout_sessions),
+            streams=config.streams,
         ) as ctx:
             async with uvicorn_server(
                 database_dsn=ctx.dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-one-worker"
@@ -188,6 +190,13 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                         "fanout",
                         figures.fanout(ctx, server, "8", rounds=max(3, config.fanout_rounds // 2)),
                     )
+            async with uvicorn_server(
+                database_dsn=ctx.dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-streams"
+            ) as server:
+                step(f"9 streams ({config.streams} at once)")
+                await attempt(figs, "9_streams", figures.streams(ctx, server))
+            step("9 streams floor")
+            await attempt(figs, "9_streams_floor", figures.streams_floor(ctx))
     finally:
         for client in clients:
             client.stop()
@@ -201,7 +210,7 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="chatstore's benchmark suite (issue 4)")
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of 1-2 minutes")
     parser.add_argument(
         "--tree",
         type=Path,

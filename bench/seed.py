@@ -12,7 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from db.tables import messages, sessions
+from db.tables import STREAMING, messages, sessions
+from db.text import utf16_units
 
 USER = "bench"
 LISTER = "lister"
@@ -61,19 +62,27 @@ def message_input(index: int, *, tool_prefix: str = "call") -> dict[str, Any]:
 
 
 def message_row(
-    session_id: uuid.UUID, sequence: int, message: dict[str, Any], now: datetime, revision: int
+    session_id: uuid.UUID,
+    sequence: int,
+    message: dict[str, Any],
+    now: datetime,
+    revision: int,
+    message_id: uuid.UUID | None = None,
 ) -> tuple[Any, ...]:
     """`message` (a `MessageInput`) as stored, in MESSAGE_COLUMNS order."""
     tool_calls = message.get("toolCalls")
+    status = message.get("status", "COMPLETE")
     values = {
-        "id": uuid.uuid4(),
+        "id": message_id or uuid.uuid4(),
         "session_id": session_id,
         "sequence": sequence,
         "role": message["role"],
         "content": message.get("content"),
         "tool_call_id": message.get("toolCallId"),
         "tool_calls": None if tool_calls is None else json.dumps(tool_calls),
-        "status": "COMPLETE",
+        "status": status,
+        # A streamed message's length in UTF-16 code units, as db.messages stores it.
+        "content_units": utf16_units(message["content"]) if status == STREAMING else None,
         "created_at": now,
         "updated_at": now,
         "revision": revision,
@@ -107,6 +116,17 @@ def _record(columns: list[str], values: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(map(values.get, columns))
 
 
+@dataclass(frozen=True)
+class Stream:
+    """A session whose one message is a STREAMING reply, empty so far (figure 9)."""
+
+    session_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    message_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+STREAMED_REPLY = {"role": "ASSISTANT", "content": "", "status": STREAMING}
+
+
 @dataclass
 class Data:
     """The ids of everything a run created, by what it is for."""
@@ -120,6 +140,9 @@ class Data:
     floor_batches: list[uuid.UUID] = field(default_factory=list)
     listed: list[uuid.UUID] = field(default_factory=list)
     tools: list[uuid.UUID] = field(default_factory=list)
+    streams: list[Stream] = field(default_factory=list)
+    floor_streams: list[Stream] = field(default_factory=list)
+    bytes_stream: Stream = field(default_factory=Stream)
 
 
 async def seed(
@@ -132,9 +155,12 @@ async def seed(
     listed: int,
     listed_messages: int,
     tool_sessions: int,
+    streams: int = 0,
 ) -> Data:
     now = datetime.now(UTC)
     data = Data()
+    data.streams = [Stream() for _ in range(streams)]
+    data.floor_streams = [Stream() for _ in range(streams)]
     data.appends = [uuid.uuid4() for _ in range(append_sessions)]
     data.floor_appends = [uuid.uuid4() for _ in range(append_sessions)]
     data.batches = [uuid.uuid4() for _ in range(batch_reps)]
@@ -149,6 +175,8 @@ async def seed(
         sessions.append(session_row(session_id, USER, now, 0, 0))
     sessions += [session_row(s, LISTER, now, listed_messages, 1) for s in data.listed]
     sessions += [session_row(s, USER, now, 1, 1) for s in data.tools]
+    replies = [*data.streams, *data.floor_streams, data.bytes_stream]
+    sessions += [session_row(r.session_id, USER, now, 1, 1) for r in replies]
     await conn.copy_records_to_table("chat_session", records=sessions, columns=SESSION_COLUMNS)
 
     async def copy_chat(session_id: uuid.UUID, count: int) -> None:
@@ -161,6 +189,7 @@ async def seed(
         await copy_chat(session_id, listed_messages)
     tool = {"role": "TOOL", "toolCallId": TOOL_CALL_ID, "content": "pending"}
     rows = [message_row(s, 0, tool, now, 1) for s in [data.fanout, *data.tools]]
+    rows += [message_row(r.session_id, 0, STREAMED_REPLY, now, 1, r.message_id) for r in replies]
     await conn.copy_records_to_table("chat_message", records=rows, columns=MESSAGE_COLUMNS)
     await conn.execute("ANALYZE")
     return data

@@ -5,8 +5,9 @@ pipe. The worker opens graphql-transport-ws subscriptions (a `Subscription`: `to
 or `sessionEvents`), or plain sockets to the floor server, waits for each one's first
 message (the replay of what changed after `afterRevision`, which proves the subscription
 is live), then records when each later update has arrived, keyed by the `bench-…` token in
-the content of the message it changed. Times are `time.perf_counter()`, CLOCK_MONOTONIC,
-comparable across processes.
+the content of the message it changed (for streamed chunks, the chunk's text: its send time).
+Times are `time.perf_counter()`, CLOCK_MONOTONIC, comparable across processes (and with the
+time a `wrk` Lua script reads from clock_gettime(CLOCK_MONOTONIC)).
 """
 
 import asyncio
@@ -28,6 +29,26 @@ from bench.procs import raise_fd_limit
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 TOKEN = re.compile(r'"content":\s*"(bench-[^"]*)"')
 SESSION_EVENT = re.compile(r'"kind":\s*"SESSION"')
+MESSAGE_EVENT = re.compile(r'"kind":\s*"MESSAGE"')
+
+# A streamed chunk's text: "bench-", its send time (seconds of CLOCK_MONOTONIC), ";".
+CHUNK = "bench-%013.6f;"
+CHUNK_BYTES = 20  # ASCII: as many bytes, and UTF-16 code units, as characters
+CHUNK_TEXT = re.compile(r'"text":\s*"(bench-[0-9.]{13};)"')
+CHUNK_TOKENS = re.compile(r"bench-[0-9.]{13};")
+# Marks a chunk that arrived inside a MESSAGE event (the content so far: the subscriber had
+# fallen behind) instead of an APPENDED event of its own.
+CAUGHT_UP = "MESSAGE "
+
+
+def chunk_text(at: float | None = None) -> str:
+    """A chunk sent now (or `at`, a perf_counter time)."""
+    return CHUNK % (time.perf_counter() if at is None else at)
+
+
+def chunk_sent_at(token: str) -> float:
+    """When the chunk `token` (as recorded on arrival) was sent, in perf_counter seconds."""
+    return float(token.removeprefix(CAUGHT_UP)[len("bench-") : -1])
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,14 @@ class Subscription:
     # is a MESSAGE event, and the update is delivered with the SESSION event that follows it
     # (a write is one MESSAGE event, then one SESSION event, for sessionEvents).
     ends_with_session_event: bool = False
+    # True: the updates are streamed chunks (CHUNK texts), each delivered by its APPENDED
+    # event, or inside a MESSAGE event when the subscriber had fallen behind (CAUGHT_UP).
+    chunks: bool = False
+
+    @property
+    def key(self) -> str:
+        """What names it in a Spec, and to the floor server."""
+        return f"{self.field}:chunks" if self.chunks else self.field
 
     @property
     def document(self) -> str:
@@ -48,7 +77,9 @@ class Subscription:
 
 TOOL_MESSAGE_UPDATED = Subscription("toolMessageUpdated", "ToolMessageUpdated")
 SESSION_EVENTS = Subscription("sessionEvents", "SessionEvents", ends_with_session_event=True)
-SUBSCRIPTIONS = {s.field: s for s in (TOOL_MESSAGE_UPDATED, SESSION_EVENTS)}
+STREAMED_CHUNKS = Subscription("sessionEvents", "SessionEvents", chunks=True)
+SUBSCRIPTIONS = {s.field: s for s in (TOOL_MESSAGE_UPDATED, SESSION_EVENTS)}  # the fan-outs'
+BY_KEY = {s.key: s for s in (TOOL_MESSAGE_UPDATED, SESSION_EVENTS, STREAMED_CHUNKS)}
 
 
 @dataclass(frozen=True)
@@ -62,7 +93,7 @@ class Spec:
     floor: bool = False
     # Offer permessage-deflate, as browsers do (the server then keeps zlib state per socket).
     deflate: bool = True
-    subscription: str = TOOL_MESSAGE_UPDATED.field  # a key of SUBSCRIPTIONS
+    subscription: str = TOOL_MESSAGE_UPDATED.key  # a key of BY_KEY
 
 
 class Subscribers:
@@ -132,11 +163,52 @@ async def collect(
     return arrivals
 
 
+async def frame_bytes(clients: Sequence[Subscribers]) -> int:
+    """The bytes of the frames the clients' subscriptions received (their first frames
+    left out) since the last call, as text: permessage-deflate undone."""
+    for client in clients:
+        client.send("bytes")
+    return sum([await asyncio.to_thread(client.receive, 60) for client in clients])
+
+
 async def close_all(clients: Sequence[Subscribers]) -> None:
     for client in clients:
         client.send("close")
     for client in clients:
         await asyncio.to_thread(client.receive, 120)
+
+
+async def connect_subscription(
+    spec: Spec, document: str, create_connection: type[ClientConnection] | None = None
+) -> ClientConnection:
+    """A socket subscribed as `spec` says, with `document` (a plain socket to the floor
+    server, for a floor spec); its frames, the first one included, are still to be read."""
+    options: dict[str, Any] = {
+        "ping_interval": None,
+        "max_size": None,
+        "open_timeout": 120,
+        "compression": "deflate" if spec.deflate else None,
+        "create_connection": create_connection,
+    }
+    if spec.floor:
+        return await connect(f"{spec.url}/{spec.session_id}", **options)
+    ws = await connect(
+        spec.url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        **options,
+    )
+    init = {"Authorization": f"Bearer {spec.token}"}
+    await ws.send(json.dumps({"type": "connection_init", "payload": init}))
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
+        if frame["type"] == "connection_ack":
+            break
+        if frame["type"] != "ping":
+            raise RuntimeError(f"expected connection_ack, got {frame}")
+    variables = {"sessionId": spec.session_id, "afterRevision": spec.after_revision}
+    payload = {"query": document, "variables": variables}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    return ws
 
 
 # --- in the worker process ------------------------------------------------------------------
@@ -155,6 +227,7 @@ class _Worker:
         self.arrivals: list[tuple[str, float]] = []
         self.arrived = asyncio.Event()
         self.documents: dict[str, str] = {}
+        self.frame_bytes = 0
 
     async def serve(self) -> None:
         while True:
@@ -167,6 +240,9 @@ class _Worker:
                     self.pipe.send(await self.open(command[1]))
                 elif command[0] == "collect":
                     self.pipe.send(await self.collect(command[1], command[2]))
+                elif command[0] == "bytes":
+                    self.pipe.send(self.frame_bytes)
+                    self.frame_bytes = 0
                 elif command[0] == "close":
                     await self.close()
                     self.pipe.send("closed")
@@ -188,35 +264,8 @@ class _Worker:
         return {"failed": sum(failures.values()), "errors": list(failures)}
 
     async def subscribe(self, spec: Spec) -> None:
-        subscription = SUBSCRIPTIONS[spec.subscription]
-        if spec.floor:
-            ws = await connect(
-                f"{spec.url}/{spec.session_id}",
-                ping_interval=None,
-                max_size=None,
-                open_timeout=120,
-                compression="deflate" if spec.deflate else None,
-            )
-        else:
-            ws = await connect(
-                spec.url,
-                subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                ping_interval=None,
-                max_size=None,
-                open_timeout=120,
-                compression="deflate" if spec.deflate else None,
-            )
-            init = {"Authorization": f"Bearer {spec.token}"}
-            await ws.send(json.dumps({"type": "connection_init", "payload": init}))
-            while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
-                if frame["type"] == "connection_ack":
-                    break
-                if frame["type"] != "ping":
-                    raise RuntimeError(f"expected connection_ack, got {frame}")
-            variables = {"sessionId": spec.session_id, "afterRevision": spec.after_revision}
-            payload = {"query": self.document(subscription), "variables": variables}
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        subscription = BY_KEY[spec.subscription]
+        ws = await connect_subscription(spec, self.document(subscription))
         self.sockets.append(ws)
         ready = asyncio.get_running_loop().create_future()
         deliveries = Deliveries(subscription)
@@ -240,13 +289,15 @@ class _Worker:
                     continue
                 if not ready.done():
                     if '"next"' in text or text == "ready":
+                        deliveries.replayed(text)
                         ready.set_result(None)
                     else:
                         ready.set_exception(RuntimeError(f"unexpected first frame {text[:300]}"))
                     continue
+                self.frame_bytes += len(text)  # the frames here are ASCII
                 delivered = deliveries.delivered(text)
-                if delivered is not None:
-                    self.arrivals.append((delivered, now))
+                if delivered:
+                    self.arrivals += [(token, now) for token in delivered]
                     self.arrived.set()
         except Exception as exc:
             if not ready.done():
@@ -272,23 +323,47 @@ class _Worker:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         self.sockets, self.tasks, self.arrivals = [], [], []
+        self.frame_bytes = 0
 
 
 class Deliveries:
-    """One socket's frames after the first: which one completes an update, and its token."""
+    """One socket's frames after the first: which ones complete an update, and its token."""
 
     def __init__(self, subscription: Subscription) -> None:
         self.ends_with_session_event = subscription.ends_with_session_event
+        self.chunks = subscription.chunks
         self.pending: str | None = None  # sessionEvents: the token whose SESSION event is due
+        self.chunks_seen = 0  # streamed chunks: how many the message's content has here
 
-    def delivered(self, text: str) -> str | None:
+    def replayed(self, text: str) -> None:
+        """The first frame, which proves the subscription live: for streamed chunks, the
+        message's content so far (a replay from revision 0 is a MESSAGE event)."""
+        if self.chunks:
+            self.chunks_seen = len(CHUNK_TOKENS.findall(text))
+
+    def delivered(self, text: str) -> list[str]:
+        if self.chunks:
+            return self._chunks(text)
         found = TOKEN.search(text)
         if found is not None:
             if not self.ends_with_session_event:
-                return found.group(1)
+                return [found.group(1)]
             self.pending = found.group(1)
-            return None
+            return []
         if self.pending is not None and SESSION_EVENT.search(text):
             token, self.pending = self.pending, None
-            return token
-        return None
+            return [token]
+        return []
+
+    def _chunks(self, text: str) -> list[str]:
+        """An APPENDED event's chunk; or, in a MESSAGE event, the chunks its content has
+        that this socket had not seen yet (marked CAUGHT_UP)."""
+        found = CHUNK_TEXT.search(text)
+        if found is not None:
+            self.chunks_seen += 1
+            return [found.group(1)]
+        if MESSAGE_EVENT.search(text):
+            tokens = CHUNK_TOKENS.findall(text)
+            new, self.chunks_seen = tokens[self.chunks_seen :], len(tokens)
+            return [CAUGHT_UP + token for token in new]
+        return []
