@@ -61,6 +61,14 @@ CLIENT_COLUMNS = tuple(
 """The columns of a new message that the client gives, besides its optional `id`."""
 
 
+# The defaults the table declares for a new message's columns (status: COMPLETE).
+_COLUMN_DEFAULTS = {
+    column.name: column.default.arg
+    for column in messages.c
+    if column.default is not None and column.default.is_scalar
+}
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """A validated message to append: its `columns` (CLIENT_COLUMNS; one left out is null)
@@ -78,8 +86,12 @@ class NewMessage:
         return self.columns.get("tool_call_id")
 
     def client_values(self) -> dict[str, Any]:
-        """A value for each of CLIENT_COLUMNS, and the content's length when it is streamed."""
-        values = {column: self.columns.get(column) for column in CLIENT_COLUMNS}
+        """A value for each of CLIENT_COLUMNS (one left out takes the column's default, else
+        null), and the content's length when it is streamed."""
+        values = {
+            column: self.columns.get(column, _COLUMN_DEFAULTS.get(column))
+            for column in CLIENT_COLUMNS
+        }
         streamed = values["status"] == STREAMING
         values["content_units"] = utf16_units(values["content"] or "") if streamed else None
         return values
