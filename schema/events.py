@@ -85,19 +85,21 @@ class SessionEvent:
         )
     )
     sequence: int | None = strawberry.field(
-        description="The message's sequence for MESSAGE and APPENDED events; null for the others."
+        default=None,
+        description="The message's sequence for MESSAGE and APPENDED events; null for the others.",
     )
     message: ChatMessage | None = strawberry.field(
-        description="MESSAGE: the message in its current state."
+        default=None, description="MESSAGE: the message in its current state."
     )
     appended: MessageDelta | None = strawberry.field(
+        default=None,
         description=(
             "APPENDED: the text added to the message at `sequence` (sent instead of the whole "
             "message to a subscriber that has the message as it was just before)."
-        )
+        ),
     )
     session: ChatSessionState | None = strawberry.field(
-        description="SESSION: the session's own fields in their current state."
+        default=None, description="SESSION: the session's own fields in their current state."
     )
 
     @classmethod
@@ -108,8 +110,6 @@ class SessionEvent:
             revision=message.revision,
             sequence=message.sequence,
             message=message,
-            appended=None,
-            session=None,
         )
 
     @classmethod
@@ -119,9 +119,7 @@ class SessionEvent:
             session_id=strawberry.ID(str(row["session_id"])),
             revision=row["revision"],
             sequence=row["sequence"],
-            message=None,
             appended=MessageDelta.from_row(row),
-            session=None,
         )
 
     @classmethod
@@ -131,9 +129,6 @@ class SessionEvent:
             kind=SessionEventKind.SESSION,
             session_id=session.id,
             revision=session.revision,
-            sequence=None,
-            message=None,
-            appended=None,
             session=session,
         )
 
@@ -143,8 +138,4 @@ class SessionEvent:
             kind=SessionEventKind.DELETED,
             session_id=strawberry.ID(str(session_id)),
             revision=revision,
-            sequence=None,
-            message=None,
-            appended=None,
-            session=None,
         )
