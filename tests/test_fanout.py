@@ -15,6 +15,9 @@ import strawberry
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from strawberry.permission import BasePermission
 
+from compat.strawberry import graphql_core_schema
+from core.settings import Settings
+from schema.build import build_schema
 from speed.documents import DocumentCache
 from speed.fanout import (
     EventResults,
@@ -280,3 +283,11 @@ def test_what_is_remembered_for_an_event_is_forgotten_with_it():
     gc.collect()
     assert len(results) == 0
     assert results.of("a str cannot be weakly referenced") is None
+
+
+def test_every_subscription_of_the_service_shares_its_events() -> None:
+    """toolMessageUpdated and sessionEvents deliver types whose fields only read their parent:
+    a field with a resolver or a permission under them would make every subscriber execute
+    every event again."""
+    schema = build_schema(Settings.model_construct())
+    assert depends_on_event_only(graphql_core_schema(schema))
