@@ -15,7 +15,8 @@ as graphql-core would (a null in a non-null field, a serializer that fails) is c
 graphql-core itself, which reports it as it always does.
 """
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
@@ -92,6 +93,12 @@ def _serialized(leaf: Leaf, value: Any) -> Any:
     return serialized
 
 
+# Plans shared by the executions of the same documents (see PlainObjects._shared_key), the
+# oldest forgotten first beyond MAX_SHARED_PLANS.
+MAX_SHARED_PLANS = 1024
+_shared_plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
+
+
 class PlainObjects(ExecutionContext):
     """Strawberry's executor, completing plain objects from a plan."""
 
@@ -150,9 +157,31 @@ class PlainObjects(ExecutionContext):
         key = (object_type.name, id(field_details_list))
         known = self._plans.get(key)
         if known is None:
-            plan = self._make_plan(object_type, field_details_list)
+            shared = self._shared_key(object_type, field_details_list)
+            if shared is not None and shared in _shared_plans:
+                plan = _shared_plans[shared]
+            else:
+                plan = self._make_plan(object_type, field_details_list)
+                if shared is not None:
+                    _shared_plans[shared] = plan
+                    if len(_shared_plans) > MAX_SHARED_PLANS:
+                        _shared_plans.popitem(last=False)
             known = self._plans[key] = (field_details_list, plan)
         return known[1]
+
+    def _shared_key(self, object_type: GraphQLObjectType, field_details_list: Any) -> Hashable:
+        """What a plan depends on, to share it with later executions of the same document:
+        the schema, the type and where its selection stands in the document's text. None
+        when the text has a directive, whose effect depends on each execution's variables."""
+        locations = [details.node.loc for details in field_details_list]
+        if any(location is None or "@" in location.source.body for location in locations):
+            return None
+        return (
+            self.schema,
+            object_type.name,
+            locations[0].source.body,
+            tuple(location.start for location in locations),
+        )
 
     def _make_plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         if (
