@@ -54,6 +54,12 @@ class ForCaller:
             return await self._any.first(conn, parameters)
         return await self._own.first(conn, {**parameters, "caller_id": caller.user_id})
 
+    async def first_of_anyone(
+        self, conn: AsyncConnection, parameters: dict[str, Any]
+    ) -> Row | None:
+        """The statement's first row, whoever the session's owner (as for a service)."""
+        return await self._any.first(conn, parameters)
+
 
 _SESSION = ForCaller(
     lambda accessible: select(sessions).where(sessions.c.id == bindparam("key"), accessible)
@@ -63,9 +69,6 @@ _REVISION = ForCaller(
         sessions.c.id == bindparam("key"), accessible
     )
 )
-
-
-_SESSION_OF_ANYONE = Prepared(select(sessions).where(sessions.c.id == bindparam("key")))
 
 
 def claim_statement(*conditions: ColumnElement[bool]) -> Update:
@@ -99,7 +102,7 @@ async def get_session(
 async def get_session_of_anyone(conn: AsyncConnection, *, session_id: uuid.UUID) -> Row | None:
     """The session, whoever owns it: for readers whose caller was checked already (a
     subscription, when it started)."""
-    return await _SESSION_OF_ANYONE.first(conn, {"key": session_id})
+    return await _SESSION.first_of_anyone(conn, {"key": session_id})
 
 
 async def list_sessions_by_user(

@@ -2,6 +2,7 @@
 a hint after its commit."""
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 
@@ -91,18 +92,15 @@ def _opening_status(message: MessageInput, argument: str) -> MessageStatus:
 async def update_tool_result(
     info: Info, session_id: strawberry.ID, tool_call_id: str, content: str
 ) -> ChatMessage:
-    key = parse_id(session_id, "sessionId")
-    row = await info.context.database.write(
+    return await _changed(
+        info,
+        session_id,
         db.set_tool_result,
-        session_id=key,
-        caller=info.context.caller,
         tool_call_id=require_storable(tool_call_id, "toolCallId"),
         content=require_size(
             require_storable(content, "content"), info.context.settings.max_content_bytes, "content"
         ),
     )
-    await info.context.events.publish_revision(key, row["revision"])
-    return ChatMessage.from_row(row)
 
 
 async def append_message_content(
@@ -113,36 +111,43 @@ async def append_message_content(
     done: bool = False,
     deadline: datetime | None = None,
 ) -> ChatMessage:
-    key = parse_id(session_id, "sessionId")
     settings = info.context.settings
-    row = await info.context.database.write(
+    return await _changed(
+        info,
+        session_id,
         streaming.append_content,
-        session_id=key,
-        caller=info.context.caller,
         message_id=parse_id(message_id, "messageId"),
         text=require_size(require_storable(text, "text"), settings.max_content_bytes, "text"),
         done=done,
         deadline=require_future(deadline, "deadline"),
         max_content_bytes=settings.max_content_bytes,
     )
-    await info.context.events.publish_revision(key, row["revision"])
-    return ChatMessage.from_row(row)
 
 
 async def fail_message(
     info: Info, session_id: strawberry.ID, message_id: strawberry.ID, reason: str
 ) -> ChatMessage:
-    key = parse_id(session_id, "sessionId")
     if not reason.strip():
         raise BadUserInput("reason must say why the operation failed.")
-    row = await info.context.database.write(
+    return await _changed(
+        info,
+        session_id,
         streaming.fail,
-        session_id=key,
-        caller=info.context.caller,
         message_id=parse_id(message_id, "messageId"),
         reason=require_size(
             require_storable(reason, "reason"), info.context.settings.max_content_bytes, "reason"
         ),
+    )
+
+
+async def _changed(
+    info: Info, session_id: strawberry.ID, write: Any, **arguments: Any
+) -> ChatMessage:
+    """The message that `write` changes, in one write on the caller's behalf, announced to
+    subscribers after its commit."""
+    key = parse_id(session_id, "sessionId")
+    row = await info.context.database.write(
+        write, session_id=key, caller=info.context.caller, **arguments
     )
     await info.context.events.publish_revision(key, row["revision"])
     return ChatMessage.from_row(row)

@@ -75,9 +75,7 @@ async def session_events_after(
         else SessionEvent.of_message(ChatMessage.from_row(row))
         for row in rows
     ]
-    if session is not None and (
-        session["revision"] > revision or (session["revision"] == revision and sequence is not None)
-    ):
+    if session is not None and _past_cursor(session["revision"], None, revision, sequence):
         changed = SessionEvent.of_session(session)
         at = next((i for i, e in enumerate(events) if e.revision > changed.revision), len(events))
         events.insert(at, changed)
@@ -90,9 +88,21 @@ def _had_it_before(row: Row, revision: int, sequence: int | None) -> bool:
     before = row["previous_revision"]
     if row["last_chunk"] is None or before is None:
         return False
-    return before < revision or (
-        before == revision and (sequence is None or row["sequence"] <= sequence)
+    return not _past_cursor(before, row["sequence"], revision, sequence)
+
+
+def _past_cursor(
+    revision: int, sequence: int | None, cursor_revision: int, cursor_sequence: int | None
+) -> bool:
+    """True when the position (revision, sequence) stands after the cursor's. A null
+    sequence stands after every message of its revision, in a position as in a cursor."""
+    return (revision, _INF if sequence is None else sequence) > (
+        cursor_revision,
+        _INF if cursor_sequence is None else cursor_sequence,
     )
+
+
+_INF = float("inf")
 
 
 async def tool_message_updated(
@@ -178,9 +188,7 @@ async def replay_then_live(
                 return
             if change.resync:
                 events = await read_past_cursor()
-            elif change.revision > revision or (
-                change.revision == revision and sequence is not None
-            ):
+            elif _past_cursor(change.revision, None, revision, sequence):
                 events = await read_past_cursor(news=change.revision)
             else:
                 events = []

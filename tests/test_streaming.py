@@ -137,8 +137,9 @@ async def test_a_pending_tool_completes_by_its_result_and_fails_by_failmessage(a
         {"sessionId": session_id, "toolCallId": "c2", "content": "too late"},
     )
     assert late["extensions"]["code"] == "CONFLICT"
-    statuses = [m.get("status") for m in (await load_session(api, session_id))["messages"]]
-    assert len(statuses) == 2
+    page = await api.data(operation("SessionMessages"), {"id": session_id})
+    stored = [(m["status"], m["failureReason"]) for m in page["session"]["messages"]]
+    assert stored == [("COMPLETE", None), ("FAILED", "worker crashed")]
 
 
 async def test_an_operation_past_its_deadline_fails_once_with_a_new_revision(
