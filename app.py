@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         settings=settings,
         jwt_secret=jwt_secret,
         encode=speed.encode,
+        answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients
         keep_alive_interval=settings.ws_ping_seconds,

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     # Speed layers (speed/__init__.py lists them): each setting turns one off.
     response_cache_bytes: int = Field(64 * MiB, ge=0)  # 0: no response cache
     document_cache: bool = True
+    fast_queries: bool = True
     compiled_reads: bool = True
     shared_fanout: bool = True
     prepared_statements: bool = True

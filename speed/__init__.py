@@ -2,6 +2,8 @@
 holds no rule of its own (permissions, limits and validation stay where they are).
 
 - DOCUMENT_CACHE: small documents parsed and validated once (speed/documents.py).
+- FAST_QUERIES: a query the full path has validated before is executed by graphql-core
+  alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
@@ -12,17 +14,21 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from graphql.execution import Executor
+from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 
 from compat.strawberry import ExecutionContext
 from core.settings import Settings
+from schema.context import Context
 from speed.completion import PlainObjects
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
+from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared
 
@@ -35,6 +41,20 @@ class SpeedLayers:
     extensions: tuple[type[SchemaExtension], ...]
     # Encodes a message holding shared data; None: the message is encoded as usual.
     encode: Callable[[object], str | None] | None
+    # The queries that passed validation, for the fast path; None: no fast path.
+    validated: ValidatedQueries | None
+
+    def fast_queries(
+        self, schema: Schema
+    ) -> (
+        Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+        | None
+    ):
+        """What answers a remembered query of `schema` (FastQueries.answer), or None."""
+        if self.validated is None:
+            return None
+        fast = FastQueries.for_schema(schema, self.validated)
+        return None if fast is None else fast.answer
 
 
 def speed_layers(settings: Settings) -> SpeedLayers:
@@ -48,8 +68,15 @@ def speed_layers(settings: Settings) -> SpeedLayers:
     if settings.shared_fanout:
         executors.append(SharedEvents)
     executor = type("Executor", tuple(executors), {}) if executors else None
+    validated = ValidatedQueries() if settings.fast_queries and settings.document_cache else None
+    documents: type[DocumentCache] = (
+        DocumentCache
+        if validated is None
+        else type("KnownQueries", (KnownQueries,), {"validated": validated})
+    )
     return SpeedLayers(
         execution_context_class=executor,
-        extensions=(DocumentCache,) if settings.document_cache else (),
+        extensions=(documents,) if settings.document_cache else (),
         encode=encode_shared if settings.response_cache_bytes or settings.shared_fanout else None,
+        validated=validated,
     )

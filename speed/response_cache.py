@@ -40,6 +40,21 @@ def is_revisioned(value: object) -> bool:
 _REVISIONED: dict[type, bool] = {}
 
 
+# Values that are their own key; with their type, so that True, 1 and 1.0 stay apart.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _variables_key(coerced: dict[str, Any]) -> Hashable | None:
+    """The coerced variables as a key: their items when all are plain, else their JSON
+    (None when they have none)."""
+    if all(type(value) in _PLAIN for value in coerced.values()):
+        return tuple((name, type(value), value) for name, value in coerced.items())
+    try:
+        return json.dumps(coerced, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 class LruData:
     """Least-recently-used shared data, bounded by the total size of its JSON."""
 
@@ -112,9 +127,8 @@ class CachedReads(ExecutionContext):
             return None
         node = field_details_list[0].node
         identity = getattr(self.context_value, "identity", None)
-        try:
-            variables = json.dumps(self.variable_values.coerced, sort_keys=True, default=str)
-        except (TypeError, ValueError, RecursionError):
+        variables = _variables_key(self.variable_values.coerced)
+        if variables is None:
             return None
         return (
             id(self.schema),

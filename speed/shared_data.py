@@ -47,10 +47,24 @@ def _holds_shared(value: object, depth: int) -> bool:
     return any(_holds_shared(item, depth - 1) for item in value.values())
 
 
-def _encode(value: object) -> str:
+def _encode(message: object) -> str:
+    # One join at the end: the shared text, often hundreds of KiB, is copied once, not
+    # once per level of envelope around it.
+    parts: list[str] = []
+    _append_encoded(message, parts)
+    return "".join(parts)
+
+
+def _append_encoded(value: object, parts: list[str]) -> None:
     if isinstance(value, SharedData):
-        return value.json()
-    if type(value) is dict:
-        members = [f"{encode_basestring_ascii(key)}:{_encode(item)}" for key, item in value.items()]
-        return "{" + ",".join(members) + "}"
-    return dumps(value)
+        parts.append(value.json())
+    elif type(value) is dict:
+        parts.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            parts.append(
+                f",{encode_basestring_ascii(key)}:" if index else f"{encode_basestring_ascii(key)}:"
+            )
+            _append_encoded(item, parts)
+        parts.append("}")
+    else:
+        parts.append(dumps(value))

@@ -30,6 +30,7 @@ REQUIRED_IN_CI = os.environ.get("CI", "").lower() == "true"
 SPEED_LAYERS_ON: dict[str, Any] = {
     "response_cache_bytes": Settings.model_fields["response_cache_bytes"].default,
     "document_cache": True,
+    "fast_queries": True,
     "compiled_reads": True,
     "shared_fanout": True,
     "prepared_statements": True,

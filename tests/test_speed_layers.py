@@ -2,16 +2,20 @@
 
 A rule added to `Query.session` (a permission, a filter) holds with every speed layer on, as
 with all of them off: the fast paths resolve the root field through the same permission and
-resolver. And compiled reads really do skip graphql-core's work per field of a message.
+resolver. Compiled reads really do skip graphql-core's work per field of a message, and
+fast queries Strawberry's steps around a query it has validated before.
 """
 
-from collections.abc import AsyncIterator
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
+from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
 import resolvers.sessions
@@ -22,13 +26,20 @@ from db.engine import Database, create_engine
 from db.migrate import migrate
 from db.sessions import SESSION_NOT_FOUND
 from live.events import Events
-from schema.build import build_schema
+from schema.build import ChatSchema, build_schema
 from schema.context import Context, Info
 from schema.permissions import Authenticated
 from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
-from tests.clients import Api, append_many, create_session, operation, token_for
+from tests.clients import (
+    Api,
+    append_many,
+    counted_statements,
+    create_session,
+    operation,
+    token_for,
+)
 from tests.servers import (
     SPEED_LAYERS_OFF,
     SPEED_LAYERS_ON,
@@ -36,6 +47,7 @@ from tests.servers import (
     database_url,
     running_server,
 )
+from transports.view import ChatGraphQL
 
 HIDDEN = "hidden"
 
@@ -164,3 +176,104 @@ async def test_compiled_reads_complete_messages_without_executing_their_fields(
     off = Settings(response_cache_bytes=0, compiled_reads=False)
     assert await fields_executed(database, on, 3) == await fields_executed(database, on, 30)
     assert await fields_executed(database, off, 30) > await fields_executed(database, off, 3)
+
+
+@pytest.fixture
+async def fast(server: RunningServer) -> AsyncIterator[RunningServer]:
+    """A server with every speed layer on, on the same database."""
+    url = server.settings.database_url
+    async with running_server(database_url=url, **SPEED_LAYERS_ON) as running:
+        yield running
+
+
+@pytest.fixture
+def full_path_runs(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """The queries that went through Strawberry's `Schema.execute` (the full path)."""
+    runs: list[str | None] = []
+    execute = ChatSchema.execute
+
+    async def counted(self: ChatSchema, query: str | None, *args: Any, **kwargs: Any) -> Any:
+        runs.append(query)
+        return await execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(ChatSchema, "execute", counted)
+    return runs
+
+
+async def posted(http: httpx.AsyncClient, token: str, query: str, **variables: Any) -> bytes:
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+@pytest.mark.speed_layer
+async def test_a_repeated_query_is_answered_without_strawberrys_steps(
+    api: Api, fast: RunningServer, full_path_runs: list[str | None]
+):
+    session_id = (await create_session(api))["id"]
+    await append_many(api, session_id, [{"role": "USER", "content": "question"}])
+    query = operation("GetSession")
+    async with httpx.AsyncClient(base_url=fast.http_url, timeout=60) as http:
+        answers = [await posted(http, api.token or "", query, id=session_id) for _ in range(3)]
+    assert answers[0] == answers[1] == answers[2]
+    assert json.loads(answers[0])["data"]["session"]["messages"][0]["content"] == "question"
+    # The first answer validates the text on the full path; the others skip it.
+    assert [run for run in full_path_runs if run == query] == [query]
+
+
+async def test_a_query_answered_with_errors_is_executed_once(
+    api: Api, fast: RunningServer, full_path_runs: list[str | None]
+):
+    """An answer with errors leaves the fast path for the full one, which gives its errors
+    their codes from the same execution: the session is read once per request."""
+    session_id = (await create_session(api))["id"]
+    query = operation("SessionMessages")
+    async with httpx.AsyncClient(base_url=fast.http_url, timeout=60) as http:
+        for _ in range(3):
+            with counted_statements(fast) as statements:
+                answer = json.loads(
+                    await posted(http, api.token or "", query, id=session_id, first=1, last=1)
+                )
+            assert answer["data"] == {"session": None}
+            assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+            assert sum("FROM chat_session" in statement for statement in statements) == 1
+    assert [run for run in full_path_runs if run == query] == [query] * 3
+
+
+@pytest.mark.speed_layer
+async def test_a_mutation_body_is_parsed_once(
+    api: Api, fast: RunningServer, monkeypatch: pytest.MonkeyPatch
+):
+    decoded: list[str | bytes] = []
+    decode = ChatGraphQL.decode_json
+
+    def counted(self: ChatGraphQL, data: str | bytes) -> Any:
+        decoded.append(data)
+        return decode(self, data)
+
+    monkeypatch.setattr(ChatGraphQL, "decode_json", counted)
+    async with httpx.AsyncClient(base_url=fast.http_url, timeout=60) as http:
+        created = await posted(http, api.token or "", "mutation { createSession { id } }")
+    assert json.loads(created)["data"]["createSession"]["id"]
+    assert len(decoded) == 1
+
+
+class OperationLog(SchemaExtension):
+    """An extension of a deployment's own: it must see every operation."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+
+
+def test_a_schema_with_an_extension_of_its_own_gets_no_fast_path():
+    settings = Settings(**SPEED_LAYERS_ON)
+    layers = speed_layers(settings)
+    own = build_schema(settings, extensions=layers.extensions)
+    assert layers.fast_queries(own) is not None
+    logged = build_schema(settings, extensions=[*layers.extensions, OperationLog])
+    assert layers.fast_queries(logged) is None
+    assert speed_layers(Settings(**SPEED_LAYERS_OFF)).fast_queries(own) is None

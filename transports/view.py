@@ -1,6 +1,7 @@
 """The Strawberry ASGI app: who is calling, and bodies it cannot parse."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,13 @@ from live.events import Events
 from schema.context import Context
 from transports.browser import playground_page
 from transports.connection import ConnectionDuties
+
+# Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
+# its second argument builds the request's context.
+AnswerQuery = Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+
+# The body a request's fast path parsed, and what it parsed to: the full path reuses it.
+_parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar("parsed_body", default=None)
 
 
 @dataclass
@@ -43,6 +51,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         settings: Settings,
         jwt_secret: str,
         encode: Callable[[object], str | None] | None = None,
+        answer_query: AnswerQuery | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -51,6 +60,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.jwt_secret = jwt_secret
         self._encode = encode
+        self._answer_query = answer_query
 
     def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
@@ -79,12 +89,34 @@ class ChatGraphQL(GraphQL[Context, None]):
     ) -> Response | WebSocket:
         """Runs the request; a WebSocket's background duties stop when it ends."""
         if not isinstance(request, WebSocket):
+            if self._answer_query is not None and _plain_json_post(request):
+                answered = await self._answer_fast(request)
+                if answered is not None:
+                    return answered
             return await super().run(request, context, root_value)
         context = await self.get_context(request, request)
         try:
             return await super().run(request, context, root_value)
         finally:
             context.duties.stop()
+
+    async def _answer_fast(self, request: Request) -> Response | None:
+        """The fast path's answer to a query it knows (speed/fast_queries.py), or None. The
+        JSON it parsed is kept for the full path, which then parses nothing twice."""
+        assert self._answer_query is not None
+        body = await request.body()
+        try:
+            parsed = self.parse_json(body)
+        except HTTPException:
+            return None  # the full path answers it, with its error
+        _parsed_body.set((body, parsed))
+        if not isinstance(parsed, dict):
+            return None
+        authorization = request.headers.get("authorization")
+        answer = await self._answer_query(parsed, lambda: self.context_for(authorization))
+        if answer is None:
+            return None
+        return Response(self.encode_json(answer), media_type="application/json")
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
@@ -123,6 +155,9 @@ class ChatGraphQL(GraphQL[Context, None]):
         return encoded if encoded is not None else super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
+        known = _parsed_body.get()
+        if known is not None and known[0] is data:
+            return known[1]
         # json.loads raises RecursionError on deep nesting and UnicodeDecodeError on bad
         # bytes; both are the client's malformed body, not a server failure.
         try:
@@ -132,3 +167,13 @@ class ChatGraphQL(GraphQL[Context, None]):
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return parsed
+
+
+def _plain_json_post(request: Request) -> bool:
+    """A POST of JSON that asks for a JSON answer: what the fast path may answer."""
+    headers = request.headers
+    return (
+        request.method == "POST"
+        and headers.get("content-type", "").partition(";")[0].strip() == "application/json"
+        and headers.get("accept", "application/json") in ("application/json", "*/*")
+    )

@@ -1,0 +1,162 @@
+"""Repeated queries executed by graphql-core alone (FAST_QUERIES; needs DOCUMENT_CACHE).
+
+Strawberry's own steps around an operation (the request taken apart, every schema
+extension's hooks entered and left, the result processed) cost about as much as a repeat
+read of a session costs in all. A POST whose query text the full path has already parsed,
+validated and found to select a query is executed here by graphql-core directly: on the
+schema Strawberry built, with the same executor, the same variables and the context the
+view builds, so every resolver, permission and field extension runs as on the full path.
+
+Only an answer without errors is sent from here. An answer with errors goes to the full
+path, which takes it as its execution's result (KnownQueries.on_execute) instead of
+executing again, so its errors get their codes, masks and logs there, as always. Any other
+request takes the full path from its start.
+
+What this skips are the schema extensions' hooks, so it answers only for a schema whose
+extensions are all in SKIPPABLE: each of those does its work at parse or validation (done
+already, for a remembered text) or on errors (never answered here). A schema with any
+other extension (a tracer, an operation log) gets no fast path, and neither does one with
+directives of its own.
+"""
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, ClassVar
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+)
+from strawberry import Schema
+from strawberry.execution import optimized_is_awaitable
+
+from compat.strawberry import graphql_core_schema
+from schema.context import Context
+from schema.errors import ErrorCodes
+from schema.limits import RequestLimits
+from speed.documents import CACHED_DOCUMENTS, DocumentCache
+
+QueryKey = tuple[str, str | None]  # a document's text, the name of the operation to run
+
+# A result with errors that this request's fast path got, with the document it executed:
+# the full path takes it instead of executing the same operation again.
+_left_to_full_path: ContextVar[tuple[DocumentNode, ExecutionResult] | None] = ContextVar(
+    "left_to_full_path", default=None
+)
+
+
+class ValidatedQueries:
+    """Documents the full path parsed and validated without an error, by text and
+    operation name, when that operation is a query; the most recent CACHED_DOCUMENTS."""
+
+    def __init__(self) -> None:
+        self._documents: OrderedDict[QueryKey, DocumentNode] = OrderedDict()
+
+    def remember(
+        self, query: str, operation: OperationDefinitionNode, document: DocumentNode
+    ) -> None:
+        # A request names the operation to run or, when the document has only one, need not.
+        keys: list[QueryKey] = [(query, operation.name.value if operation.name else None)]
+        if len(document.definitions) == 1:
+            keys.append((query, None))
+        for key in keys:
+            self._documents[key] = document
+        while len(self._documents) > CACHED_DOCUMENTS:
+            self._documents.popitem(last=False)
+
+    def get(self, key: QueryKey) -> DocumentNode | None:
+        return self._documents.get(key)
+
+
+class KnownQueries(DocumentCache):
+    """The document cache, learning which texts are valid queries (`validated`, set on
+    the class that speed.speed_layers makes, one per app), and taking a result with errors
+    that the fast path got for this request."""
+
+    validated: ClassVar[ValidatedQueries]
+
+    def on_validate(self) -> Iterator[None]:
+        yield from super().on_validate()
+        context = self.execution_context
+        document = context.graphql_document
+        if context.pre_execution_errors or document is None or context.query is None:
+            return
+        operation = get_operation_ast(document, context.operation_name)
+        if operation is not None and operation.operation is OperationType.QUERY:
+            self.validated.remember(context.query, operation, document)
+
+    def on_execute(self) -> Iterator[None]:
+        left = _left_to_full_path.get()
+        if left is not None and left[0] is self.execution_context.graphql_document:
+            _left_to_full_path.set(None)
+            self.execution_context.result = left[1]
+        yield
+
+
+SKIPPABLE: tuple[type, ...] = (RequestLimits, DocumentCache, ErrorCodes)
+
+
+def _extension_class(extension: object) -> object:
+    # build_schema passes RequestLimits as a partial: its class is the partial's func.
+    return getattr(extension, "func", extension)
+
+
+class FastQueries:
+    """Answers a request's parsed JSON body when it is a remembered query."""
+
+    def __init__(self, schema: Schema, validated: ValidatedQueries) -> None:
+        self.schema = graphql_core_schema(schema)
+        self.executor = schema.execution_context_class
+        self.validated = validated
+
+    @classmethod
+    def for_schema(cls, schema: Schema, validated: ValidatedQueries) -> "FastQueries | None":
+        """The fast path for `schema`, or None when it has a step this path would skip."""
+        extensions = [_extension_class(extension) for extension in schema.extensions]
+        if schema.directives or not all(
+            isinstance(extension, type) and issubclass(extension, SKIPPABLE)
+            for extension in extensions
+        ):
+            return None
+        return cls(schema, validated)
+
+    async def answer(
+        self, body: Mapping[str, Any], context: Callable[[], Context]
+    ) -> dict[str, Any] | None:
+        """`{"data": …}` for `body`, a remembered query answered without errors; else None.
+        `context` builds the request's context (called only for a remembered query)."""
+        query = body.get("query")
+        operation_name = body.get("operationName")
+        variables = body.get("variables")
+        extensions = body.get("extensions")
+        if (
+            not isinstance(query, str)
+            or not isinstance(operation_name, str | None)
+            or not isinstance(variables, dict | None)
+            or not isinstance(extensions, dict | None)
+        ):
+            return None
+        document = self.validated.get((query, operation_name))
+        if document is None:
+            return None
+        result = execute(
+            self.schema,
+            document,
+            variable_values=variables,
+            operation_name=operation_name,
+            context_value=context(),
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            executor_class=self.executor,
+            operation_extensions=extensions,
+        )
+        if not isinstance(result, ExecutionResult):
+            result = await result
+        if result.errors:
+            _left_to_full_path.set((document, result))
+            return None
+        return {"data": result.data}
