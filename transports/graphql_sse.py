@@ -195,17 +195,17 @@ def _resume(
         "afterSequence": None if sequence is None else int(sequence),
     }
     arguments = {argument.name.value: argument for argument in field.arguments or ()}
-    literals = [arguments[name] for name in arguments if name not in CURSOR_ARGUMENTS]
+    kept = [arguments[name] for name in arguments if name not in CURSOR_ARGUMENTS]
     for name, value in cursor.items():
         argument = arguments.get(name)
         if argument is not None and isinstance(argument.value, VariableNode):
             request.variables[argument.value.name.value] = value
-            literals.append(argument)
+            kept.append(argument)
         elif value is not None:
-            literals.append(
+            kept.append(
                 ArgumentNode(name=NameNode(value=name), value=IntValueNode(value=str(value)))
             )
-    resumed = replace(field, arguments=tuple(literals))
+    resumed = replace(field, arguments=tuple(kept))
     body = replace(definition.selection_set, selections=(resumed,))
     definitions = tuple(
         replace(definition, selection_set=body) if node is definition else node
