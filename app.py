@@ -27,6 +27,7 @@ from speed import speed_layers
 from speed.gc import freeze_start_up
 from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
+from transports.graphql_sse import graphql_sse_endpoint
 from transports.sse import EVENT_ID, MESSAGE_ID, subscription_endpoint
 from transports.view import ChatGraphQL
 
@@ -123,6 +124,13 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            # PUT and DELETE too: the protocol's single connection mode, not served, gets a
+            # coded 405.
+            Route(
+                "/graphql/stream",
+                graphql_sse_endpoint(graphql),
+                methods=["GET", "POST", "PUT", "DELETE"],
+            ),
             Route(
                 "/sse/tool-messages",
                 subscription_endpoint(

@@ -7,7 +7,6 @@ fast queries Strawberry's steps around a query it has validated before.
 """
 
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,35 +84,52 @@ async def ruled(request: pytest.FixtureRequest, server: RunningServer) -> AsyncI
         yield running.http_url
 
 
-async def read(http: httpx.AsyncClient, token: str, session_id: str) -> dict[str, Any]:
+# The paths a query can take: plain HTTP, and GraphQL over SSE.
+ACCEPT = {"/graphql": "application/json", "/graphql/stream": "text/event-stream"}
+
+
+async def read(
+    http: httpx.AsyncClient, token: str, session_id: str, path: str = "/graphql"
+) -> dict[str, Any]:
+    """GetSession's result over plain HTTP, or over GraphQL over SSE (/graphql/stream: its
+    one `next` event)."""
     response = await http.post(
-        "/graphql",
+        path,
         json={"query": operation("GetSession"), "variables": {"id": session_id}},
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT[path]},
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    if path == "/graphql":
+        return response.json()
+    (data,) = [line for line in response.text.splitlines() if line.startswith("data: {")]
+    return json.loads(data.removeprefix("data: "))  # type: ignore[no-any-return]
 
 
-async def test_a_permission_added_to_query_session_holds_on_every_path(api: Api, ruled: str):
+@pytest.mark.parametrize("path", ACCEPT)
+async def test_a_permission_added_to_query_session_holds_on_every_path(
+    api: Api, ruled: str, path: str
+):
     session_id = (await create_session(api))["id"]
     await append_many(api, session_id, [{"role": "USER", "content": "question"}])
     async with httpx.AsyncClient(base_url=ruled, timeout=60) as http:
         for _ in range(2):  # the second read of the owner may be answered from a cache
-            owned = await read(http, api.token or "", session_id)
+            owned = await read(http, api.token or "", session_id, path)
             assert owned["data"]["session"]["messages"][0]["content"] == "question"
-        refused = await read(http, token_for("worker", role="service"), session_id)
+        refused = await read(http, token_for("worker", role="service"), session_id, path)
     assert refused["data"]["session"] is None
     assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-async def test_a_filter_added_to_query_session_holds_on_every_path(api: Api, ruled: str):
+@pytest.mark.parametrize("path", ACCEPT)
+async def test_a_filter_added_to_query_session_holds_on_every_path(api: Api, ruled: str, path: str):
     shown = (await create_session(api, title="shown"))["id"]
     hidden = (await create_session(api, title=HIDDEN))["id"]
     async with httpx.AsyncClient(base_url=ruled, timeout=60) as http:
         for _ in range(2):
-            assert (await read(http, api.token or "", shown))["data"]["session"]["id"] == shown
-            assert (await read(http, api.token or "", hidden)) == {"data": {"session": None}}
+            assert (await read(http, api.token or "", shown, path))["data"]["session"][
+                "id"
+            ] == shown
+            assert (await read(http, api.token or "", hidden, path)) == {"data": {"session": None}}
 
 
 @pytest.fixture
