@@ -120,7 +120,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # other methods: a coded 405 from the view
             WebSocketRoute("/graphql", graphql),
             Route(
                 "/sse/tool-messages",
