@@ -19,8 +19,8 @@ METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
-# Well-formed requests that still cannot run: GraphQL request errors.
-OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
+# Well-formed requests that still cannot run: GraphQL request errors (and
+# OPERATION_RESOLUTION_FAILURE, schema/operations.py).
 SUBSCRIPTION_NOT_SUPPORTED = "SUBSCRIPTION_NOT_SUPPORTED"
 
 # Strawberry refuses with 400 but for methods other than GET and POST.

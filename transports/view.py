@@ -32,6 +32,7 @@ from core.settings import Settings
 from db.engine import Database
 from live.events import Events
 from schema.context import Context
+from schema.operations import OPERATION_RESOLUTION_FAILURE
 from transports.browser import playground_page
 from transports.connection import ConnectionDuties, refusal_reason
 from transports.media_types import accepted_ranges, response_media_type
@@ -40,7 +41,6 @@ from transports.refusals import (
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
-    OPERATION_RESOLUTION_FAILURE,
     SUBSCRIPTION_NOT_SUPPORTED,
     UNSUPPORTED_MEDIA_TYPE,
     Refusal,
@@ -320,4 +320,4 @@ def is_request_error(result: ExecutionResult) -> bool:
 def unresolved_operation(request_data: GraphQLRequestData) -> str:
     if request_data.operation_name is not None:
         return f'The document has no operation named "{request_data.operation_name}".'
-    return "The document has several operations: name the one to run in `operationName`."
+    return "The document has no operation to run."
