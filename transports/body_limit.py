@@ -24,7 +24,7 @@ class BodySizeLimit:
             return
         refusal = JSONResponse(
             error_body(
-                f"The request body is too large: {self.max_bytes + 1} bytes or more are "
+                f"The request body is over the limit: {self.max_bytes + 1} bytes or more are "
                 f"refused (MAX_BODY_BYTES is {self.max_bytes}).",
                 PAYLOAD_TOO_LARGE,
             ),
