@@ -127,24 +127,22 @@ class ChatGraphQL(GraphQL[Context, None]):
         refusal before execution is a GraphQL error with a code, whoever refused it."""
         media_type = APPLICATION_JSON
         try:
-            streamed = self.is_streamed(request)
-            if not streamed:
+            if not self.is_page_or_stream(request):
                 media_type = response_media_type(request.headers.get("accept"))
-            request.state.media_type = media_type
-            if request.method == "POST" and not streamed:
-                check_content_type(request.headers.get("content-type"))
+                if request.method == "POST":
+                    check_content_type(request.headers.get("content-type"))
             response = await super().run(request, context, root_value)
         except HTTPException as refused:
             return refusal_response(refused, media_type)
         if response.media_type == APPLICATION_JSON:
             response.headers["content-type"] = media_type
-            if getattr(request.state, "request_error", False) and (
-                media_type == GRAPHQL_RESPONSE_JSON
-            ):
+            # process_result marks a request error: the spec's 400 for this media type.
+            request_error = getattr(request.state, "request_error", False)
+            if request_error and media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
         return response
 
-    def is_streamed(self, request: Request) -> bool:
+    def is_page_or_stream(self, request: Request) -> bool:
         """True for GraphiQL's page and for a streamed response the view speaks: Strawberry
         answers those as they are."""
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
