@@ -1,9 +1,11 @@
-"""Which media type a GraphQL over HTTP response is sent as, from the request's Accept."""
+"""GraphQL over HTTP's media types: what a POST body must be, and which media type a
+response is sent as, from the request's Accept."""
 
 from transports.refusals import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
     NOT_ACCEPTABLE,
+    UNSUPPORTED_MEDIA_TYPE,
     Refusal,
 )
 
@@ -50,3 +52,15 @@ def response_media_type(accept: str | None) -> str:
         f"Responses are {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}; "
         f"the Accept header ({accept}) lists neither.",
     )
+
+
+def require_json_body(content_type: str | None) -> None:
+    """A POST body must be JSON (`application/json`, any charset parameter)."""
+    media_type = (content_type or "").partition(";")[0].strip().lower()
+    if media_type != APPLICATION_JSON:
+        raise Refusal(
+            415,
+            UNSUPPORTED_MEDIA_TYPE,
+            f"Send the operation as JSON with Content-Type: {APPLICATION_JSON}"
+            f" (got {content_type or 'none'}).",
+        )

@@ -35,14 +35,13 @@ from schema.context import Context
 from schema.operations import OPERATION_RESOLUTION_FAILURE
 from transports.browser import playground_page
 from transports.connection import ConnectionDuties, refusal_reason
-from transports.media_types import accepted_ranges, response_media_type
+from transports.media_types import accepted_ranges, require_json_body, response_media_type
 from transports.refusals import (
     APPLICATION_JSON,
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
     SUBSCRIPTION_NOT_SUPPORTED,
-    UNSUPPORTED_MEDIA_TYPE,
     Refusal,
     refusal_response,
 )
@@ -130,7 +129,7 @@ class ChatGraphQL(GraphQL[Context, None]):
             if not self.is_page_or_stream(request):
                 media_type = response_media_type(request.headers.get("accept"))
                 if request.method == "POST":
-                    check_content_type(request.headers.get("content-type"))
+                    require_json_body(request.headers.get("content-type"))
             response = await super().run(request, context, root_value)
         except HTTPException as refused:
             return refusal_response(refused, media_type)
@@ -292,18 +291,6 @@ class ChatGraphQL(GraphQL[Context, None]):
             return self.decode_json(data)
         except (RecursionError, UnicodeDecodeError, ValueError) as exc:
             raise Refusal(400, BAD_REQUEST, f"{what} is not valid JSON.") from exc
-
-
-def check_content_type(content_type: str | None) -> None:
-    """A POST body must be JSON (`application/json`, any charset parameter)."""
-    media_type = (content_type or "").partition(";")[0].strip().lower()
-    if media_type != APPLICATION_JSON:
-        raise Refusal(
-            415,
-            UNSUPPORTED_MEDIA_TYPE,
-            f"Send the operation as JSON with Content-Type: {APPLICATION_JSON}"
-            f" (got {content_type or 'none'}).",
-        )
 
 
 def is_request_error(result: ExecutionResult) -> bool:
