@@ -122,7 +122,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # other methods: a coded 405 from the view
             WebSocketRoute("/graphql", graphql),
             # PUT and DELETE too: the protocol's single connection mode, not served, gets a
             # coded 405.

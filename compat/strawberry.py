@@ -12,6 +12,7 @@ from strawberry import Schema
 
 try:
     from strawberry.extensions.max_aliases import create_validator
+    from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
     from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
     from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -22,6 +23,17 @@ except (ImportError, AttributeError) as error:
         f"strawberry-graphql {version('strawberry-graphql')} no longer has a name that "
         f"compat/strawberry.py reaches: {error}"
     ) from error
+
+__all__ = [
+    "DEFINITION_KEY",
+    "CannotGetOperationTypeError",
+    "ExecutionContext",
+    "InvalidOperationTypeError",
+    "definition_of",
+    "graphql_core_schema",
+    "max_aliases_rule",
+    "validation_errors",
+]
 
 # Strawberry's graphql-core execution context: its resolvers get Strawberry's Info from it.
 ExecutionContext = StrawberryGraphQLCoreExecutionContext

@@ -28,4 +28,22 @@ class Conflict(ClientError):
 
 
 class Unauthenticated(ClientError):
+    """No verified identity. `reason` says which of the three kinds, in the words a
+    WebSocket close reason carries ("Forbidden: token expired")."""
+
     code = "UNAUTHENTICATED"
+    reason = "missing token"
+
+
+class MissingToken(Unauthenticated):
+    reason = "missing token"
+
+
+class InvalidToken(Unauthenticated):
+    """A token that is malformed, wrongly signed, or lacks a claim it needs."""
+
+    reason = "invalid token"
+
+
+class ExpiredToken(Unauthenticated):
+    reason = "token expired"

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import jwt
 
-from core.errors import Unauthenticated
+from core.errors import ExpiredToken, InvalidToken, MissingToken
 
 ALGORITHM = "HS256"
 SERVICE_ROLE = "service"
@@ -40,12 +40,13 @@ def issue_token(
 
 
 def identity_from_authorization(header: str | None, secret: str) -> Identity:
-    """Verify an `Authorization: Bearer <JWT>` value, or raise Unauthenticated."""
+    """Verify an `Authorization: Bearer <JWT>` value, or raise why not: MissingToken,
+    InvalidToken or ExpiredToken."""
     if not header:
-        raise Unauthenticated("Missing credentials: send 'Authorization: Bearer <token>'.")
+        raise MissingToken("Missing credentials: send 'Authorization: Bearer <token>'.")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Malformed credentials: expected 'Authorization: Bearer <token>'.")
+        raise InvalidToken("Malformed credentials: expected 'Authorization: Bearer <token>'.")
     return identity_from_token(token.strip(), secret)
 
 
@@ -64,12 +65,12 @@ def _decoded_identity(token: str, secret: str) -> Identity:
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub"]})
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthenticated("The token has expired: obtain a new one.") from exc
+        raise ExpiredToken("The token has expired: obtain a new one.") from exc
     except jwt.InvalidTokenError as exc:
-        raise Unauthenticated(f"Invalid token: {exc}.") from exc
+        raise InvalidToken(f"Invalid token: {exc}.") from exc
     user_id = claims["sub"]
     if not isinstance(user_id, str) or not user_id:
-        raise Unauthenticated("Invalid token: 'sub' must be a non-empty string.")
+        raise InvalidToken("Invalid token: 'sub' must be a non-empty string.")
     expires = claims.get("exp")
     return Identity(
         user_id=user_id,

@@ -18,11 +18,14 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(20, gt=0)
     database_max_overflow: int = Field(10, ge=0)
 
-    max_query_depth: int = Field(60, gt=0)
-    max_aliases: int = Field(2_000, gt=0)
-    max_tokens: int = Field(100_000, gt=0)
-    max_body_bytes: int = Field(40 * MiB, gt=0)
-    max_content_bytes: int = Field(24 * MiB, gt=0)
+    # Each limit is the most a request may have: one more is refused. The contract's
+    # defaults refuse at least depth 60, 2,000 aliases, 100,000 tokens, a 40 MiB body and
+    # 24 MiB of content in one message, so each default is one under those.
+    max_query_depth: int = Field(59, gt=0)
+    max_aliases: int = Field(1_999, gt=0)
+    max_tokens: int = Field(99_999, gt=0)
+    max_body_bytes: int = Field(40 * MiB - 1, gt=0)
+    max_content_bytes: int = Field(24 * MiB - 1, gt=0)
     max_batch_messages: int = Field(1_000, gt=0)
     max_mutation_fields: int = Field(100, gt=0)
 

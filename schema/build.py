@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from core.settings import Settings
 from schema.errors import ErrorCodes, log_unexpected, with_code
 from schema.limits import RequestLimits, limit_rules
+from schema.operations import NamedOperation
 from schema.root import Mutation, Query, Subscription
 from schema.scalars import SCALAR_MAP
 
@@ -56,6 +57,7 @@ def build_schema(
             # Factories, not instances: each operation gets extensions of its own. The rules
             # themselves are built once, so that a cache can key validations on them.
             partial(RequestLimits, max_tokens=settings.max_tokens, rules=limit_rules(settings)),
+            NamedOperation,
             *extensions,
             ErrorCodes,
         ],

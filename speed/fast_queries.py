@@ -39,6 +39,7 @@ from compat.strawberry import graphql_core_schema
 from schema.context import Context
 from schema.errors import ErrorCodes
 from schema.limits import RequestLimits
+from schema.operations import NamedOperation
 from speed.documents import CACHED_DOCUMENTS, DocumentCache
 
 QueryKey = tuple[str, str | None]  # a document's text, the name of the operation to run
@@ -60,9 +61,15 @@ class ValidatedQueries:
     def remember(
         self, query: str, operation: OperationDefinitionNode, document: DocumentNode
     ) -> None:
-        # A request names the operation to run or, when the document has only one, need not.
+        # A request names the operation to run or, when the document has only one, need not
+        # (schema/operations.py): a text is remembered under no name only then.
         keys: list[QueryKey] = [(query, operation.name.value if operation.name else None)]
-        if len(document.definitions) == 1:
+        operations = [
+            definition
+            for definition in document.definitions
+            if isinstance(definition, OperationDefinitionNode)
+        ]
+        if len(operations) == 1:
             keys.append((query, None))
         for key in keys:
             self._documents[key] = document
@@ -98,7 +105,9 @@ class KnownQueries(DocumentCache):
         yield
 
 
-SKIPPABLE: tuple[type, ...] = (RequestLimits, DocumentCache, ErrorCodes)
+# NamedOperation's rule (a document of several operations names the one to run) holds
+# here too: ValidatedQueries.remember keeps a text under no name only when it has one.
+SKIPPABLE: tuple[type, ...] = (RequestLimits, NamedOperation, DocumentCache, ErrorCodes)
 
 
 def _extension_class(extension: object) -> object:

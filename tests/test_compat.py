@@ -14,11 +14,14 @@ from graphql import GraphQLSchema, build_schema, parse, specified_rules, validat
 from graphql.execution import Executor
 from sqlalchemy.pool import Pool
 from strawberry.types.field import StrawberryField
+from strawberry.types.graphql import OperationType
 
 from compat.graphql_core import OVERRIDDEN, error_count
 from compat.strawberry import (
     DEFINITION_KEY,
+    CannotGetOperationTypeError,
     ExecutionContext,
+    InvalidOperationTypeError,
     definition_of,
     graphql_core_schema,
     max_aliases_rule,
@@ -127,6 +130,19 @@ def test_strawberry_max_aliases_rule_counts_aliases() -> None:
         document = parse("{ a: greeting b: greeting }")
         assert validate(schema, document, [max_aliases_rule(2)]) == []
         assert len(validate(schema, document, [max_aliases_rule(1)])) == 1
+
+
+async def test_strawberry_execute_raises_what_the_http_view_codes() -> None:
+    """transports/view.py turns these into OPERATION_RESOLUTION_FAILURE, and a
+    subscription or a mutation it may not run over HTTP into its refusal."""
+    with fenced("strawberry-graphql"):
+        with pytest.raises(CannotGetOperationTypeError):
+            await SCHEMA.execute("query A { greeting }", operation_name="B")
+        with pytest.raises(InvalidOperationTypeError) as refused:
+            await SCHEMA.execute(
+                "query { greeting }", allowed_operation_types={OperationType.MUTATION}
+            )
+        assert refused.value.operation_type is OperationType.QUERY, refused.value
 
 
 def test_sqlalchemy_pool_invalidate_takes_a_connection_and_the_error() -> None:

@@ -335,31 +335,55 @@ async def test_live_events_of_concurrent_writes_arrive_in_ascending_revision_ord
 # --- Who may subscribe --------------------------------------------------------------------
 
 
-def bad_token(kind: str, user_id: str) -> str | None:
+def refused_payload(kind: str, user_id: str) -> dict[str, str] | None:
+    """A `connection_init` payload that identifies no one, of the given kind."""
+    tokens = {
+        "bad-signature": issue_token("another-secret-that-is-also-long-enough-0123456789", user_id),
+        "malformed-token": "not-a-jwt",
+        "expired": token_for(user_id, ttl=timedelta(seconds=-30)),
+    }
     if kind == "missing":
+        return {}
+    if kind == "null-payload":
         return None
-    if kind == "bad-signature":
-        return issue_token("another-secret-that-is-also-long-enough-0123456789", user_id)
-    return token_for(user_id, ttl=timedelta(seconds=-30))
+    if kind == "not-bearer":
+        return {"Authorization": f"Basic {token_for(user_id)}"}
+    return {"Authorization": f"Bearer {tokens[kind]}"}
+
+
+# Each kind of refusal: what the close reason (graphql-transport-ws) and the
+# `connection_error`'s extensions.reason (graphql-ws) say.
+REFUSALS = {
+    "missing": "missing token",
+    "null-payload": "missing token",
+    "bad-signature": "invalid token",
+    "malformed-token": "invalid token",
+    "not-bearer": "invalid token",
+    "expired": "token expired",
+}
 
 
 @PROTOCOLS
-@pytest.mark.parametrize("kind", ["missing", "bad-signature", "expired"])
+@pytest.mark.parametrize("kind", REFUSALS)
 async def test_a_bad_token_at_connection_init_is_refused_and_subscribes_nothing(
     server: RunningServer, api: Api, user: str, protocol: str, kind: str
 ):
     session = await create_session(api)
     async with websocket(server.ws_url, protocol) as sub:
-        payload = {"Authorization": f"Bearer {token}"} if (token := bad_token(kind, user)) else {}
+        payload = refused_payload(kind, user)
         await sub.ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         if protocol == TRANSPORT_WS:
             with pytest.raises(ConnectionClosed):
                 await sub.receive()
             assert sub.ws.close_code == 4403
+            assert sub.ws.close_reason == f"Forbidden: {REFUSALS[kind]}"
         else:
             refusal = await sub.receive()
             assert refusal["type"] == "connection_error", refusal
-            assert refusal["payload"]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert refusal["payload"]["extensions"] == {
+                "code": "UNAUTHENTICATED",
+                "reason": REFUSALS[kind],
+            }, refusal
             assert len(refusal["payload"]["message"]) > 10, refusal
 
         try:

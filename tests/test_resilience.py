@@ -327,6 +327,7 @@ async def expire_then_resume(server: RunningServer, api: Api, user: str, protoco
         before.extend(await sub.items_until_closed("toolMessageUpdated"))
         assert time.time() >= expires_at - 0.1, "closed before the token expired"
         assert sub.ws.close_code == 4403, sub.ws.close_code
+        assert sub.ws.close_reason == "Forbidden: token expired", sub.ws.close_reason
     # Written while the client had no connection.
     writes.append(await append(api, sid, tool("call_b")))
     writes.extend(await append_many(api, sid, [tool("call_c", "c"), tool("call_d", "d")]))

@@ -541,6 +541,7 @@ async def websocket_expires_then_resumes(
         before.extend(await sub.items_until_closed("sessionEvents"))
         assert time.time() >= expires_at - 0.1, "closed before the token expired"
         assert sub.ws.close_code == 4403, sub.ws.close_code
+        assert sub.ws.close_reason == "Forbidden: token expired", sub.ws.close_reason
     assert messages_of(before) == [pending, done]
     assert [event["kind"] for event in before] == ["MESSAGE", "SESSION"] * 2
 

@@ -1,7 +1,9 @@
 """Refuse request bodies over a size limit before they are read into memory."""
 
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from transports.refusals import PAYLOAD_TOO_LARGE, error_body
 
 
 class BodyTooLarge(Exception):
@@ -9,7 +11,8 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 for a body over `max_bytes`, declared or streamed."""
+    """ASGI middleware: 413 for a body over `max_bytes`, declared or streamed, with a
+    GraphQL error body coded PAYLOAD_TOO_LARGE."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -19,8 +22,13 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = PlainTextResponse(
-            f"Request body exceeds the limit of {self.max_bytes} bytes.", status_code=413
+        refusal = JSONResponse(
+            error_body(
+                f"The request body is over the limit: {self.max_bytes + 1} bytes or more are "
+                f"refused (MAX_BODY_BYTES is {self.max_bytes}).",
+                PAYLOAD_TOO_LARGE,
+            ),
+            status_code=413,
         )
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:

@@ -5,7 +5,15 @@ from datetime import UTC, datetime
 
 from starlette.websockets import WebSocket
 
-TOKEN_EXPIRED = 4403
+from core.errors import ExpiredToken, Unauthenticated
+
+FORBIDDEN = 4403
+
+
+def refusal_reason(problem: Unauthenticated) -> str:
+    """The close reason of a connection without a valid token, e.g. "Forbidden: token
+    expired" (a close reason holds at most 123 bytes)."""
+    return f"Forbidden: {problem.reason}"
 
 
 class ConnectionDuties:
@@ -46,4 +54,4 @@ async def _ping(websocket: WebSocket, every: float) -> None:
 
 async def _close_at(websocket: WebSocket, expires_at: datetime) -> None:
     await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
-    await websocket.close(code=TOKEN_EXPIRED, reason="Token expired")
+    await websocket.close(code=FORBIDDEN, reason=refusal_reason(ExpiredToken("")))

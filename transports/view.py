@@ -1,27 +1,59 @@
-"""The Strawberry ASGI app: who is calling, and bodies it cannot parse."""
+"""The Strawberry ASGI app: who is calling, and GraphQL over HTTP to the letter.
+
+HTTP: the response is `application/graphql-response+json` or `application/json`, as the
+client's Accept prefers, and every request refused before execution is answered as a
+GraphQL error with a code (transports/refusals.py), from one place: `answer_http`.
+"""
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
+from strawberry.types.execution import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
-from core.errors import Unauthenticated
+from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
+from core.errors import MissingToken, Unauthenticated
 from core.identity import identity_from_authorization
 from core.settings import Settings
 from db.engine import Database
 from live.events import Events
 from schema.context import Context
+from schema.operations import OPERATION_RESOLUTION_FAILURE
 from transports.browser import playground_page
-from transports.connection import ConnectionDuties
+from transports.connection import ConnectionDuties, refusal_reason
+from transports.media_types import accepted_ranges, require_json_body, response_media_type
+from transports.refusals import (
+    APPLICATION_JSON,
+    BAD_REQUEST,
+    GRAPHQL_RESPONSE_JSON,
+    METHOD_NOT_ALLOWED,
+    SUBSCRIPTION_NOT_SUPPORTED,
+    Refusal,
+    refusal_response,
+)
+from transports.ws_protocols import TransportWsHandler, WebSocketClosedOnce
+
+# The streamed responses Strawberry speaks when the view has the protocol; a request that
+# accepts one of them is Strawberry's to answer.
+STREAMED_MEDIA_TYPES = {
+    "text/event-stream": GRAPHQL_SSE_PROTOCOL,
+    "multipart/mixed": MULTIPART_SUBSCRIPTION_PROTOCOL,
+}
 
 # Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
 # its second argument builds the request's context.
@@ -42,6 +74,9 @@ class ConnectionContext(Context):
 class ChatGraphQL(GraphQL[Context, None]):
     """HTTP identity comes from the Authorization header, WebSocket identity from the
     `connection_init` payload, checked before any operation can start."""
+
+    websocket_adapter_class = WebSocketClosedOnce  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWsHandler
 
     def __init__(
         self,
@@ -89,49 +124,148 @@ class ChatGraphQL(GraphQL[Context, None]):
     ) -> Response | WebSocket:
         """Runs the request; a WebSocket's background duties stop when it ends."""
         if not isinstance(request, WebSocket):
-            if self._answer_query is not None and _plain_json_post(request):
-                answered = await self._answer_fast(request)
-                if answered is not None:
-                    return answered
-            return await super().run(request, context, root_value)
+            return await self.answer_http(request, context, root_value)
         context = await self.get_context(request, request)
         try:
             return await super().run(request, context, root_value)
         finally:
             context.duties.stop()
 
-    async def _answer_fast(self, request: Request) -> Response | None:
+    async def answer_http(self, request: Request, context: Any, root_value: Any) -> Response:
+        """The response to an HTTP request, in the media type the client accepts; a
+        refusal before execution is a GraphQL error with a code, whoever refused it."""
+        media_type = APPLICATION_JSON
+        try:
+            if not self.is_page_or_stream(request):
+                media_type = response_media_type(request.headers.get("accept"))
+                if request.method == "POST":
+                    require_json_body(request.headers.get("content-type"))
+                    if self._answer_query is not None:
+                        answered = await self._answer_fast(request, media_type)
+                        if answered is not None:
+                            return answered
+            response = await super().run(request, context, root_value)
+        except HTTPException as refused:
+            return refusal_response(refused, media_type)
+        if response.media_type == APPLICATION_JSON:
+            response.headers["content-type"] = media_type
+            # process_result marks a request error: the spec's 400 for this media type.
+            request_error = getattr(request.state, "request_error", False)
+            if request_error and media_type == GRAPHQL_RESPONSE_JSON:
+                response.status_code = 400
+        return response
+
+    def is_page_or_stream(self, request: Request) -> bool:
+        """True for GraphiQL's page and for a streamed response the view speaks: Strawberry
+        answers those as they are."""
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return True
+        accept = request.headers.get("accept") or ""
+        return any(
+            STREAMED_MEDIA_TYPES.get(media_range) in self.protocols
+            for media_range in accepted_ranges(accept)
+        )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's, with its refusals coded, and without subscriptions: over a plain
+        HTTP request it would run one as a query, and fail."""
+        if not isinstance(request_data.operation_name, str | None):
+            raise Refusal(
+                400, BAD_REQUEST, "The `operationName` must be a string or null, if provided."
+            )
+        allowed = {OperationType.QUERY}
+        if request_adapter.method == "POST":
+            allowed.add(OperationType.MUTATION)
+        try:
+            return await self.schema.execute(
+                request_data.query,
+                root_value=root_value,
+                variable_values=request_data.variables,
+                context_value=context,
+                operation_name=request_data.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request_data.extensions,
+            )
+        except MissingQueryError as missing:
+            raise Refusal(
+                400, BAD_REQUEST, "The request has no GraphQL document: send it as `query`."
+            ) from missing
+        except CannotGetOperationTypeError as unresolved:
+            raise Refusal(
+                None, OPERATION_RESOLUTION_FAILURE, unresolved_operation(request_data)
+            ) from unresolved
+        except InvalidOperationTypeError as refused:
+            if refused.operation_type is OperationType.SUBSCRIPTION:
+                raise Refusal(
+                    None,
+                    SUBSCRIPTION_NOT_SUPPORTED,
+                    "A subscription needs a stream: a WebSocket on /graphql "
+                    "(graphql-transport-ws or graphql-ws) or Server-Sent Events. "
+                    "A plain HTTP request runs queries and mutations.",
+                ) from refused
+            raise Refusal(
+                405,
+                METHOD_NOT_ALLOWED,
+                "A mutation runs over POST, never over GET.",
+                {"Allow": "POST"},
+            ) from refused
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """A request error (the document did not parse or validate, its variables did not
+        coerce: nothing ran) has no `data`, and answers 400 as
+        application/graphql-response+json."""
+        processed = await super().process_result(request, result)
+        if is_request_error(result):
+            processed.pop("data", None)
+            request.state.request_error = True
+        return processed
+
+    async def _answer_fast(self, request: Request, media_type: str) -> Response | None:
         """The fast path's answer to a query it knows (speed/fast_queries.py), or None. The
         JSON it parsed is kept for the full path, which then parses nothing twice."""
         assert self._answer_query is not None
         body = await request.body()
-        try:
-            parsed = self.parse_json(body)
-        except HTTPException:
-            return None  # the full path answers it, with its error
+        parsed = self.parse_json(body)
         _parsed_body.set((body, parsed))
-        if not isinstance(parsed, dict):
-            return None
         authorization = request.headers.get("authorization")
         answer = await self._answer_query(parsed, lambda: self.context_for(authorization))
         if answer is None:
             return None
-        return Response(self.encode_json(answer), media_type="application/json")
+        return Response(self.encode_json(answer), media_type=media_type)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
         return playground_page()
 
     async def on_ws_connect(self, context: Context) -> None:
+        """Identify the connection from its `connection_init` payload, or refuse it saying
+        whether the token is missing, invalid or expired: in the close reason on
+        graphql-transport-ws (code 4403), in `connection_error` on graphql-ws."""
         assert isinstance(context, ConnectionContext) and context.websocket is not None
         params = context.connection_params or {}
         self.identify(context, params.get("Authorization") or params.get("authorization"))
-        if context.identity is None:
-            problem = context.auth_problem or Unauthenticated("Missing credentials.")
-            raise ConnectionRejectionError(
-                {"message": problem.message, "extensions": {"code": problem.code}}
-            )
         protocol = await self.pick_websocket_subprotocol(context.websocket)
+        if context.identity is None:
+            problem = context.auth_problem or MissingToken("Missing credentials.")
+            if protocol == GRAPHQL_TRANSPORT_WS_PROTOCOL:
+                # Strawberry's own close says only "Forbidden".
+                await context.websocket.close(code=4403, reason=refusal_reason(problem))
+            raise ConnectionRejectionError(
+                {
+                    "message": problem.message,
+                    "extensions": {"code": problem.code, "reason": problem.reason},
+                }
+            )
         context.duties.start(
             context.websocket,
             # Legacy graphql-ws clients get Strawberry's own "ka" messages instead.
@@ -155,25 +289,50 @@ class ChatGraphQL(GraphQL[Context, None]):
         return encoded if encoded is not None else super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
+        """A request body: one operation, a JSON object. json.loads raises RecursionError
+        on deep nesting and UnicodeDecodeError on bad bytes; both are the client's malformed
+        body, not a server failure."""
         known = _parsed_body.get()
         if known is not None and known[0] is data:
             return known[1]
-        # json.loads raises RecursionError on deep nesting and UnicodeDecodeError on bad
-        # bytes; both are the client's malformed body, not a server failure.
-        try:
-            parsed = super().parse_json(data)
-        except (RecursionError, UnicodeDecodeError, ValueError) as exc:
-            raise HTTPException(400, "Unable to parse request body as JSON") from exc
-        if not isinstance(parsed, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object.")
+        parsed = self.decode_parameter("The request body", data)
+        if isinstance(parsed, list):
+            raise Refusal(
+                400,
+                BAD_REQUEST,
+                "Batched requests (a JSON array) are not supported: send one operation, "
+                "as a JSON object, per request.",
+            )
+        if not isinstance(parsed, dict):
+            raise Refusal(400, BAD_REQUEST, "The request body must be a JSON object.")
         return parsed
 
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """A GET's parameters: `variables` and `extensions` are JSON (Strawberry then
+        checks that each is an object)."""
+        parsed = dict(params)
+        for name in ("variables", "extensions"):
+            if parsed.get(name):
+                parsed[name] = self.decode_parameter(f"`{name}`", parsed[name])
+        return parsed
 
-def _plain_json_post(request: Request) -> bool:
-    """A POST of JSON that asks for a JSON answer: what the fast path may answer."""
-    headers = request.headers
+    def decode_parameter(self, what: str, data: str | bytes) -> object:
+        try:
+            return self.decode_json(data)
+        except (RecursionError, UnicodeDecodeError, ValueError) as exc:
+            raise Refusal(400, BAD_REQUEST, f"{what} is not valid JSON.") from exc
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """True when nothing ran: no data, and errors that belong to no field."""
     return (
-        request.method == "POST"
-        and headers.get("content-type", "").partition(";")[0].strip() == "application/json"
-        and headers.get("accept", "application/json") in ("application/json", "*/*")
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
     )
+
+
+def unresolved_operation(request_data: GraphQLRequestData) -> str:
+    if request_data.operation_name is not None:
+        return f'The document has no operation named "{request_data.operation_name}".'
+    return "The document has no operation to run."
