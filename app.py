@@ -28,6 +28,7 @@ from speed.gc import freeze_start_up
 from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
 from transports.sse import EVENT_ID, MESSAGE_ID, subscription_endpoint
+from transports.trusted_documents import TrustedDocuments, manifest_paths
 from transports.view import ChatGraphQL
 
 logger = logging.getLogger("chatstore")
@@ -63,6 +64,9 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         events=events,
         settings=settings,
         jwt_secret=jwt_secret,
+        trusted=TrustedDocuments.load(
+            manifest_paths(settings.trusted_documents), only=settings.trusted_documents_only
+        ),
         encode=speed.encode,
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
 
     allowed_origins: list[str] = []
 
+    # Trusted documents: comma-separated manifests (unset: the chat client's; empty: none),
+    # and whether a request must name one of their documents instead of sending a text.
+    trusted_documents: str | None = None
+    trusted_documents_only: bool = False
+
     # Live updates: GraphQL-level pings to WebSocket clients, the broker's own liveness
     # ping, and the periodic revision check that bounds the delay of a lost hint.
     ws_ping_seconds: float = Field(15.0, gt=0)
