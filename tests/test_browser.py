@@ -64,6 +64,16 @@ async def web_server(workdir: Path) -> AsyncIterator[RunningServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+async def trusted_web_server(workdir: Path) -> AsyncIterator[RunningServer]:
+    """TRUSTED_DOCUMENTS_ONLY=true: only the chat client's manifest runs."""
+    async with (
+        database_url("sqlite", workdir) as url,
+        running_server(database_url=url, trusted_documents_only=True) as server,
+    ):
+        yield server
+
+
 @pytest.fixture
 async def browser_http(web_server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=web_server.http_url, timeout=60) as client:
@@ -214,6 +224,18 @@ async def test_graphiql_with_other_hosts_blocked_runs_a_query_and_shows_a_subscr
     web_server: RunningServer,
 ):
     await run_scenario(web_server, "graphiql")
+
+
+async def test_the_chat_client_names_its_documents_by_id_on_a_server_that_runs_no_other(
+    trusted_web_server: RunningServer,
+):
+    await run_scenario(trusted_web_server, "trusted-documents")
+
+
+async def test_the_chat_client_shows_a_tool_result_live_with_trusted_documents_only(
+    trusted_web_server: RunningServer,
+):
+    await run_scenario(trusted_web_server, "live")
 
 
 # Streamed replies and operations that end.

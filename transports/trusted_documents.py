@@ -66,6 +66,8 @@ class TrustedDocuments:
         """`params` (a request's `query`, `documentId`, `variables`, `operationName`,
         `extensions`) with `query` set to the text of the document it names."""
         document_id = named_document(params)
+        # graphql-ws clients must send a `query` string: an empty one is no text.
+        text = params.get("query") or None
         if document_id is None:
             if self.only:
                 raise DocumentRefused(
@@ -77,7 +79,7 @@ class TrustedDocuments:
         document = self.documents.get(document_id)
         if document is not None:
             return {**params, "query": document}
-        if params.get("query") is not None and not self.only:
+        if text is not None and not self.only:
             # An automatic persisted queries client sends the text after a miss: it runs,
             # and nothing is stored (only the manifests name documents).
             return params

@@ -112,8 +112,9 @@ export function follow(options: FollowOptions): () => void {
       if (active === client) active = undefined;
       void client.dispose();
     };
-    const payload = {
-      // graphql-ws sends the payload as given, `documentId` included.
+    const payload: SubscribePayload = {
+      // graphql-ws requires a `query` string, so an empty one goes with `documentId`.
+      query: '',
       ...documentParams(SessionEventsDocument, sendText),
       variables: {
         sessionId: options.sessionId,
@@ -121,7 +122,7 @@ export function follow(options: FollowOptions): () => void {
         // Left out after an event whose sequence was null (a SESSION event, a page load).
         ...(resumedAt.sequence === null ? {} : { afterSequence: resumedAt.sequence }),
       },
-    } as SubscribePayload;
+    };
     client.subscribe<SessionEventsSubscription>(
       payload,
       {

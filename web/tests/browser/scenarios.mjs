@@ -24,15 +24,25 @@ const SCREENSHOT_DIR =
 const WAIT = 15_000;
 // The hang guard where the product goal is "within a second": generous, still no speed check.
 const LIVE_WAIT = 5_000;
-const OPERATIONS = new URL('../../../graphql/operations/', import.meta.url);
+// The trusted documents' ids (`npm run codegen`), by operation name: graphql/operations/*.
+const MANIFEST = JSON.parse(
+  readFileSync(new URL('../../src/gql/persisted-documents.json', import.meta.url), 'utf8'),
+);
+const DOCUMENT_IDS = Object.fromEntries(
+  Object.entries(MANIFEST).map(([id, text]) => [text.match(/^\w+ (\w+)/)[1], id]),
+);
 
-/** Runs graphql/operations/<name>.graphql over HTTP, as the frontend and the worker do. */
+/**
+ * Runs the operation of graphql/operations/<name>.graphql over HTTP by its trusted id, as
+ * the frontend and the worker do (the server may run with TRUSTED_DOCUMENTS_ONLY).
+ */
 async function graphql(token, name, variables) {
-  const query = readFileSync(new URL(`${name}.graphql`, OPERATIONS), 'utf8');
+  const documentId = DOCUMENT_IDS[name];
+  assert.ok(documentId, `${name} is not in the trusted documents' manifest`);
   const response = await fetch(`${BASE_URL}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ documentId, variables }),
   });
   const body = await response.json();
   assert.ok(response.ok && !body.errors, `${name}: HTTP ${response.status} ${JSON.stringify(body)}`);
@@ -328,6 +338,46 @@ const scenarios = {
     await result(subscription, '"content": "Agent ready."');
     await screenshot(subscription, '5-graphiql-subscription');
   },
+  /**
+   * 5b. On a server that runs trusted documents only, the chat client works: it loads the
+   * list and the chat, sends a message and shows a worker's reply live, naming every
+   * document by its id over HTTP and on the WebSocket, never sending a document's text.
+   */
+  async 'trusted-documents'(context) {
+    const sent = [];
+    context.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/graphql' && request.method() === 'POST') {
+        sent.push(JSON.parse(request.postData()));
+      }
+    });
+    const frames = [];
+    context.on('page', (page) =>
+      page.on('websocket', (socket) =>
+        socket.on('framesent', ({ payload }) => frames.push(JSON.parse(payload))),
+      ),
+    );
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    await page.locator('.chats a').first().waitFor({ timeout: WAIT });
+    await page.fill('input[name="content"]', 'Which invoices are due?');
+    await page.click('.composer button[type="submit"]');
+    await expectMessage(page, 'USER', 'Which invoices are due?');
+    await worker.reply(sessionId, 'Three, all due Friday.');
+    await expectMessage(page, 'ASSISTANT', 'Three, all due Friday.');
+
+    const operationNames = (id) => MANIFEST[id]?.match(/^\w+ (\w+)/)[1];
+    const posted = sent.map((body) => operationNames(body.documentId));
+    for (const name of ['ChatList', 'ChatPage', 'SendMessage']) {
+      assert.ok(posted.includes(name), `${name} was not sent by id: ${JSON.stringify(sent)}`);
+    }
+    assert.ok(sent.every((body) => body.query === undefined), 'a document went as text');
+    const subscribes = frames.filter((frame) => frame.type === 'subscribe');
+    assert.equal(subscribes.length, 1, JSON.stringify(frames));
+    assert.equal(operationNames(subscribes[0].payload.documentId), 'SessionEvents');
+    assert.equal(subscribes[0].payload.query, '', 'graphql-ws requires a string: no text');
+    await screenshot(page, '5b-trusted-documents');
+  },
+
   /**
    * 6. With a chat open, a worker appends the assistant's plain reply (no tool call): it
    * appears on the page. The product goal is within a second; the wait is only a hang guard.
