@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./chatstore.db"
     broadcast_url: str = "memory://"
     jwt_secret: SecretStr | None = None
+    # Lifetime of the token printed at start in dev mode (no JWT_SECRET).
+    dev_token_hours: float = Field(24.0, gt=0)
     # PostgreSQL connections per server process: kept open, and opened beyond that while busy.
     database_pool_size: int = Field(20, gt=0)
     database_max_overflow: int = Field(10, ge=0)
