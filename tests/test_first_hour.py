@@ -59,7 +59,7 @@ async def test_the_dev_mode_log_gives_the_urls_and_a_token_for_the_pages_token_f
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "uvicorn", "app:app", "--host", "0.0.0.0", "--port", str(port)),
+            *("-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port)),
             cwd=REPO,
             env=env,
             stdout=output,
