@@ -245,7 +245,12 @@ async def test_a_subscription_names_its_document_by_id_and_the_allow_list_holds_
                 {
                     "id": "known",
                     "type": subscribe,
-                    "payload": {"documentId": document_id("SessionEvents"), "variables": variables},
+                    # As graphql-ws clients must: a `query` string, empty, with the id.
+                    "payload": {
+                        "query": "",
+                        "documentId": document_id("SessionEvents"),
+                        "variables": variables,
+                    },
                 }
             )
         )

@@ -1,4 +1,4 @@
-"""The Strawberry ASGI app: who is calling, and bodies it cannot parse."""
+"""The Strawberry ASGI app: who is calling, bodies it cannot parse, and documents named by id."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -190,7 +190,11 @@ class ChatGraphQL(GraphQL[Context, None]):
         parsed = self._parse_json_value(data)
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
-        return self.trusted.resolve(parsed) if isinstance(parsed, dict) else parsed
+        if isinstance(parsed, list):  # a batch (refused unless batching is on)
+            return [
+                self.trusted.resolve(item) if isinstance(item, dict) else item for item in parsed
+            ]
+        return self.trusted.resolve(parsed)
 
     def parse_query_params(self, params: Mapping[str, str | None]) -> dict[str, Any]:
         """A GET request's parameters, `variables` and `extensions` JSON-decoded."""

@@ -878,13 +878,14 @@ const scenarios = {
     const reply = await worker.startReply(sessionId);
     await worker.send(sessionId, reply.id, 'Checking your ');
     await context.route(`${BASE_URL}/graphql`, async (route) => {
-      if (!route.request().postData()?.includes('query ChatPage')) return route.continue();
+      const body = route.request().postDataJSON();
+      if (body?.documentId !== DOCUMENT_IDS.ChatPage) return route.continue();
       const response = await route.fetch();
-      const body = await response.json();
-      for (const message of body.data.session.messages) {
+      const page = await response.json();
+      for (const message of page.data.session.messages) {
         if (message.id === reply.id) message.content = message.content.slice(0, -5);
       }
-      return route.fulfill({ response, json: body });
+      return route.fulfill({ response, json: page });
     });
     const page = await openChat(context, sessionId);
     await expectContent(page, reply.sequence, 'Checking '); // what the page was given
