@@ -78,7 +78,9 @@ async def test_the_dev_mode_log_gives_the_urls_and_a_token_for_the_pages_token_f
                 await asyncio.sleep(0.1)
             text = log.read_text()
             assert f"Open GraphiQL at {base}/graphql or the chat client at {base}/app/" in text
-            assert "paste it into the page's Bearer token field" in text
+            assert "(valid for 2 hours, DEV_TOKEN_HOURS) into the page's Bearer token field:" in (
+                text
+            )
             assert "Headers pane" not in text
             (token,) = re.findall(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]+)$", text, re.MULTILINE)
             claims = jwt.decode(token, options={"verify_signature": False})

@@ -70,12 +70,13 @@ def served_at(argv: Sequence[str] = sys.argv) -> str:
 
 
 def dev_mode_directions(token: str, lifetime: timedelta, base_url: str) -> str:
-    """The start-up log's words for a server in dev mode: the token, and where it goes."""
+    """The start-up log's words for a server in dev mode: where the token goes, then the
+    token alone on the last line."""
     hours = lifetime / timedelta(hours=1)
     return (
-        "JWT_SECRET is not set: dev mode, with a random key for this run only. "
-        f"A token for user 'dev', valid for {hours:g} hours (DEV_TOKEN_HOURS):\n"
-        f"{token}\n"
+        "JWT_SECRET is not set: dev mode, with a random key for this run only.\n"
         f"Open GraphiQL at {base_url}/graphql or the chat client at {base_url}/app/ and paste "
-        "it into the page's Bearer token field."
+        f"this token for user 'dev' (valid for {hours:g} hours, DEV_TOKEN_HOURS) into the "
+        "page's Bearer token field:\n"
+        f"{token}"
     )
