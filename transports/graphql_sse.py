@@ -47,6 +47,7 @@ from strawberry.types import ExecutionResult
 
 from core.errors import Unauthenticated
 from transports.sse import EVENT_ID, request_context
+from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.view import ChatGraphQL
 
 STREAM = "text/event-stream"
@@ -90,7 +91,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
             if context.identity is None:
                 problem = context.auth_problem or Unauthenticated("Missing credentials.")
                 raise Refusal(401, problem.code, problem.message)
-            operation = await _graphql_request(request)
+            operation = await _graphql_request(request, view.trusted)
             document, definition = _operation(operation)
             if request.method == "GET" and _kind(definition) is OperationType.MUTATION:
                 raise Refusal(405, "BAD_REQUEST", "A mutation needs POST.")
@@ -115,8 +116,9 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
     return graphql_over_sse
 
 
-async def _graphql_request(request: Request) -> GraphQLRequest:
-    """The request's parameters, from the JSON body of a POST or the query of a GET."""
+async def _graphql_request(request: Request, trusted: TrustedDocuments) -> GraphQLRequest:
+    """The request's parameters, from the JSON body of a POST or the query of a GET; a
+    trusted document named by its id is read from `trusted`."""
     if request.method == "GET":
         params = request.query_params
         fields: dict[str, Any] = {
@@ -133,6 +135,10 @@ async def _graphql_request(request: Request) -> GraphQLRequest:
         if not isinstance(body, dict):
             raise Refusal(400, "BAD_REQUEST", "The body must be a JSON object.")
         fields = body
+    try:
+        fields = trusted.resolve(dict(fields))
+    except DocumentRefused as refused:
+        raise Refusal(400, refused.code, refused.message) from None
     query, variables = fields.get("query"), fields.get("variables")
     name, extensions = fields.get("operationName"), fields.get("extensions")
     if not isinstance(query, str) or not query.strip():
