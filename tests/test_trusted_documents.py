@@ -294,3 +294,23 @@ async def test_manifests_come_from_the_setting_and_an_unreadable_one_stops_the_s
     (tmp_path / "list.json").write_text("[]")
     with pytest.raises(RuntimeError, match="not a JSON object"):
         create_app(Settings(jwt_secret=JWT_SECRET, trusted_documents=str(tmp_path / "list.json")))
+
+
+async def test_graphql_over_sse_names_documents_by_id_and_keeps_the_allow_list(
+    trusted_only: RunningServer,
+):
+    token = token_for(new_user())
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    async with httpx.AsyncClient(base_url=trusted_only.http_url, timeout=60) as http:
+        body = {"documentId": document_id("ListSessions"), "variables": {"limit": 1}}
+        named = await http.post("/graphql/stream", json=body, headers=headers)
+        text = await http.post(
+            "/graphql/stream", json={"query": "{ sessionCount }"}, headers=headers
+        )
+        unknown = await http.post("/graphql/stream", json={"documentId": UNKNOWN}, headers=headers)
+    assert named.status_code == 200, named.text
+    assert '"sessionCount":0' in named.text and "event: complete" in named.text
+    assert text.status_code == 400
+    assert text.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    assert unknown.status_code == 400
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
