@@ -1,4 +1,5 @@
-"""Validation rules that refuse abusive documents before they cost much.
+"""Validation rules that refuse abusive documents before they cost much, and introspection
+where it is off.
 
 The depth limit counts every field, introspection included: Strawberry's QueryDepthLimiter
 skips `__schema`, `__type` and everything below them, so a deep introspection document
@@ -17,6 +18,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -119,9 +121,14 @@ class RequestLimits(SchemaExtension):
 
 
 def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules of the settings' limits, built once per schema."""
-    return (
+    """The validation rules of the settings' limits, built once per schema; without
+    introspection (production, unless INTROSPECTION turns it on), graphql-core's rule that
+    refuses `__schema` and `__type` (`__typename` stays)."""
+    rules: tuple[type[ASTValidationRule], ...] = (
         max_depth_rule(settings.max_query_depth),
         max_aliases_rule(settings.max_aliases),
         max_mutation_fields_rule(settings.max_mutation_fields),
     )
+    if not settings.allows_introspection:
+        rules += (NoSchemaIntrospectionCustomRule,)
+    return rules

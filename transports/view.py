@@ -28,7 +28,7 @@ from strawberry.types.unset import UNSET
 
 from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import MissingToken, Unauthenticated
-from core.identity import identity_from_authorization
+from core.identity import TokenVerifier, identity_from_authorization
 from core.settings import Settings
 from db.engine import Database
 from live.events import Events
@@ -42,6 +42,7 @@ from transports.refusals import (
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
+    NOT_FOUND,
     SUBSCRIPTION_NOT_SUPPORTED,
     Refusal,
     refusal_response,
@@ -57,7 +58,9 @@ STREAMED_MEDIA_TYPES = {
 
 # Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
 # its second argument builds the request's context.
-AnswerQuery = Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+AnswerQuery = Callable[
+    [Mapping[str, Any], Callable[[], Awaitable[Context]]], Awaitable[dict[str, Any] | None]
+]
 
 # The body a request's fast path parsed, and what it parsed to: the full path reuses it.
 _parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar("parsed_body", default=None)
@@ -84,7 +87,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         database: Database,
         events: Events,
         settings: Settings,
-        jwt_secret: str,
+        verifier: TokenVerifier,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
         **options: Any,
@@ -93,15 +96,15 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.database = database
         self.events = events
         self.settings = settings
-        self.jwt_secret = jwt_secret
+        self.verifier = verifier
         self._encode = encode
         self._answer_query = answer_query
 
-    def context_for(self, authorization: object) -> Context:
+    async def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
         with the caller's identity or why there is none."""
         context = Context(database=self.database, events=self.events, settings=self.settings)
-        self.identify(context, authorization)
+        await self.identify(context, authorization)
         return context
 
     async def get_context(
@@ -114,7 +117,7 @@ class ChatGraphQL(GraphQL[Context, None]):
                 settings=self.settings,
                 websocket=request,
             )
-        return self.context_for(request.headers.get("authorization"))
+        return await self.context_for(request.headers.get("authorization"))
 
     async def run(  # type: ignore[override]
         self,
@@ -244,7 +247,14 @@ class ChatGraphQL(GraphQL[Context, None]):
         return Response(self.encode_json(answer), media_type=media_type)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
+        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN
+        page; not in production, unless GRAPHIQL turns it on."""
+        if not self.settings.serves_graphiql:
+            raise Refusal(
+                404,
+                NOT_FOUND,
+                "GraphiQL is not served here (production mode; GRAPHIQL=true serves it).",
+            )
         return playground_page()
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -253,7 +263,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         graphql-transport-ws (code 4403), in `connection_error` on graphql-ws."""
         assert isinstance(context, ConnectionContext) and context.websocket is not None
         params = context.connection_params or {}
-        self.identify(context, params.get("Authorization") or params.get("authorization"))
+        await self.identify(context, params.get("Authorization") or params.get("authorization"))
         protocol = await self.pick_websocket_subprotocol(context.websocket)
         if context.identity is None:
             problem = context.auth_problem or MissingToken("Missing credentials.")
@@ -275,11 +285,12 @@ class ChatGraphQL(GraphQL[Context, None]):
             expires_at=context.identity.expires_at,
         )
 
-    def identify(self, context: Context, authorization: object) -> None:
-        """Set the context's identity from an Authorization value, or why there is none."""
+    async def identify(self, context: Context, authorization: object) -> None:
+        """Set the context's identity from an Authorization value, or why there is none:
+        every transport (HTTP, WebSocket, both SSE paths) identifies its callers here."""
         try:
             header = authorization if isinstance(authorization, str) else None
-            context.identity = identity_from_authorization(header, self.jwt_secret)
+            context.identity = await identity_from_authorization(header, self.verifier)
         except Unauthenticated as problem:
             context.auth_problem = problem
 
