@@ -104,6 +104,15 @@ def max_mutation_fields_rule(max_fields: int) -> type[ASTValidationRule]:
     return MaxMutationFields
 
 
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """graphql-core's rule against introspection, reporting the fields that enter it
+    (`__schema`, `__type`) instead of every field selected beneath them too."""
+
+    def enter_field(self, node: FieldNode, *args: Any) -> None:
+        if node.name.value in ("__schema", "__type"):
+            super().enter_field(node, *args)
+
+
 class RequestLimits(SchemaExtension):
     """Every operation is parsed with at most `max_tokens` lexical tokens and validated with
     the `rules` beside graphql-core's, whatever caches sit in front of parsing and
@@ -130,5 +139,5 @@ def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
         max_mutation_fields_rule(settings.max_mutation_fields),
     )
     if not settings.allows_introspection:
-        rules += (NoSchemaIntrospectionCustomRule,)
+        rules += (NoIntrospection,)
     return rules
