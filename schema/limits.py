@@ -131,8 +131,8 @@ class RequestLimits(SchemaExtension):
 
 def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
     """The validation rules of the settings' limits, built once per schema; without
-    introspection (production, unless INTROSPECTION turns it on), graphql-core's rule that
-    refuses `__schema` and `__type` (`__typename` stays)."""
+    introspection (production, unless INTROSPECTION turns it on), the rule that refuses
+    `__schema` and `__type` too (`__typename` stays)."""
     rules: tuple[type[ASTValidationRule], ...] = (
         max_depth_rule(settings.max_query_depth),
         max_aliases_rule(settings.max_aliases),
