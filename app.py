@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from core.identity import generate_dev_secret, issue_token
+from core.identity import generate_dev_secret, issue_token, token_verifier
 from core.settings import Settings
 from db.engine import Database, create_engine
 from db.migrate import migrate
@@ -40,9 +40,11 @@ logger = logging.getLogger("chatstore")
 def create_app(settings: Settings, *, query: type = Query) -> Starlette:
     """The app for `settings`; `query` replaces the Query root type (for tests that add a
     rule to a root field and check that every path obeys it)."""
-    secret = settings.jwt_secret
-    dev_mode = secret is None
-    jwt_secret = generate_dev_secret() if secret is None else secret.get_secret_value()
+    # Settings refuse production without a key; development without one makes its own.
+    dev_key = settings.jwt_secret is None and settings.jwt_jwks_url is None
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret is not None else None
+    if dev_key:
+        secret = generate_dev_secret()
     database = Database(
         create_engine(
             settings.database_url,
@@ -66,9 +68,9 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         database=database,
         events=events,
         settings=settings,
-        jwt_secret=jwt_secret,
+        verifier=token_verifier(settings, secret=secret),
         trusted=TrustedDocuments.load(
-            manifest_paths(settings.trusted_documents), only=settings.trusted_documents_only
+            manifest_paths(settings.trusted_documents), only=settings.runs_trusted_documents_only
         ),
         encode=speed.encode,
         answer_query=speed.fast_queries(schema),
@@ -96,9 +98,10 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         expiry = asyncio.create_task(
             expire_forever(expire, events.publish_revision, settings.expiry_seconds)
         )
-        if dev_mode:
+        log_mode(settings)
+        if dev_key and secret is not None:
             lifetime = timedelta(hours=settings.dev_token_hours)
-            token = issue_token(jwt_secret, "dev", ttl=lifetime)
+            token = issue_token(secret, "dev", ttl=lifetime)
             logger.warning(dev_mode_directions(token, lifetime, served_at()))
         try:
             yield
@@ -155,6 +158,25 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
     app.state.database = database
     app.state.events = events
     return app
+
+
+def log_mode(settings: Settings) -> None:
+    """Say at start what the environment turns on and off."""
+    keys = [
+        name
+        for name, value in (
+            ("JWT_SECRET", settings.jwt_secret),
+            ("JWT_JWKS_URL", settings.jwt_jwks_url),
+        )
+        if value is not None
+    ]
+    logger.info(
+        "ENVIRONMENT=%s: tokens verified with %s; GraphiQL %s, introspection %s",
+        settings.environment,
+        " and ".join(keys) or "a random dev key",
+        "on" if settings.serves_graphiql else "off",
+        "on" if settings.allows_introspection else "off",
+    )
 
 
 app = create_app(Settings())

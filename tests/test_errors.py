@@ -155,7 +155,7 @@ BAD_CREDENTIALS: dict[str, tuple[Callable[[str], str | None], str]] = {
     "without_sub": (lambda user: _signed({"name": user}), "sub"),
     "empty_sub": (lambda user: _signed({"sub": ""}), "sub"),
     "unsigned_alg_none": (
-        lambda user: "Bearer " + jwt.encode({"sub": user}, None, algorithm="none"),
+        lambda user: "Bearer " + jwt.encode({"sub": user}, "", algorithm="none"),
         "token",
     ),
     "another_algorithm": (_signed_with_hs512, "token"),

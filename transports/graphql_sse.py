@@ -87,7 +87,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
                 )
             if STREAM not in request.headers.get("accept", ""):
                 raise Refusal(406, "BAD_REQUEST", f"This path answers only Accept: {STREAM}.")
-            context = request_context(view, request)
+            context = await request_context(view, request)
             if context.identity is None:
                 problem = context.auth_problem or Unauthenticated("Missing credentials.")
                 raise Refusal(401, problem.code, problem.message)

@@ -49,7 +49,7 @@ def subscription_endpoint(
     subscription = from_checkout(OPERATIONS / f"{operation}.graphql").read_text()
 
     async def stream_subscription(request: Request) -> Response:
-        context = request_context(view, request)
+        context = await request_context(view, request)
         try:
             variables = await _variables(request, context, event_ids)
         except ClientError as error:
@@ -67,13 +67,13 @@ def subscription_endpoint(
     return stream_subscription
 
 
-def request_context(view: ChatGraphQL, request: Request) -> Context:
+async def request_context(view: ChatGraphQL, request: Request) -> Context:
     """The context of an SSE request: its identity from the Authorization header, or from
     `access_token` in the query, since an EventSource cannot send headers."""
-    context = view.context_for(request.headers.get("authorization"))
+    context = await view.context_for(request.headers.get("authorization"))
     token = request.query_params.get("access_token")
     if context.identity is None and token:
-        view.identify(context, f"Bearer {token}")
+        await view.identify(context, f"Bearer {token}")
     return context
 
 

@@ -30,7 +30,7 @@ from strawberry.types.unset import UNSET
 
 from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import MissingToken, Unauthenticated
-from core.identity import identity_from_authorization
+from core.identity import TokenVerifier, identity_from_authorization
 from core.settings import Settings
 from db.engine import Database
 from live.events import Events
@@ -44,11 +44,13 @@ from transports.refusals import (
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
+    NOT_FOUND,
     SUBSCRIPTION_NOT_SUPPORTED,
     Refusal,
     refusal_response,
 )
-from transports.trusted_documents import NOT_FOUND, DocumentRefused, TrustedDocuments
+from transports.trusted_documents import NOT_FOUND as UNKNOWN_DOCUMENT
+from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.ws_protocols import LegacyWsHandler, TransportWsHandler, WebSocketClosedOnce
 
 # The streamed responses Strawberry speaks when the view has the protocol; a request that
@@ -60,7 +62,9 @@ STREAMED_MEDIA_TYPES = {
 
 # Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
 # its second argument builds the request's context.
-AnswerQuery = Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+AnswerQuery = Callable[
+    [Mapping[str, Any], Callable[[], Awaitable[Context]]], Awaitable[dict[str, Any] | None]
+]
 
 # The body a request's fast path parsed, and what it parsed to: the full path reuses it.
 _parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar("parsed_body", default=None)
@@ -89,7 +93,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         database: Database,
         events: Events,
         settings: Settings,
-        jwt_secret: str,
+        verifier: TokenVerifier,
         trusted: TrustedDocuments,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
@@ -99,16 +103,16 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.database = database
         self.events = events
         self.settings = settings
-        self.jwt_secret = jwt_secret
+        self.verifier = verifier
         self.trusted = trusted
         self._encode = encode
         self._answer_query = answer_query
 
-    def context_for(self, authorization: object) -> Context:
+    async def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
         with the caller's identity or why there is none."""
         context = Context(database=self.database, events=self.events, settings=self.settings)
-        self.identify(context, authorization)
+        await self.identify(context, authorization)
         return context
 
     async def get_context(
@@ -121,7 +125,7 @@ class ChatGraphQL(GraphQL[Context, None]):
                 settings=self.settings,
                 websocket=request,
             )
-        return self.context_for(request.headers.get("authorization"))
+        return await self.context_for(request.headers.get("authorization"))
 
     async def run(  # type: ignore[override]
         self,
@@ -256,7 +260,14 @@ class ChatGraphQL(GraphQL[Context, None]):
         return not named and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
+        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN
+        page; not in production, unless GRAPHIQL turns it on."""
+        if not self.settings.serves_graphiql:
+            raise Refusal(
+                404,
+                NOT_FOUND,
+                "GraphiQL is not served here (production mode; GRAPHIQL=true serves it).",
+            )
         return playground_page()
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -265,7 +276,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         graphql-transport-ws (code 4403), in `connection_error` on graphql-ws."""
         assert isinstance(context, ConnectionContext) and context.websocket is not None
         params = context.connection_params or {}
-        self.identify(context, params.get("Authorization") or params.get("authorization"))
+        await self.identify(context, params.get("Authorization") or params.get("authorization"))
         protocol = await self.pick_websocket_subprotocol(context.websocket)
         if context.identity is None:
             problem = context.auth_problem or MissingToken("Missing credentials.")
@@ -287,11 +298,12 @@ class ChatGraphQL(GraphQL[Context, None]):
             expires_at=context.identity.expires_at,
         )
 
-    def identify(self, context: Context, authorization: object) -> None:
-        """Set the context's identity from an Authorization value, or why there is none."""
+    async def identify(self, context: Context, authorization: object) -> None:
+        """Set the context's identity from an Authorization value, or why there is none:
+        every transport (HTTP, WebSocket, both SSE paths) identifies its callers here."""
         try:
             header = authorization if isinstance(authorization, str) else None
-            context.identity = identity_from_authorization(header, self.jwt_secret)
+            context.identity = await identity_from_authorization(header, self.verifier)
         except Unauthenticated as problem:
             context.auth_problem = problem
 
@@ -335,7 +347,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         except DocumentRefused as refused:
             # An unknown id is a request error (200 as application/json), as automatic
             # persisted queries clients expect before they resend the text.
-            status = None if refused.code == NOT_FOUND else 400
+            status = None if refused.code == UNKNOWN_DOCUMENT else 400
             raise Refusal(status, refused.code, refused.message) from refused
 
     def decode_parameter(self, what: str, data: str | bytes) -> object:
