@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     single_statement_append: bool = True
     gc_freeze: bool = True
 
+    # Limits per caller, each held by every server process on its own (README: Limits per
+    # caller). A request rate of 0 turns that limit off.
+    max_sockets_per_user: int = Field(20, gt=0)
+    max_subscriptions_per_socket: int = Field(100, gt=0)
+    connection_init_wait_seconds: float = Field(10.0, gt=0)
+    rate_limit_per_second: float = Field(50.0, ge=0)
+    rate_limit_burst: int = Field(100, gt=0)
+
     allowed_origins: list[str] = []
 
     # Live updates: GraphQL-level pings to WebSocket clients, the broker's own liveness

@@ -1,23 +1,102 @@
-"""Where our WebSocket protocols differ from Strawberry's handling of them."""
+"""Where our WebSocket protocols differ from Strawberry's handling of them: a null
+`connection_init` payload, a coded refusal of an operation over the caller's limits
+(transports/caller_limits.py), and the wait for `connection_init` on legacy graphql-ws too."""
 
+import asyncio
+from contextlib import suppress
+from typing import Any, Protocol, cast
+
+from graphql import GraphQLFormattedError
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyConnectionInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from schema.context import Context
+
+# graphql-transport-ws's close code for a socket that sent no `connection_init` in time.
+INIT_TIMEOUT = 4408
+
+
+class OperationGate(Protocol):
+    """The view's verdict on a new operation of a connection (transports/view.py)."""
+
+    def operation_refusal(self, context: Context, running: int) -> GraphQLFormattedError | None:
+        """The coded error refusing a new operation while `running` ones run, or None."""
+        ...
 
 
 class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws types the `connection_init` payload as an object or null, but
-    Strawberry closes a null one with 4400: here it is no payload, so no token (4403)."""
+    Strawberry closes a null one with 4400: here it is no payload, so no token (4403). An
+    operation over the caller's limits gets an `error` message with a code; the
+    connection and its other operations go on."""
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if "payload" in message and message["payload"] is None:
             message = {"type": "connection_init"}
         await super().handle_connection_init(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            gate = cast(OperationGate, self.view)
+            refusal = gate.operation_refusal(self.context, len(self.operations))
+            if refusal is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+
+class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws with the same limits: a coded `error` for an operation over them,
+    and the socket closed (4408, as graphql-transport-ws does) when no `connection_init`
+    came within the view's `connection_init_wait_timeout`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection_init_received = False
+
+    async def handle(self) -> None:
+        waiting = asyncio.create_task(self._close_without_init())
+        try:
+            await super().handle()
+        finally:
+            waiting.cancel()
+            with suppress(asyncio.CancelledError):
+                await waiting
+
+    async def _close_without_init(self) -> None:
+        view = cast(Any, self.view)
+        await asyncio.sleep(view.connection_init_wait_timeout.total_seconds())
+        if not self.connection_init_received:
+            await self.websocket.close(
+                code=INIT_TIMEOUT, reason="Connection initialisation timeout"
+            )
+
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        self.connection_init_received = True
+        await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged:
+            running = len(self.tasks) - (message["id"] in self.tasks)
+            refusal = cast(OperationGate, self.view).operation_refusal(self.context, running)
+            if refusal is not None:
+                await self.send_message({"type": "error", "id": message["id"], "payload": refusal})
+                return
+        await super().handle_start(message)
 
 
 class WebSocketClosedOnce(ASGIWebSocketAdapter):
