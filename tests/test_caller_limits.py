@@ -56,9 +56,7 @@ async def client(limited: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def post(
-    client: httpx.AsyncClient, token: str | None, query: str = COUNT
-) -> httpx.Response:
+async def post(client: httpx.AsyncClient, token: str | None, query: str = COUNT) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return await client.post("/graphql", json={"query": query}, headers=headers)
 

@@ -477,6 +477,18 @@ INVALID = {
         'mutation { createSession(input: {title: "t"}) { id nope } }',
         "nope",
     ),
+    # Found by tests/test_fuzz.py: a scalar literal its parser refuses was masked as an
+    # INTERNAL_SERVER_ERROR.
+    "datetime_literal_not_iso": (
+        'mutation { appendMessageContent(sessionId: "x", messageId: "y", text: "t",'
+        ' deadline: "tomorrow") { id } }',
+        "ISO 8601",
+    ),
+    "datetime_literal_without_offset": (
+        'mutation { appendMessageContent(sessionId: "x", messageId: "y", text: "t",'
+        ' deadline: "2026-01-28T05:09:34") { id } }',
+        "UTC offset",
+    ),
 }
 
 
