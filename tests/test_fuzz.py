@@ -26,7 +26,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis_graphql import Mode, from_schema
+from hypothesis_graphql import Mode, from_schema, queries
 
 from core.settings import Settings
 from schema.build import build_schema
@@ -75,7 +75,9 @@ def string(value: str) -> graphql.ValueNode:
 
 # Argument values for the schema's scalars: the user's sessions and their tool calls as
 # well as anything at all, so that generated mutations also reach the database.
-ids = st.one_of(st.sampled_from(SESSIONS), st.uuids().map(str), st.text(max_size=40))
+ids = st.one_of(
+    st.sampled_from(SESSIONS), st.sampled_from(SESSIONS), st.uuids().map(str), st.text(max_size=40)
+)
 datetimes = st.one_of(
     st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
     st.timedeltas(min_value=timedelta(seconds=-60), max_value=timedelta(days=2)).map(
@@ -132,6 +134,10 @@ CUSTOM_SCALARS = {
 documents = st.one_of(
     from_schema(SDL, custom_scalars=CUSTOM_SCALARS, mode=Mode.POSITIVE),
     from_schema(SDL, custom_scalars=CUSTOM_SCALARS, mode=Mode.NEGATIVE),
+)
+query_documents = st.one_of(
+    queries(SDL, custom_scalars=CUSTOM_SCALARS, mode=Mode.POSITIVE),
+    queries(SDL, custom_scalars=CUSTOM_SCALARS, mode=Mode.NEGATIVE),
 )
 
 
@@ -261,7 +267,7 @@ async def test_no_request_gets_a_server_error_or_shows_the_servers_insides(
 
 @LONG_ENOUGH
 @FUZZ_SETTINGS
-@given(document=documents)
+@given(document=query_documents)
 async def test_no_query_over_get_gets_a_server_error_or_shows_the_servers_insides(
     fuzz_client: httpx.AsyncClient, tally: Tally, document: str
 ):
