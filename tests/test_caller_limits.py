@@ -50,7 +50,7 @@ async def limited(workdir: Path) -> AsyncIterator[RunningServer]:
             yield server
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def client(limited: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=limited.http_url, timeout=WAIT) as http:
         yield http
