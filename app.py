@@ -30,7 +30,9 @@ from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
 from transports.graphql_sse import graphql_sse_endpoint
 from transports.sse import EVENT_ID, MESSAGE_ID, subscription_endpoint
+from transports.trusted_documents import TrustedDocuments, manifest_paths
 from transports.view import ChatGraphQL
+from transports.welcome import dev_mode_directions, home, served_at
 
 logger = logging.getLogger("chatstore")
 
@@ -65,6 +67,9 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         events=events,
         settings=settings,
         jwt_secret=jwt_secret,
+        trusted=TrustedDocuments.load(
+            manifest_paths(settings.trusted_documents), only=settings.trusted_documents_only
+        ),
         encode=speed.encode,
         answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,
@@ -94,12 +99,9 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             expire_forever(expire, events.publish_revision, settings.expiry_seconds)
         )
         if dev_mode:
-            logger.warning(
-                "JWT_SECRET is not set: dev mode, with a random key for this run only. "
-                "A token for user 'dev' (GraphiQL: add the header "
-                '{"Authorization": "Bearer <token>"}):\n%s',
-                issue_token(jwt_secret, "dev"),
-            )
+            lifetime = timedelta(hours=settings.dev_token_hours)
+            token = issue_token(jwt_secret, "dev", ttl=lifetime)
+            logger.warning(dev_mode_directions(token, lifetime, served_at()))
         try:
             yield
         finally:
@@ -125,6 +127,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
 
     app = Starlette(
         routes=[
+            Route("/", home),
             Route("/graphql", graphql),  # other methods: a coded 405 from the view
             WebSocketRoute("/graphql", graphql),
             # PUT and DELETE too: the protocol's single connection mode, not served, gets a

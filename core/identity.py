@@ -27,10 +27,19 @@ def generate_dev_secret() -> str:
     return secrets.token_urlsafe(48)
 
 
+# How long a token minted here is valid unless the caller says otherwise.
+TOKEN_LIFETIME = timedelta(hours=24)
+
+
 def issue_token(
-    secret: str, user_id: str, *, role: str | None = None, ttl: timedelta | None = None
+    secret: str,
+    user_id: str,
+    *,
+    role: str | None = None,
+    ttl: timedelta | None = TOKEN_LIFETIME,
 ) -> str:
-    """A signed token for `user_id` (used for the dev token and by tests and tools)."""
+    """A signed token for `user_id` that expires after `ttl` (`None`: never), used for the
+    dev token and by tests and tools."""
     claims: dict[str, object] = {"sub": user_id, "iat": datetime.now(UTC)}
     if role is not None:
         claims["role"] = role

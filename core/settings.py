@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./chatstore.db"
     broadcast_url: str = "memory://"
     jwt_secret: SecretStr | None = None
+    # Lifetime of the token printed at start in dev mode (no JWT_SECRET).
+    dev_token_hours: float = Field(24.0, gt=0)
     # PostgreSQL connections per server process: kept open, and opened beyond that while busy.
     database_pool_size: int = Field(20, gt=0)
     database_max_overflow: int = Field(10, ge=0)
@@ -50,6 +52,11 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(400, gt=0)
 
     allowed_origins: list[str] = []
+
+    # Trusted documents: comma-separated manifests (unset: the chat client's; empty: none),
+    # and whether a request must name one of their documents instead of sending a text.
+    trusted_documents: str | None = None
+    trusted_documents_only: bool = False
 
     # Live updates: GraphQL-level pings to WebSocket clients, the broker's own liveness
     # ping, and the periodic revision check that bounds the delay of a lost hint.

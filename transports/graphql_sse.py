@@ -48,6 +48,7 @@ from strawberry.types import ExecutionResult
 from core.errors import Unauthenticated
 from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.sse import EVENT_ID, request_context
+from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.view import ChatGraphQL
 
 STREAM = "text/event-stream"
@@ -98,7 +99,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
             if wait:
                 headers = {"Retry-After": retry_after(wait)}
                 raise Refusal(429, RATE_LIMITED, view.rate_message(wait), headers)
-            operation = await _graphql_request(request)
+            operation = await _graphql_request(request, view.trusted)
             document, definition = _operation(operation)
             if request.method == "GET" and _kind(definition) is OperationType.MUTATION:
                 raise Refusal(405, "BAD_REQUEST", "A mutation needs POST.")
@@ -123,8 +124,9 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
     return graphql_over_sse
 
 
-async def _graphql_request(request: Request) -> GraphQLRequest:
-    """The request's parameters, from the JSON body of a POST or the query of a GET."""
+async def _graphql_request(request: Request, trusted: TrustedDocuments) -> GraphQLRequest:
+    """The request's parameters, from the JSON body of a POST or the query of a GET; a
+    trusted document named by its id is read from `trusted`."""
     if request.method == "GET":
         params = request.query_params
         fields: dict[str, Any] = {
@@ -141,6 +143,10 @@ async def _graphql_request(request: Request) -> GraphQLRequest:
         if not isinstance(body, dict):
             raise Refusal(400, "BAD_REQUEST", "The body must be a JSON object.")
         fields = body
+    try:
+        fields = trusted.resolve(dict(fields))
+    except DocumentRefused as refused:
+        raise Refusal(400, refused.code, refused.message) from None
     query, variables = fields.get("query"), fields.get("variables")
     name, extensions = fields.get("operationName"), fields.get("extensions")
     if not isinstance(query, str) or not query.strip():

@@ -1,8 +1,10 @@
-"""The Strawberry ASGI app: who is calling, and GraphQL over HTTP to the letter.
+"""The Strawberry ASGI app: who is calling, GraphQL over HTTP to the letter, and documents
+named by id.
 
 HTTP: the response is `application/graphql-response+json` or `application/json`, as the
 client's Accept prefers, and every request refused before execution is answered as a
-GraphQL error with a code (transports/refusals.py), from one place: `answer_http`.
+GraphQL error with a code (transports/refusals.py), from one place: `answer_http`. A request
+may name a trusted document instead of sending its text (transports/trusted_documents.py).
 """
 
 from collections.abc import Awaitable, Callable, Mapping
@@ -57,6 +59,7 @@ from transports.refusals import (
     Refusal,
     refusal_response,
 )
+from transports.trusted_documents import NOT_FOUND, DocumentRefused, TrustedDocuments
 from transports.ws_protocols import LegacyWsHandler, TransportWsHandler, WebSocketClosedOnce
 
 # The streamed responses Strawberry speaks when the view has the protocol; a request that
@@ -87,7 +90,8 @@ class ConnectionContext(Context):
 
 class ChatGraphQL(GraphQL[Context, None]):
     """HTTP identity comes from the Authorization header, WebSocket identity from the
-    `connection_init` payload, checked before any operation can start."""
+    `connection_init` payload, checked before any operation can start. A request may name a
+    trusted document instead of sending its text (transports/trusted_documents.py)."""
 
     websocket_adapter_class = WebSocketClosedOnce  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWsHandler
@@ -100,6 +104,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         events: Events,
         settings: Settings,
         jwt_secret: str,
+        trusted: TrustedDocuments,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
         **options: Any,
@@ -109,6 +114,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.events = events
         self.settings = settings
         self.jwt_secret = jwt_secret
+        self.trusted = trusted
         self._encode = encode
         self._answer_query = answer_query
         self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -306,6 +312,11 @@ class ChatGraphQL(GraphQL[Context, None]):
             return None
         return Response(self.encode_json(answer), media_type=media_type)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET that names a trusted document is a request, not a browser opening the page.
+        named = any(name in request.query_params for name in ("documentId", "extensions"))
+        return not named and super().should_render_graphql_ide(request)
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
         return playground_page()
@@ -386,7 +397,7 @@ class ChatGraphQL(GraphQL[Context, None]):
             )
         if not isinstance(parsed, dict):
             raise Refusal(400, BAD_REQUEST, "The request body must be a JSON object.")
-        return parsed
+        return self.named_document(parsed)
 
     def parse_query_params(self, params: Any) -> dict[str, Any]:
         """A GET's parameters: `variables` and `extensions` are JSON (Strawberry then
@@ -395,7 +406,17 @@ class ChatGraphQL(GraphQL[Context, None]):
         for name in ("variables", "extensions"):
             if parsed.get(name):
                 parsed[name] = self.decode_parameter(f"`{name}`", parsed[name])
-        return parsed
+        return self.named_document(parsed)
+
+    def named_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with the text of the trusted document they name, if they name one."""
+        try:
+            return self.trusted.resolve(params)
+        except DocumentRefused as refused:
+            # An unknown id is a request error (200 as application/json), as automatic
+            # persisted queries clients expect before they resend the text.
+            status = None if refused.code == NOT_FOUND else 400
+            raise Refusal(status, refused.code, refused.message) from refused
 
     def decode_parameter(self, what: str, data: str | bytes) -> object:
         try:
