@@ -77,6 +77,8 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients
         keep_alive_interval=settings.ws_ping_seconds,
+        connection_init_wait_timeout=timedelta(seconds=settings.connection_init_wait_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
     )
 
     async def read_revisions(session_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, int]:

@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     single_statement_append: bool = True
     gc_freeze: bool = True
 
+    # Limits per caller, each held by every server process on its own (README: Limits per
+    # caller). A request rate of 0 turns that limit off.
+    max_sockets_per_user: int = Field(20, gt=0)
+    max_subscriptions_per_socket: int = Field(100, gt=0)
+    connection_init_wait_seconds: float = Field(10.0, gt=0)
+    # A worker may stream a reply a chunk per token with the user's token: an LLM's pace,
+    # up to a couple of hundred a second, stays under the rate.
+    rate_limit_per_second: float = Field(200.0, ge=0)
+    rate_limit_burst: int = Field(400, gt=0)
+
     allowed_origins: list[str] = []
 
     # Trusted documents: comma-separated manifests (unset: the chat client's; empty: none),

@@ -1,7 +1,7 @@
 """The async engine, its per-connection settings, and the unit of work."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
@@ -41,6 +41,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """`work`'s result; when the caller is cancelled (a sibling field failed, a client
+    went away), `work` still runs to its end. SQLAlchemy's async connection cancelled in
+    the middle of its checkout or its close is never returned to the pool: the garbage
+    collector terminates it later, with a warning."""
+    task = asyncio.ensure_future(work)
+    # What it raises once its caller has gone is nobody's to handle.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)
+
+
 class Database:
     """The engine plus the two ways the service talks to it: reads and atomic writes.
 
@@ -71,6 +82,9 @@ class Database:
         """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
         round trips around its statements, each of which sees what had committed when it
         began (as in a READ COMMITTED transaction)."""
+        return await to_the_end(self._read(query, *args, **kwargs))
+
+    async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self._autocommit.connect() as conn:
             return await query(conn, *args, **kwargs)
 
@@ -86,7 +100,7 @@ class Database:
             return await self.read(query, *args, **kwargs)
         shared = self._shared.get(key)
         if shared is None:
-            shared = asyncio.ensure_future(self.read(query, *args, **kwargs))
+            shared = asyncio.ensure_future(self._read(query, *args, **kwargs))
             self._shared[key] = shared
             shared.add_done_callback(lambda _: self._shared.pop(key, None))
         # One caller going away must not cancel the read of the others.
@@ -116,12 +130,14 @@ class Database:
         constraint refused it (a concurrent write got there first): `write` then tells why.
         """
         try:
-            async with self._autocommit.connect() as conn:
-                return await query(conn, *args, **kwargs)
+            return await to_the_end(self._read(query, *args, **kwargs))
         except IntegrityError:
             return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await to_the_end(self._in_transaction(query, *args, **kwargs))
+
+    async def _in_transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.engine.begin() as conn:
             return await query(conn, *args, **kwargs)
 

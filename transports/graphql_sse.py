@@ -46,6 +46,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
 
 from core.errors import Unauthenticated
+from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.sse import EVENT_ID, request_context
 from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.view import ChatGraphQL
@@ -57,12 +58,15 @@ CURSOR_ARGUMENTS = ("afterRevision", "afterSequence")
 class Refusal(Exception):
     """A request refused before its stream starts: an HTTP status and a coded error."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
     def response(self) -> JSONResponse:
-        headers = {"Allow": "GET, POST"} if self.status == 405 else None
+        headers = {"Allow": "GET, POST"} if self.status == 405 else self.headers
         body = {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
         return JSONResponse(body, self.status, headers=headers)
 
@@ -91,6 +95,10 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
             if context.identity is None:
                 problem = context.auth_problem or Unauthenticated("Missing credentials.")
                 raise Refusal(401, problem.code, problem.message)
+            wait = view.rate_wait(context.identity, request)
+            if wait:
+                headers = {"Retry-After": retry_after(wait)}
+                raise Refusal(429, RATE_LIMITED, view.rate_message(wait), headers)
             operation = await _graphql_request(request, view.trusted)
             document, definition = _operation(operation)
             if request.method == "GET" and _kind(definition) is OperationType.MUTATION:

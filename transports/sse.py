@@ -29,7 +29,9 @@ from core.errors import BadUserInput, ClientError, NotFound
 from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
+from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.checkout import from_checkout
+from transports.refusals import error_body
 from transports.view import ChatGraphQL
 
 # The documents WebSocket clients use, so that both transports answer in one shape.
@@ -55,6 +57,13 @@ def subscription_endpoint(
         except ClientError as error:
             status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error)
+        wait = view.rate_wait(context.identity, request)
+        if wait:
+            return JSONResponse(
+                error_body(view.rate_message(wait), RATE_LIMITED),
+                429,
+                headers={"Retry-After": retry_after(wait)},
+            )
         stream = await view.schema.subscribe(
             subscription, variable_values=variables, context_value=context
         )

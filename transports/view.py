@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLFormattedError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -30,13 +31,23 @@ from strawberry.types.unset import UNSET
 
 from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import MissingToken, Unauthenticated
-from core.identity import TokenVerifier, identity_from_authorization
+from core.identity import Identity, TokenVerifier, identity_from_authorization
 from core.settings import Settings
 from db.engine import Database
 from live.events import Events
 from schema.context import Context
 from schema.operations import OPERATION_RESOLUTION_FAILURE
 from transports.browser import playground_page
+from transports.caller_limits import (
+    RATE_LIMITED,
+    TOO_MANY,
+    TOO_MANY_CONNECTIONS,
+    TOO_MANY_SUBSCRIPTIONS,
+    RequestRate,
+    SocketCounts,
+    caller_key,
+    retry_after,
+)
 from transports.connection import ConnectionDuties, refusal_reason
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
 from transports.refusals import (
@@ -76,6 +87,9 @@ class ConnectionContext(Context):
     own (pings, closing when the token expires) that stop when it ends."""
 
     duties: ConnectionDuties = field(default_factory=ConnectionDuties)
+    # Whom the connection counts against (transports/caller_limits.py), once acknowledged.
+    limited_as: str | None = None
+    counted: bool = False
 
 
 class ChatGraphQL(GraphQL[Context, None]):
@@ -107,6 +121,8 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.trusted = trusted
         self._encode = encode
         self._answer_query = answer_query
+        self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.sockets = SocketCounts(settings.max_sockets_per_user)
 
     async def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
@@ -141,12 +157,15 @@ class ChatGraphQL(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         finally:
             context.duties.stop()
+            if context.counted:
+                self.sockets.close(context.limited_as)
 
     async def answer_http(self, request: Request, context: Any, root_value: Any) -> Response:
         """The response to an HTTP request, in the media type the client accepts; a
         refusal before execution is a GraphQL error with a code, whoever refused it."""
         media_type = APPLICATION_JSON
         try:
+            await self.check_rate(request)
             if not self.is_page_or_stream(request):
                 media_type = response_media_type(request.headers.get("accept"))
                 if request.method == "POST":
@@ -165,6 +184,49 @@ class ChatGraphQL(GraphQL[Context, None]):
             if request_error and media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
         return response
+
+    async def check_rate(self, request: Request) -> None:
+        """Refuse the request (429, with Retry-After) when its caller is over
+        RATE_LIMIT_PER_SECOND."""
+        identity = (await self.context_for(request.headers.get("authorization"))).identity
+        wait = self.rate_wait(identity, request)
+        if wait:
+            raise Refusal(
+                429, RATE_LIMITED, self.rate_message(wait), {"Retry-After": retry_after(wait)}
+            )
+
+    def rate_wait(self, identity: Identity | None, request: Request) -> float:
+        """Count one request of `identity` (None: of the request's client address): 0 when
+        it may run, else the seconds until it could."""
+        host = request.client.host if request.client else None
+        return self.request_rate.wait(caller_key(identity, host))
+
+    def rate_message(self, wait: float) -> str:
+        return (
+            f"Too many requests: at most {self.request_rate.per_second:g} per second, in bursts "
+            f"of {self.request_rate.burst}. Retry in {retry_after(wait)} s."
+        )
+
+    def operation_refusal(self, context: Context, running: int) -> GraphQLFormattedError | None:
+        """The coded error refusing a connection's next operation: over
+        MAX_SUBSCRIPTIONS_PER_SOCKET (it has `running` ones), or over the caller's request
+        rate (every operation counts as a request); None to run it."""
+        if running >= self.settings.max_subscriptions_per_socket:
+            return {
+                "message": (
+                    f"Too many subscriptions: at most {self.settings.max_subscriptions_per_socket} "
+                    "on one connection. Complete one first, or open another connection."
+                ),
+                "extensions": {"code": TOO_MANY_SUBSCRIPTIONS},
+            }
+        assert isinstance(context, ConnectionContext)
+        wait = self.request_rate.wait(context.limited_as)
+        if wait:
+            return {
+                "message": self.rate_message(wait),
+                "extensions": {"code": RATE_LIMITED, "retryAfter": int(retry_after(wait))},
+            }
+        return None
 
     def is_page_or_stream(self, request: Request) -> bool:
         """True for GraphiQL's page and for a streamed response the view speaks: Strawberry
@@ -289,6 +351,24 @@ class ChatGraphQL(GraphQL[Context, None]):
                     "extensions": {"code": problem.code, "reason": problem.reason},
                 }
             )
+        client = context.websocket.client
+        context.limited_as = caller_key(context.identity, client.host if client else None)
+        if not context.counted and not self.sockets.open(context.limited_as):
+            most = self.settings.max_sockets_per_user
+            if protocol == GRAPHQL_TRANSPORT_WS_PROTOCOL:
+                await context.websocket.close(
+                    code=TOO_MANY, reason=f"Too many connections: at most {most} per user"
+                )
+            raise ConnectionRejectionError(
+                {
+                    "message": (
+                        f"Too many connections: at most {most} per user. "
+                        "Close one first, or subscribe on one you have."
+                    ),
+                    "extensions": {"code": TOO_MANY_CONNECTIONS},
+                }
+            )
+        context.counted = True
         context.duties.start(
             context.websocket,
             # Legacy graphql-ws clients get Strawberry's own "ka" messages instead.
