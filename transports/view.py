@@ -36,6 +36,7 @@ from schema.context import Context
 from schema.operations import OPERATION_RESOLUTION_FAILURE
 from transports.browser import playground_page
 from transports.connection import ConnectionDuties, refusal_reason
+from transports.drain import Drain
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
 from transports.refusals import (
     APPLICATION_JSON,
@@ -85,6 +86,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         events: Events,
         settings: Settings,
         jwt_secret: str,
+        drain: Drain,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
         **options: Any,
@@ -93,6 +95,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.database = database
         self.events = events
         self.settings = settings
+        self.drain = drain
         self.jwt_secret = jwt_secret
         self._encode = encode
         self._answer_query = answer_query
@@ -122,12 +125,14 @@ class ChatGraphQL(GraphQL[Context, None]):
         context: Any = UNSET,
         root_value: Any = UNSET,
     ) -> Response | WebSocket:
-        """Runs the request; a WebSocket's background duties stop when it ends."""
+        """Runs the request; a WebSocket's background duties stop when it ends, and it
+        closes with 1012 when the process drains (transports/drain.py)."""
         if not isinstance(request, WebSocket):
             return await self.answer_http(request, context, root_value)
         context = await self.get_context(request, request)
         try:
-            return await super().run(request, context, root_value)
+            with self.drain.socket(request):
+                return await super().run(request, context, root_value)
         finally:
             context.duties.stop()
 
