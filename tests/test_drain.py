@@ -3,7 +3,8 @@
 Two `chatstore serve` processes share a PostgreSQL database and a Redis. A batch of messages
 is in flight on A (held by a row lock the test takes, so that it is surely in flight) when A
 gets SIGTERM: A's /readyz turns 503 and new requests get 503 at once, its WebSocket closes
-with 1012 and its SSE stream ends, without `complete`; the batch then finishes and is
+with 1012 and its SSE streams (/sse/… and /graphql/stream) end, without `complete`; the
+batch then finishes and is
 acknowledged, and A exits. Subscribers resume on B by cursor and see the batch once, whole.
 With the lock held past DRAIN_SECONDS the batch is cut, never acknowledged, and absent.
 """
@@ -27,6 +28,7 @@ from tests.clients import (
     Api,
     EventStream,
     Reader,
+    SseEvent,
     Subscriber,
     append_many,
     create_session,
@@ -111,6 +113,22 @@ async def live_events(api: Api, sid: str, sub: Subscriber, stream: EventStream) 
     return reader
 
 
+@asynccontextmanager
+async def graphql_over_sse(api: Api, variables: dict[str, Any]) -> AsyncIterator[EventStream]:
+    """sessionEvents over /graphql/stream (the graphql-sse protocol)."""
+    body = {"query": SESSION_EVENTS, "variables": variables}
+    headers = {"Accept": "text/event-stream", "Authorization": f"Bearer {api.token}"}
+    async with api.http.stream("POST", "/graphql/stream", json=body, headers=headers) as answer:
+        assert answer.status_code == 200
+        yield EventStream(answer)
+
+
+async def until_the_end(stream: EventStream) -> AsyncIterator[SseEvent]:
+    """The events of `stream` until the server ends it (within WAIT)."""
+    while (event := await stream.next_event()) is not None:
+        yield event
+
+
 async def closed_with(sub: Subscriber) -> int:
     """The close code of a WebSocket the server closes (within WAIT)."""
     try:
@@ -135,6 +153,7 @@ async def test_sigterm_finishes_the_write_in_flight_and_moves_subscribers(
         async with (
             subscribed(a.ws_url, token, variables, query=SESSION_EVENTS) as sub,
             sse(on_a.http, sid, token=token, path=EVENTS_PATH, **variables) as stream,
+            graphql_over_sse(on_a, variables) as graphql_stream,
         ):
             reader = await live_events(on_a, sid, sub, stream)
             async with session_locked(url, sid) as watcher:
@@ -145,6 +164,8 @@ async def test_sigterm_finishes_the_write_in_flight_and_moves_subscribers(
 
                 assert await closed_with(sub) == 1012
                 assert await stream.next_event() is None  # the end, and no `complete`
+                kinds = [event.event async for event in until_the_end(graphql_stream)]
+                assert "complete" not in kinds, kinds
                 status, body = await readiness(a)
                 assert (status, body["status"]) == (503, "draining"), body
                 refused = await http.post(f"{a.http_url}/graphql", json={"query": "{ __typename }"})
