@@ -62,8 +62,9 @@ class Drain:
         return self._begun
 
     async def run(self) -> None:
-        """Drain: refuse new work, close the sockets, end the streams, then wait (at most
-        `seconds`) for the requests in flight."""
+        """Drain: refuse new work, end the streams, close the sockets and wait for the
+        requests in flight, all within `seconds` (a client that stops reading can hold up
+        its socket's close, not the exit)."""
         begun = self._signal()
         if begun.done():
             return
@@ -73,15 +74,16 @@ class Drain:
             self._in_flight,
             len(self._sockets),
         )
-        await asyncio.gather(*(self._close(websocket) for websocket in list(self._sockets)))
-        if self._in_flight:
-            self._idle = asyncio.Event()
-            try:
-                await asyncio.wait_for(self._idle.wait(), self.seconds)
-            except TimeoutError:
-                logger.warning(
-                    "Drained for %ss: %d request(s) still in flight", self.seconds, self._in_flight
-                )
+        try:
+            async with asyncio.timeout(self.seconds):
+                await asyncio.gather(*(self._close(socket) for socket in list(self._sockets)))
+                if self._in_flight:
+                    self._idle = asyncio.Event()
+                    await self._idle.wait()
+        except TimeoutError:
+            logger.warning(
+                "Drained for %ss: %d request(s) still in flight", self.seconds, self._in_flight
+            )
 
     @contextmanager
     def request(self) -> Iterator[None]:
