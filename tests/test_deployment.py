@@ -3,12 +3,13 @@
 
 Through nginx a worker writes (tool calls, then their results) while a chat page follows the
 session over a WebSocket and another over SSE, and one closes its tab for a while. Meanwhile
-process A is redeployed (SIGTERM, then started again) and process B crashes (kill -9, then
-started again). Writes that fail are sent again (an appended message carries the client's
-id, so a write that landed answers as such); subscribers reconnect through nginx and resume
-by cursor. At the end every acknowledged write is in the database, and each subscriber
-holds exactly what the database holds, having seen every change once (tests/clients.py's
-Reader fails on an event that is not after the one before it).
+the process holding the WebSocket is redeployed (SIGTERM, then started again: the socket
+closes with 1012) and the other crashes (kill -9, then started again). Writes that fail are
+sent again (an appended message carries the client's id, so a write that landed answers as
+such); subscribers reconnect through nginx and resume by cursor. At the end every
+acknowledged write is in the database, and each subscriber holds exactly what the database
+holds, having seen every change once (tests/clients.py's Reader fails on an event that is
+not after the one before it).
 
 Select it with `-m deployment`; it needs nginx (`apt-get install -y nginx`): without it the
 test skips with the reason, and under CI=true that is a failure.
@@ -54,6 +55,7 @@ from tests.processes import (
     ServerProcess,
     free_port,
     log_tail,
+    readiness,
     server_env,
     uvicorn_processes,
 )
@@ -307,6 +309,16 @@ class Follower:
                 await asyncio.sleep(RETRY_PAUSE)
 
 
+async def holding_a_subscription(*servers: ServerProcess) -> ServerProcess:
+    """The first of `servers` whose /readyz counts a subscription."""
+    while True:
+        for server in servers:
+            status, body = await readiness(server)
+            if status == 200 and body["subscriptions"] > 0:
+                return server
+        await asyncio.sleep(0.02)
+
+
 async def restart(server: ServerProcess, how: signal.Signals) -> float:
     """Stop `server` with `how`, start it again; the seconds it took to exit."""
     assert server.process is not None
@@ -339,19 +351,20 @@ async def test_nginx_two_processes_a_redeploy_and_a_crash_lose_nothing(
             followers = [
                 Follower(base, token, session["id"], session["revision"]) for _ in range(2)
             ]
-            tasks = [
-                asyncio.create_task(followers[0].follow_websocket()),
-                asyncio.create_task(followers[1].follow_sse()),
-            ]
+            tasks = [asyncio.create_task(followers[0].follow_websocket())]
             try:
                 async with asyncio.timeout(SCENARIO_TIMEOUT):
+                    # The process nginx gave the WebSocket to is the one redeployed.
+                    redeployed = await holding_a_subscription(a, b)
+                    crashed = b if redeployed is a else a
+                    tasks.append(asyncio.create_task(followers[1].follow_sse()))
                     writing = asyncio.create_task(worker.run(WRITES))
                     await worker.written(8)
-                    drained_in = await restart(a, signal.SIGTERM)
+                    drained_in = await restart(redeployed, signal.SIGTERM)
                     await worker.written(16)
                     followers[0].tab_closed.set()
                     await worker.written(22)
-                    await restart(b, signal.SIGKILL)
+                    await restart(crashed, signal.SIGKILL)
                     await writing
                     final = await worker.send("GetSession", {"id": session["id"]})
                     stored = final["session"]
@@ -381,9 +394,10 @@ async def test_nginx_two_processes_a_redeploy_and_a_crash_lose_nothing(
             ), (seen, message)
         assert follower.connections >= 2, follower  # moved by a restart at least
     # A drained process closes with 1012, a crashed one with none (1006): both retried.
+    assert 1012 in followers[0].close_codes, followers[0].close_codes
     assert set(followers[0].close_codes) <= {1012, 1006}, followers[0].close_codes
     print(
         f"\ndeployment: {WRITES * 2} writes acknowledged ({worker.retries} retries), "
-        f"A drained in {drained_in:.2f}s, connections: WebSocket {followers[0].connections} "
+        f"SIGTERM to exit {drained_in:.2f}s, connections: WebSocket {followers[0].connections} "
         f"(closes {followers[0].close_codes}), SSE {followers[1].connections}"
     )
