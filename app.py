@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import signal
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from speed import speed_layers
 from speed.gc import freeze_start_up
 from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
+from transports.drain import Drain, RefuseWhileDraining, drain_on
 from transports.graphql_sse import graphql_sse_endpoint
 from transports.sse import EVENT_ID, MESSAGE_ID, subscription_endpoint
 from transports.trusted_documents import TrustedDocuments, manifest_paths
@@ -56,6 +58,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         shared_reads=settings.shared_fanout,
     )
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
+    drain = Drain(settings.drain_seconds)
     speed = speed_layers(settings)
     schema = build_schema(
         settings,
@@ -72,6 +75,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         trusted=TrustedDocuments.load(
             manifest_paths(settings.trusted_documents), only=settings.runs_trusted_documents_only
         ),
+        drain=drain,
         encode=speed.encode,
         answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,
@@ -106,7 +110,8 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             token = issue_token(secret, "dev", ttl=lifetime)
             logger.warning(dev_mode_directions(token, lifetime, served_at()))
         try:
-            yield
+            with drain_on(signal.SIGTERM, drain):
+                yield
         finally:
             recheck.cancel()
             expiry.cancel()
@@ -117,6 +122,10 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
+        if drain.started:
+            return JSONResponse(
+                {"status": "draining", "subscriptions": events.hub.subscription_count}, 503
+            )
         checks = {"database": await database.is_reachable(), "broadcast": events.connected}
         ready = all(checks.values())
         return JSONResponse(
@@ -154,7 +163,10 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             Route("/readyz", readyz),
             Mount("/app", WebAssets(), name="app"),
         ],
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
+        middleware=[
+            Middleware(RefuseWhileDraining, drain=drain),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.database = database

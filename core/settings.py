@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     recheck_seconds: float = Field(5.0, gt=0)
     # How often each process marks FAILED the open operations past their deadline.
     expiry_seconds: float = Field(1.0, gt=0)
+    # On SIGTERM, how long requests in flight may take to finish before the process exits.
+    drain_seconds: float = Field(10.0, ge=0)
 
     @field_validator("jwt_secret")
     @classmethod

@@ -42,10 +42,11 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
-    """`work`'s result; when the caller is cancelled (a sibling field failed, a client
-    went away), `work` still runs to its end. SQLAlchemy's async connection cancelled in
-    the middle of its checkout or its close is never returned to the pool: the garbage
-    collector terminates it later, with a warning."""
+    """`work`'s result; when the caller is cancelled (a sibling field failed), `work` still
+    runs to its end. SQLAlchemy's async connection cancelled in the middle of its checkout
+    or its close is never returned to the pool: the garbage collector terminates it later,
+    with a warning. Reads only: a write whose request is cancelled (the process stops) is
+    left to roll back, never to commit after its client was cut off."""
     task = asyncio.ensure_future(work)
     # What it raises once its caller has gone is nobody's to handle.
     task.add_done_callback(lambda done: done.cancelled() or done.exception())
@@ -130,14 +131,12 @@ class Database:
         constraint refused it (a concurrent write got there first): `write` then tells why.
         """
         try:
-            return await to_the_end(self._read(query, *args, **kwargs))
+            async with self._autocommit.connect() as conn:
+                return await query(conn, *args, **kwargs)
         except IntegrityError:
             return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await to_the_end(self._in_transaction(query, *args, **kwargs))
-
-    async def _in_transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with self.engine.begin() as conn:
             return await query(conn, *args, **kwargs)
 

@@ -19,7 +19,6 @@ a request sending that id back as `Last-Event-ID` (an EventSource reconnecting b
 runs with the field's `afterRevision` and `afterSequence` set from it.
 """
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -47,6 +46,7 @@ from strawberry.types import ExecutionResult
 
 from core.errors import Unauthenticated
 from transports.caller_limits import RATE_LIMITED, retry_after
+from transports.drain import Draining
 from transports.sse import EVENT_ID, request_context
 from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.view import ChatGraphQL
@@ -235,16 +235,20 @@ async def _events(
     with_ids: bool,
 ) -> AsyncIterator[dict[str, str]]:
     """A `next` event per result, then `complete`; when the token expires first, a last
-    `next` saying so."""
+    `next` saying so. When the process drains, the stream ends without `complete`: an
+    EventSource reconnects (with Last-Event-ID), the graphql-sse client reports a lost
+    connection and is to resubscribe from its cursor."""
     try:
         while True:
             seconds_left = (
                 None if expires_at is None else (expires_at - datetime.now(UTC)).total_seconds()
             )
             try:
-                result = await asyncio.wait_for(anext(results), seconds_left)
+                result = await view.drain.next_item(results, seconds_left)
             except StopAsyncIteration:
                 break
+            except Draining:
+                return
             except TimeoutError:
                 error = {
                     "message": "The token has expired.",

@@ -12,7 +12,6 @@ The stream runs the same GraphQL subscription as the WebSocket, so it answers th
 messages, in the same shape, under the same rules.
 """
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,6 +30,7 @@ from resolvers.arguments import parse_id
 from schema.context import Context
 from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.checkout import from_checkout
+from transports.drain import Drain, Draining
 from transports.refusals import error_body
 from transports.view import ChatGraphQL
 
@@ -70,7 +70,7 @@ def subscription_endpoint(
         if isinstance(stream, GraphQLExecutionResult):  # refused before it started
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
         return EventSourceResponse(
-            _events(stream, context, field), ping=view.settings.ws_ping_seconds
+            _events(stream, context, field, view.drain), ping=view.settings.ws_ping_seconds
         )
 
     return stream_subscription
@@ -119,10 +119,11 @@ async def _variables(
 
 
 async def _events(
-    stream: AsyncIterator[Any], context: Context, field: str
+    stream: AsyncIterator[Any], context: Context, field: str, drain: Drain
 ) -> AsyncIterator[dict[str, str]]:
     """One SSE event per item; an `error` event and the end when the stream fails or the
-    token expires; a `complete` event when the session is deleted."""
+    token expires; a `complete` event when the session is deleted; the end alone when the
+    process drains, so that the EventSource reconnects (with Last-Event-ID)."""
     expires_at = context.caller.expires_at
     try:
         while True:
@@ -130,11 +131,13 @@ async def _events(
                 None if expires_at is None else (expires_at - datetime.now(UTC)).total_seconds()
             )
             try:
-                result = await asyncio.wait_for(anext(stream), seconds_left)
+                result = await drain.next_item(stream, seconds_left)
             except StopAsyncIteration:
                 break
             except TimeoutError:
                 yield _error_event("UNAUTHENTICATED", "The token has expired.")
+                return
+            except Draining:
                 return
             if result.errors:
                 yield {

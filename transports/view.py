@@ -49,6 +49,7 @@ from transports.caller_limits import (
     retry_after,
 )
 from transports.connection import ConnectionDuties, refusal_reason
+from transports.drain import Drain
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
 from transports.refusals import (
     APPLICATION_JSON,
@@ -109,6 +110,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         settings: Settings,
         verifier: TokenVerifier,
         trusted: TrustedDocuments,
+        drain: Drain,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
         **options: Any,
@@ -119,6 +121,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.verifier = verifier
         self.trusted = trusted
+        self.drain = drain
         self._encode = encode
         self._answer_query = answer_query
         self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -149,12 +152,14 @@ class ChatGraphQL(GraphQL[Context, None]):
         context: Any = UNSET,
         root_value: Any = UNSET,
     ) -> Response | WebSocket:
-        """Runs the request; a WebSocket's background duties stop when it ends."""
+        """Runs the request; a WebSocket's background duties stop when it ends, and it
+        closes with 1012 when the process drains (transports/drain.py)."""
         if not isinstance(request, WebSocket):
             return await self.answer_http(request, context, root_value)
         context = await self.get_context(request, request)
         try:
-            return await super().run(request, context, root_value)
+            with self.drain.socket(request):
+                return await super().run(request, context, root_value)
         finally:
             context.duties.stop()
             if context.counted:
