@@ -7,6 +7,8 @@ alone, one operation at a time, on a throwaway PostgreSQL database, and prints t
 of `--runs` runs of `time.process_time()` per operation:
 - appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
 - db.messages.append of one message, and a read of one session row, through the db layer;
+- a session of 1,000 messages read through the whole app (GetSession, and ChatPage's latest
+  page), repeated and right after a write;
 - one subscription event delivered to 200 subscribers of the same document, per subscriber,
   through Strawberry's subscribe with the app's executor (speed/fanout.py), no socket.
 The process's CPU includes asyncpg's side of each round trip, as the server's does.
@@ -15,19 +17,28 @@ The process's CPU includes asyncpg's side of each round trip, as the server's do
 import argparse
 import asyncio
 import json
+import random
 import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import uvloop
 
 from bench.procs import sqlalchemy_url, throwaway_database
 
-APPEND = (
-    Path(__file__).resolve().parent.parent / "graphql" / "operations" / "AppendMessage.graphql"
-).read_text()
+OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+
+
+def operation_text(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text()
+
+
+APPEND = operation_text("AppendMessage")
+APPEND_BATCH = operation_text("AppendMessages")
+RENAME = operation_text("UpdateSession")
 
 
 async def post(app: Callable[..., Awaitable[None]], body: bytes, token: str) -> bytes:
@@ -87,7 +98,11 @@ async def run(runs: int, count: int) -> None:
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
-        app = create_app(Settings(database_url=sqlalchemy_url(dsn), jwt_secret=secret))
+        # One caller at thousands of requests a second: no per-caller rate limit.
+        settings = Settings(
+            database_url=sqlalchemy_url(dsn), jwt_secret=secret, rate_limit_per_second=0
+        )
+        app = create_app(settings)
         token = issue_token(secret, "bench-cpu")
         async with app.router.lifespan_context(app):
             create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
@@ -112,8 +127,49 @@ async def run(runs: int, count: int) -> None:
             }
             for name, operation in operations.items():
                 print(f"{await best_cpu_us(operation, runs, count):7.0f} µs CPU  {name}")
+            for name, cpu_us in (await session_reads_cpu_us(app, token, runs)).items():
+                print(f"{cpu_us:7.0f} µs CPU  {name}")
     shared = await shared_event_cpu_us(runs)
     print(f"{shared:7.1f} µs CPU  one subscription event, per subscriber of 200")
+
+
+async def session_reads_cpu_us(
+    app: Callable[..., Awaitable[None]], token: str, runs: int, reads: int = 600
+) -> dict[str, float]:
+    """Best of `runs`: CPU per read of a session of 1,000 messages of 200-500 characters
+    through the app, repeated (the session unchanged), and right after a write (the read's
+    CPU alone)."""
+    create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
+    session_id = json.loads(await post(app, create, token))["data"]["createSession"]["id"]
+    sizes = random.Random(1)
+    for _ in range(10):
+        batch = [{"role": "USER", "content": "x" * sizes.randint(200, 500)} for _ in range(100)]
+        variables = {"sessionId": session_id, "messages": batch}
+        await post(app, json.dumps({"query": APPEND_BATCH, "variables": variables}).encode(), token)
+    rename = json.dumps(
+        {"query": RENAME, "variables": {"id": session_id, "input": {"title": "t"}}}
+    ).encode()
+    documents = {
+        "GetSession": {"id": session_id},
+        "ChatPage": {"id": session_id, "last": 50},
+    }
+    results: dict[str, float] = {}
+    for name, variables in documents.items():
+        body = json.dumps({"query": operation_text(name), "variables": variables}).encode()
+        results[f"{name} of 1,000 messages, repeated"] = await best_cpu_us(
+            partial(post, app, body, token), runs, reads
+        )
+        after = float("inf")
+        for _ in range(runs):
+            spent = 0.0
+            for _ in range(reads // 10):
+                await post(app, rename, token)
+                start = time.process_time()
+                await post(app, body, token)
+                spent += time.process_time() - start
+            after = min(after, spent / (reads // 10) * 1e6)
+        results[f"{name} of 1,000 messages, right after a write"] = after
+    return results
 
 
 async def shared_event_cpu_us(runs: int, subscribers: int = 200, events: int = 200) -> float:
