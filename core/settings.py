@@ -1,5 +1,8 @@
 """The service's configuration: the one place that reads the environment."""
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +51,18 @@ class Settings(BaseSettings):
     recheck_seconds: float = Field(5.0, gt=0)
     # How often each process marks FAILED the open operations past their deadline.
     expiry_seconds: float = Field(1.0, gt=0)
+
+    # Logs, metrics, traces (README: Logs, metrics and traces).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # prometheus-client reads it too, when it is imported: set it before the process starts.
+    prometheus_multiproc_dir: Path | None = None
+    otel_traces: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("jwt_secret")
     @classmethod

@@ -46,8 +46,9 @@ from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
 
 from core.errors import Unauthenticated
+from transports.observed import Operation
 from transports.sse import EVENT_ID, request_context
-from transports.view import ChatGraphQL
+from transports.view import ChatGraphQL, current_operation
 
 STREAM = "text/event-stream"
 CURSOR_ARGUMENTS = ("afterRevision", "afterSequence")
@@ -79,6 +80,21 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
     the context every other transport builds."""
 
     async def graphql_over_sse(request: Request) -> Response:
+        observed = view.operation("graphql-sse")
+        token = current_operation.set(observed)
+        try:
+            response = await start_stream(request, observed)
+        except BaseException:
+            observed.failed("INTERNAL_SERVER_ERROR")
+            observed.finish()
+            raise
+        finally:
+            current_operation.reset(token)
+        if not isinstance(response, EventSourceResponse):
+            observed.finish()  # refused; a stream's operation finishes when it ends
+        return response
+
+    async def start_stream(request: Request, observed: Operation) -> Response:
         try:
             if request.method not in ("GET", "POST"):
                 raise Refusal(
@@ -91,6 +107,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
                 problem = context.auth_problem or Unauthenticated("Missing credentials.")
                 raise Refusal(401, problem.code, problem.message)
             operation = await _graphql_request(request)
+            observed.document(operation.query, operation.operation_name)
             document, definition = _operation(operation)
             if request.method == "GET" and _kind(definition) is OperationType.MUTATION:
                 raise Refusal(405, "BAD_REQUEST", "A mutation needs POST.")
@@ -98,6 +115,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
             if last_event_id:
                 _resume(operation, document, definition, last_event_id.strip())
         except Refusal as refusal:
+            observed.failed(refusal.code)
             return refusal.response()
         results = await view.schema.stream(
             operation.query,
@@ -109,7 +127,8 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
         expires_at = context.identity.expires_at
         with_ids = _kind(definition) is OperationType.SUBSCRIPTION
         return EventSourceResponse(
-            _events(view, results, expires_at, with_ids), ping=view.settings.ws_ping_seconds
+            _events(view, results, expires_at, with_ids, observed),
+            ping=view.settings.ws_ping_seconds,
         )
 
     return graphql_over_sse
@@ -219,9 +238,10 @@ async def _events(
     results: AsyncIterator[Any],
     expires_at: datetime | None,
     with_ids: bool,
+    observed: Operation,
 ) -> AsyncIterator[dict[str, str]]:
     """A `next` event per result, then `complete`; when the token expires first, a last
-    `next` saying so."""
+    `next` saying so. `observed` finishes with the stream."""
     try:
         while True:
             seconds_left = (
@@ -232,6 +252,7 @@ async def _events(
             except StopAsyncIteration:
                 break
             except TimeoutError:
+                observed.failed("UNAUTHENTICATED")
                 error = {
                     "message": "The token has expired.",
                     "extensions": {"code": "UNAUTHENTICATED"},
@@ -239,6 +260,7 @@ async def _events(
                 yield {"event": "next", "data": json.dumps({"errors": [error]})}
                 break
             payload = _payload(result)
+            observed.errors(payload.get("errors"))
             event = {"event": "next", "data": _text(view.encode_json(payload))}
             position = _position(payload) if with_ids else None
             if position is not None:
@@ -246,6 +268,7 @@ async def _events(
             yield event
     finally:
         await results.aclose()  # type: ignore[attr-defined]
+        observed.finish()
     yield {"event": "complete", "data": ""}
 
 

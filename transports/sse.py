@@ -30,7 +30,8 @@ from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
 from transports.checkout import from_checkout
-from transports.view import ChatGraphQL
+from transports.observed import Operation
+from transports.view import ChatGraphQL, current_operation
 
 # The documents WebSocket clients use, so that both transports answer in one shape.
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
@@ -49,19 +50,37 @@ def subscription_endpoint(
     subscription = from_checkout(OPERATIONS / f"{operation}.graphql").read_text()
 
     async def stream_subscription(request: Request) -> Response:
+        observed = view.operation("sse")
+        observed.document(subscription, None)
+        token = current_operation.set(observed)
+        try:
+            response = await start_stream(request, observed)
+        except BaseException:
+            observed.failed("INTERNAL_SERVER_ERROR")
+            observed.finish()
+            raise
+        finally:
+            current_operation.reset(token)
+        if not isinstance(response, EventSourceResponse):
+            observed.finish()  # refused; a stream's operation finishes when it ends
+        return response
+
+    async def start_stream(request: Request, observed: Operation) -> Response:
         context = request_context(view, request)
         try:
             variables = await _variables(request, context, event_ids)
         except ClientError as error:
+            observed.failed(error.code)
             status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error)
         stream = await view.schema.subscribe(
             subscription, variable_values=variables, context_value=context
         )
         if isinstance(stream, GraphQLExecutionResult):  # refused before it started
+            observed.errors(stream.errors)
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
         return EventSourceResponse(
-            _events(stream, context, field), ping=view.settings.ws_ping_seconds
+            _events(stream, context, field, observed), ping=view.settings.ws_ping_seconds
         )
 
     return stream_subscription
@@ -110,10 +129,11 @@ async def _variables(
 
 
 async def _events(
-    stream: AsyncIterator[Any], context: Context, field: str
+    stream: AsyncIterator[Any], context: Context, field: str, observed: Operation
 ) -> AsyncIterator[dict[str, str]]:
     """One SSE event per item; an `error` event and the end when the stream fails or the
-    token expires; a `complete` event when the session is deleted."""
+    token expires; a `complete` event when the session is deleted. `observed` finishes
+    with the stream."""
     expires_at = context.caller.expires_at
     try:
         while True:
@@ -125,9 +145,11 @@ async def _events(
             except StopAsyncIteration:
                 break
             except TimeoutError:
+                observed.failed("UNAUTHENTICATED")
                 yield _error_event("UNAUTHENTICATED", "The token has expired.")
                 return
             if result.errors:
+                observed.errors(result.errors)
                 yield {
                     "event": "error",
                     "data": json.dumps({"errors": [e.formatted for e in result.errors]}),
@@ -141,6 +163,7 @@ async def _events(
             }
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
+        observed.finish()
     yield {"event": "complete", "data": ""}
 
 

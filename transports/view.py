@@ -29,24 +29,28 @@ from strawberry.types.unset import UNSET
 from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import MissingToken, Unauthenticated
 from core.identity import identity_from_authorization
+from core.metrics import WEBSOCKETS_OPEN
 from core.settings import Settings
 from db.engine import Database
 from live.events import Events
 from schema.context import Context
 from schema.operations import OPERATION_RESOLUTION_FAILURE
+from transports.body_limit import BodyTooLarge
 from transports.browser import playground_page
 from transports.connection import ConnectionDuties, refusal_reason
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
+from transports.observed import Operation
 from transports.refusals import (
     APPLICATION_JSON,
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
+    PAYLOAD_TOO_LARGE,
     SUBSCRIPTION_NOT_SUPPORTED,
     Refusal,
     refusal_response,
 )
-from transports.ws_protocols import TransportWsHandler, WebSocketClosedOnce
+from transports.ws_protocols import LegacyWsHandler, TransportWsHandler, WebSocketClosedOnce
 
 # The streamed responses Strawberry speaks when the view has the protocol; a request that
 # accepts one of them is Strawberry's to answer.
@@ -58,6 +62,9 @@ STREAMED_MEDIA_TYPES = {
 # Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
 # its second argument builds the request's context.
 AnswerQuery = Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+
+# The operation an HTTP request or an SSE stream is answering, for the log line and metrics.
+current_operation: ContextVar[Operation | None] = ContextVar("current_operation", default=None)
 
 # The body a request's fast path parsed, and what it parsed to: the full path reuses it.
 _parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar("parsed_body", default=None)
@@ -77,6 +84,7 @@ class ChatGraphQL(GraphQL[Context, None]):
 
     websocket_adapter_class = WebSocketClosedOnce  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWsHandler
+    graphql_ws_handler_class = LegacyWsHandler
 
     def __init__(
         self,
@@ -87,6 +95,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         jwt_secret: str,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
+        known_operations: frozenset[str] = frozenset(),
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -96,6 +105,12 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.jwt_secret = jwt_secret
         self._encode = encode
         self._answer_query = answer_query
+        self.known_operations = known_operations
+
+    def operation(self, transport: str) -> Operation:
+        """A new operation over `transport`, to be finished when it ends (its log line and
+        counts: transports/observed.py)."""
+        return Operation(transport, self.known_operations)
 
     def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
@@ -126,27 +141,54 @@ class ChatGraphQL(GraphQL[Context, None]):
         if not isinstance(request, WebSocket):
             return await self.answer_http(request, context, root_value)
         context = await self.get_context(request, request)
+        WEBSOCKETS_OPEN.inc()
         try:
             return await super().run(request, context, root_value)
         finally:
+            WEBSOCKETS_OPEN.dec()
             context.duties.stop()
 
     async def answer_http(self, request: Request, context: Any, root_value: Any) -> Response:
         """The response to an HTTP request, in the media type the client accepts; a
-        refusal before execution is a GraphQL error with a code, whoever refused it."""
+        refusal before execution is a GraphQL error with a code, whoever refused it. Each
+        request but GraphiQL's page is an operation: logged and counted."""
+        if self.is_page_or_stream(request):
+            try:
+                return await super().run(request, context, root_value)
+            except HTTPException as refused:
+                return refusal_response(refused)
+        operation = self.operation("http")
+        token = current_operation.set(operation)
+        try:
+            return await self.answer_operation(request, context, root_value, operation)
+        except BodyTooLarge:
+            operation.failed(PAYLOAD_TOO_LARGE)
+            raise
+        except Exception:
+            operation.failed("INTERNAL_SERVER_ERROR")
+            raise
+        finally:
+            current_operation.reset(token)
+            operation.finish()
+
+    async def answer_operation(
+        self, request: Request, context: Any, root_value: Any, operation: Operation
+    ) -> Response:
+        """`answer_http`'s response to a GraphQL request, which `operation` follows."""
         media_type = APPLICATION_JSON
         try:
-            if not self.is_page_or_stream(request):
-                media_type = response_media_type(request.headers.get("accept"))
-                if request.method == "POST":
-                    require_json_body(request.headers.get("content-type"))
-                    if self._answer_query is not None:
-                        answered = await self._answer_fast(request, media_type)
-                        if answered is not None:
-                            return answered
+            media_type = response_media_type(request.headers.get("accept"))
+            if request.method == "POST":
+                require_json_body(request.headers.get("content-type"))
+                if self._answer_query is not None:
+                    answered = await self._answer_fast(request, media_type, operation)
+                    if answered is not None:
+                        return answered
             response = await super().run(request, context, root_value)
         except HTTPException as refused:
-            return refusal_response(refused, media_type)
+            refusal = Refusal.of(refused)
+            operation.failed(refusal.code)
+            return refusal_response(refusal, media_type)
         if response.media_type == APPLICATION_JSON:
             response.headers["content-type"] = media_type
             # process_result marks a request error: the spec's 400 for this media type.
@@ -181,6 +223,9 @@ class ChatGraphQL(GraphQL[Context, None]):
             raise Refusal(
                 400, BAD_REQUEST, "The `operationName` must be a string or null, if provided."
             )
+        operation = current_operation.get()
+        if operation is not None:
+            operation.document(request_data.query, request_data.operation_name)
         allowed = {OperationType.QUERY}
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
@@ -225,22 +270,29 @@ class ChatGraphQL(GraphQL[Context, None]):
         coerce: nothing ran) has no `data`, and answers 400 as
         application/graphql-response+json."""
         processed = await super().process_result(request, result)
+        operation = current_operation.get()
+        if operation is not None:
+            operation.errors(result.errors)
         if is_request_error(result):
             processed.pop("data", None)
             request.state.request_error = True
         return processed
 
-    async def _answer_fast(self, request: Request, media_type: str) -> Response | None:
+    async def _answer_fast(
+        self, request: Request, media_type: str, operation: Operation
+    ) -> Response | None:
         """The fast path's answer to a query it knows (speed/fast_queries.py), or None. The
         JSON it parsed is kept for the full path, which then parses nothing twice."""
         assert self._answer_query is not None
         body = await request.body()
         parsed = self.parse_json(body)
         _parsed_body.set((body, parsed))
+        operation.document(parsed.get("query"), parsed.get("operationName"))
         authorization = request.headers.get("authorization")
         answer = await self._answer_query(parsed, lambda: self.context_for(authorization))
         if answer is None:
             return None
+        operation.errors(answer.get("errors"))
         return Response(self.encode_json(answer), media_type=media_type)
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -282,6 +334,9 @@ class ChatGraphQL(GraphQL[Context, None]):
             context.identity = identity_from_authorization(header, self.jwt_secret)
         except Unauthenticated as problem:
             context.auth_problem = problem
+        operation = current_operation.get()
+        if operation is not None:
+            operation.identify(context.identity)
 
     def encode_json(self, data: object) -> str | bytes:
         # Data shared by many responses is encoded once for all (speed/shared_data.py).
