@@ -184,7 +184,14 @@ def spawn(
 def server_env(database_dsn: str, **extra: str) -> dict[str, str]:
     """The environment of a server process; `bench` stays importable from another tree."""
     path = os.pathsep.join(p for p in (os.environ.get("PYTHONPATH"), str(ROOT)) if p)
-    return {**os.environ, "DATABASE_URL": sqlalchemy_url(database_dsn), "PYTHONPATH": path, **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": sqlalchemy_url(database_dsn),
+        "PYTHONPATH": path,
+        # As uvicorn's own --log-level: no line per request.
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
 
 
 def migrate_in(tree: Path, database_dsn: str) -> None:

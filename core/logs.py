@@ -52,8 +52,17 @@ class RedactTokens(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+            record.args = tuple(_redacted(arg) for arg in record.args)
         return True
+
+
+def _redacted(arg: object) -> object:
+    """`arg`, or its text redacted when that holds a token (a URL object, say)."""
+    if isinstance(arg, int | float) or arg is None:
+        return arg
+    text = arg if isinstance(arg, str) else str(arg)
+    redacted = redact(text)
+    return arg if redacted is text else redacted
 
 
 def configure_logging(

@@ -69,3 +69,9 @@ EXPIRED_OPERATIONS = Counter(
     "chatstore_expired_operations",
     "Open messages (PENDING, STREAMING) marked FAILED because their deadline passed.",
 )
+
+# Every labelled series that exists from the start, so that it reads 0 before it happens.
+for _outcome in ("ok", "error"):
+    RECHECK_ROUNDS.labels(_outcome)
+for _origin in ("self", "peer"):
+    BROKER_RESYNCS.labels(_origin)

@@ -23,6 +23,7 @@ from core.metrics import OPERATION_SECONDS, OPERATIONS
 logger = logging.getLogger("chatstore.operations")
 
 OK = "OK"
+ANONYMOUS = "anonymous"
 UNKNOWN = "unknown"
 OTHER = "other"  # the metrics' name for operations not in graphql/operations/
 ROOT_TYPES = frozenset(("query", "mutation", "subscription"))
@@ -112,14 +113,14 @@ class Operation:
         self.started = perf_counter()
         self.type = UNKNOWN
         self.name: str | None = None
-        self.caller = "anonymous"
+        self.caller = ANONYMOUS
         self.code = OK
 
     def document(self, query: object, operation_name: object) -> None:
         self.type, self.name = describe(query, operation_name)
 
     def identify(self, identity: Identity | None) -> None:
-        self.caller = "anonymous" if identity is None else identity.user_id
+        self.caller = ANONYMOUS if identity is None else identity.user_id
 
     def failed(self, code: str | None) -> None:
         """Records `code` as the outcome, unless an earlier one was."""

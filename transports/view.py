@@ -39,7 +39,7 @@ from transports.body_limit import BodyTooLarge
 from transports.browser import playground_page
 from transports.connection import ConnectionDuties, refusal_reason
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
-from transports.observed import Operation
+from transports.observed import ANONYMOUS, Operation
 from transports.refusals import (
     APPLICATION_JSON,
     BAD_REQUEST,
@@ -188,6 +188,8 @@ class ChatGraphQL(GraphQL[Context, None]):
         except HTTPException as refused:
             refusal = Refusal.of(refused)
             operation.failed(refusal.code)
+            if operation.caller == ANONYMOUS:  # refused before its context was built
+                self.context_for(request.headers.get("authorization"))
             return refusal_response(refusal, media_type)
         if response.media_type == APPLICATION_JSON:
             response.headers["content-type"] = media_type
