@@ -25,6 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from core.logs import HANDLER_NAME
 from schema.context import Info
@@ -131,9 +132,7 @@ async def test_metrics_count_operations_by_code_latency_and_open_subscriptions(w
             "created": await metric(http, "chatstore_operations_total", **created),
             "refused": await metric(http, "chatstore_operations_total", **refused),
             "unknown": await metric(http, "chatstore_operations_total", **unknown),
-            "latency": await metric(
-                http, "chatstore_operation_duration_seconds_count", **latency
-            ),
+            "latency": await metric(http, "chatstore_operation_duration_seconds_count", **latency),
         }
 
         session_id = await new_session_id(api)
@@ -198,7 +197,7 @@ async def test_metrics_count_operations_by_code_latency_and_open_subscriptions(w
 async def test_the_operation_line_in_text_names_operation_caller_code_and_request_id(
     workdir: Path,
 ):
-    async with served(workdir, log_level="INFO", query=LoggingQuery) as (server, http):
+    async with served(workdir, log_level="INFO", query=LoggingQuery) as (_, http):
         user = new_user()
         api = Api(http, token_for(user))
         with server_lines() as lines:
@@ -230,7 +229,7 @@ async def test_the_operation_line_in_text_names_operation_caller_code_and_reques
 
 
 async def test_the_operation_line_in_json_has_a_field_for_each_part(workdir: Path):
-    async with served(workdir, log_level="INFO", log_format="json") as (server, http):
+    async with served(workdir, log_level="INFO", log_format="json") as (_, http):
         user = new_user()
         api = Api(http, token_for(user))
         with server_lines() as lines:
@@ -239,11 +238,8 @@ async def test_the_operation_line_in_json_has_a_field_for_each_part(workdir: Pat
                 json={"query": operation("CreateSession"), "variables": {}},
                 headers={"Authorization": f"Bearer {api.token}", "X-Request-ID": "req-json-1"},
             )
-            await http.post(
-                "/graphql",
-                content=b"{not json",
-                headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
-            )
+            headers = {"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"}
+            await http.post("/graphql", content=b"{not json", headers=headers)
         records = [json.loads(line) for line in lines.getvalue().splitlines()]
         created, malformed = [r for r in records if r["logger"] == "chatstore.operations"]
         assert set(created) >= {"time", "level", "logger", "request_id", "message"}
@@ -302,11 +298,13 @@ async def test_a_request_id_is_echoed_or_made(workdir: Path):
     async with served(workdir) as (server, http):
         response = await http.get("/healthz", headers={"X-Request-ID": "abc-123"})
         assert response.headers["x-request-id"] == "abc-123"
-        for insane in ("has spaces", "x" * 200, "quote\"d"):
+        for insane in ("has spaces", "x" * 200, 'quote"d'):
             response = await http.get("/healthz", headers={"X-Request-ID": insane})
             assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"]), insane
         async with connect(
-            server.ws_url, subprotocols=[TRANSPORT_WS], additional_headers={"X-Request-ID": "ws-1"}
+            server.ws_url,
+            subprotocols=[Subprotocol(TRANSPORT_WS)],
+            additional_headers={"X-Request-ID": "ws-1"},
         ) as ws:
             assert ws.response is not None
             assert ws.response.headers["x-request-id"] == "ws-1"
@@ -318,6 +316,7 @@ async def test_no_token_appears_in_any_log_line(workdir: Path):
         user = new_user()
         api = Api(http, token_for(user))
         session_id = await new_session_id(api)
+        assert api.token is not None
         tokens = [api.token, token_for(user), "not.a.valid-token"]
         with server_lines() as lines:
             await api.data("{ sessionCount }")
