@@ -69,14 +69,9 @@ class Database:
         self._autocommit = engine.execution_options(
             isolation_level="AUTOCOMMIT", **{PREPARED: prepared_statements, TRACER: tracer}
         )
-        pool = engine.sync_engine.pool
-        if hasattr(pool, "checkedout"):
-
-            def count_in_use(*_: Any) -> None:
-                DB_CONNECTIONS_IN_USE.set(pool.checkedout())
-
-            event.listen(pool, "checkout", count_in_use)
-            event.listen(pool, "checkin", count_in_use)
+        # Each checkout is checked in once (an invalidated connection too).
+        event.listen(engine.sync_engine.pool, "checkout", _checked_out)
+        event.listen(engine.sync_engine.pool, "checkin", _checked_in)
         # PostgreSQL takes writes inside WITH: a claim and an insert can be one statement.
         self.writes_in_with = single_statement_append and engine.dialect.name == "postgresql"
         self.shared_reads = shared_reads
@@ -150,6 +145,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _checked_out(*_: Any) -> None:
+    DB_CONNECTIONS_IN_USE.inc()
+
+
+def _checked_in(*_: Any) -> None:
+    DB_CONNECTIONS_IN_USE.dec()
 
 
 @asynccontextmanager
