@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from contextvars import ContextVar
-from typing import Literal, TextIO
+from typing import Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -65,11 +65,9 @@ def _redacted(arg: object) -> object:
     return arg if redacted is text else redacted
 
 
-def configure_logging(
-    level: str, format: Literal["text", "json"], *, stream: TextIO | None = None
-) -> logging.Handler:
+def configure_logging(level: str, format: Literal["text", "json"]) -> logging.Handler:
     """Installs the service's handler on the root logger at `level`, and returns it."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
     handler.name = HANDLER_NAME
     if format == "json":
         handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMED))

@@ -192,7 +192,7 @@ async def test_metrics_count_operations_by_code_latency_and_open_subscriptions(w
 
 async def test_metrics_count_a_broker_reconnect_and_its_resync(workdir: Path):
     async with redis_server(workdir) as redis:
-        settings = {"broadcast_url": redis.url, "broker_heartbeat_seconds": 0.1}
+        settings: dict[str, Any] = {"broadcast_url": redis.url, "broker_heartbeat_seconds": 0.1}
         async with served(workdir, **settings) as (_, http):
             reconnects = await metric(http, "chatstore_broker_reconnects_total")
             resyncs = await metric(http, "chatstore_broker_resyncs_total", origin="self")

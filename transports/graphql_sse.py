@@ -48,7 +48,7 @@ from strawberry.types import ExecutionResult
 from core.errors import Unauthenticated
 from transports.observed import Operation
 from transports.sse import EVENT_ID, request_context
-from transports.view import ChatGraphQL, current_operation
+from transports.view import ChatGraphQL
 
 STREAM = "text/event-stream"
 CURSOR_ARGUMENTS = ("afterRevision", "afterSequence")
@@ -80,21 +80,9 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
     the context every other transport builds."""
 
     async def graphql_over_sse(request: Request) -> Response:
-        observed = view.operation("graphql-sse")
-        token = current_operation.set(observed)
-        try:
-            response = await start_stream(request, observed)
-        except BaseException:
-            observed.failed("INTERNAL_SERVER_ERROR")
-            observed.finish()
-            raise
-        finally:
-            current_operation.reset(token)
-        if not isinstance(response, EventSourceResponse):
-            observed.finish()  # refused; a stream's operation finishes when it ends
-        return response
+        return await view.answer_stream("graphql-sse", lambda observed: start(request, observed))
 
-    async def start_stream(request: Request, observed: Operation) -> Response:
+    async def start(request: Request, observed: Operation) -> Response:
         try:
             if request.method not in ("GET", "POST"):
                 raise Refusal(

@@ -31,7 +31,7 @@ from resolvers.arguments import parse_id
 from schema.context import Context
 from transports.checkout import from_checkout
 from transports.observed import Operation
-from transports.view import ChatGraphQL, current_operation
+from transports.view import ChatGraphQL
 
 # The documents WebSocket clients use, so that both transports answer in one shape.
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
@@ -50,22 +50,10 @@ def subscription_endpoint(
     subscription = from_checkout(OPERATIONS / f"{operation}.graphql").read_text()
 
     async def stream_subscription(request: Request) -> Response:
-        observed = view.operation("sse")
-        observed.document(subscription, None)
-        token = current_operation.set(observed)
-        try:
-            response = await start_stream(request, observed)
-        except BaseException:
-            observed.failed("INTERNAL_SERVER_ERROR")
-            observed.finish()
-            raise
-        finally:
-            current_operation.reset(token)
-        if not isinstance(response, EventSourceResponse):
-            observed.finish()  # refused; a stream's operation finishes when it ends
-        return response
+        return await view.answer_stream("sse", lambda observed: start(request, observed))
 
-    async def start_stream(request: Request, observed: Operation) -> Response:
+    async def start(request: Request, observed: Operation) -> Response:
+        observed.document(subscription, None)
         context = request_context(view, request)
         try:
             variables = await _variables(request, context, event_ids)

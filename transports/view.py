@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -111,6 +112,26 @@ class ChatGraphQL(GraphQL[Context, None]):
         """A new operation over `transport`, to be finished when it ends (its log line and
         counts: transports/observed.py)."""
         return Operation(transport, self.known_operations)
+
+    async def answer_stream(
+        self, transport: str, start: Callable[[Operation], Awaitable[Response]]
+    ) -> Response:
+        """`start(operation)`, the response of an SSE endpoint over `transport`, with the
+        operation current while it starts. A refusal finishes the operation at once; an event
+        stream finishes it when the stream ends."""
+        operation = self.operation(transport)
+        token = current_operation.set(operation)
+        try:
+            response = await start(operation)
+        except BaseException:
+            operation.failed("INTERNAL_SERVER_ERROR")
+            operation.finish()
+            raise
+        finally:
+            current_operation.reset(token)
+        if not isinstance(response, EventSourceResponse):
+            operation.finish()
+        return response
 
     def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
