@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from core.logs import HANDLER_NAME
 from schema.context import Info
 from schema.root import Query
 from tests.clients import (
+    LEGACY_WS,
     QUIET,
     TRANSPORT_WS,
     WAIT,
@@ -141,11 +143,12 @@ async def test_metrics_count_operations_by_code_latency_and_open_subscriptions(w
         session_id = await new_session_id(api)
         body = await Api(http, None).post(operation("GetSession"), {"id": session_id})
         assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", body
-        await api.data("query Mine { sessionCount }")
+        for _ in range(2):  # the second time on the fast path, when it is on
+            await api.data("query Mine { sessionCount }")
 
         assert await metric(http, "chatstore_operations_total", **created) == before["created"] + 1
         assert await metric(http, "chatstore_operations_total", **refused) == before["refused"] + 1
-        assert await metric(http, "chatstore_operations_total", **unknown) == before["unknown"] + 1
+        assert await metric(http, "chatstore_operations_total", **unknown) == before["unknown"] + 2
         assert (
             await metric(http, "chatstore_operation_duration_seconds_count", **latency)
             == before["latency"] + 1
@@ -278,6 +281,9 @@ async def test_each_transport_logs_its_operations_with_the_caller(workdir: Path)
             variables = {"sessionId": session_id, "afterRevision": 0}
             async with subscribed(server.ws_url, api.token, variables):
                 await asyncio.sleep(QUIET)
+            missing = {"sessionId": str(uuid.uuid4())}
+            async with subscribed(server.ws_url, api.token, missing, LEGACY_WS) as sub:
+                assert (await sub.receive())["type"] in ("error", "data")
             async with sse(http, session_id, access_token=api.token):
                 pass
             async with http.stream(
@@ -288,21 +294,23 @@ async def test_each_transport_logs_its_operations_with_the_caller(workdir: Path)
             ) as response:
                 await response.aread()
             for _ in range(int(WAIT / 0.05)):
-                if len(operation_lines(lines.getvalue())) >= 3:
+                if len(operation_lines(lines.getvalue())) >= 4:
                     break
                 await asyncio.sleep(0.05)
-        by_transport = {
-            re.search(r"transport=(\S+)", line).group(1): line  # type: ignore[union-attr]
-            for line in operation_lines(lines.getvalue())
-        }
-        assert set(by_transport) == {"ws", "sse", "graphql-sse"}, by_transport
-        expected = {
-            "ws": "operation=ToolMessageUpdated type=subscription",
-            "sse": "operation=ToolMessageUpdated type=subscription",
-            "graphql-sse": "operation=Count type=query",
-        }
-        for transport, line in by_transport.items():
-            assert f"{expected[transport]} caller={user} code=OK" in line, line
+        found = operation_lines(lines.getvalue())
+        expected = [
+            "operation=ToolMessageUpdated type=subscription caller={} code=OK "
+            "duration_ms={} transport=ws",
+            "operation=ToolMessageUpdated type=subscription caller={} code=NOT_FOUND "
+            "duration_ms={} transport=ws",
+            "operation=ToolMessageUpdated type=subscription caller={} code=OK "
+            "duration_ms={} transport=sse",
+            "operation=Count type=query caller={} code=OK duration_ms={} transport=graphql-sse",
+        ]
+        assert len(found) == len(expected), found
+        for line, pattern in zip(found, expected, strict=True):
+            regex = re.escape(pattern).replace(r"\{\}", "{}").format(user, r"[\d.]+")
+            assert re.search(regex + "$", line), (line, regex)
 
 
 # Request ids and tokens ---------------------------------------------------------------------
