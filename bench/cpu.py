@@ -87,7 +87,10 @@ async def run(runs: int, count: int) -> None:
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
-        app = create_app(Settings(database_url=sqlalchemy_url(dsn), jwt_secret=secret))
+        settings = Settings(
+            database_url=sqlalchemy_url(dsn), jwt_secret=secret, log_level="WARNING"
+        )
+        app = create_app(settings)
         token = issue_token(secret, "bench-cpu")
         async with app.router.lifespan_context(app):
             create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
