@@ -19,8 +19,9 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 HANDLER_NAME = "chatstore"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
-JSON_RENAMED = {"asctime": "time", "levelname": "level", "name": "logger"}
+# JSON lines have their time in ISO 8601, UTC.
+JSON_FIELDS = "%(levelname)s %(name)s %(request_id)s %(message)s"
+JSON_RENAMED = {"levelname": "level", "name": "logger"}
 # The loggers uvicorn configures with handlers of its own.
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
@@ -70,7 +71,9 @@ def configure_logging(level: str, format: Literal["text", "json"]) -> logging.Ha
     handler = logging.StreamHandler(sys.stderr)
     handler.name = HANDLER_NAME
     if format == "json":
-        handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMED))
+        handler.setFormatter(
+            JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMED, timestamp="time")
+        )
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     handler.addFilter(RequestIdFilter())

@@ -260,6 +260,7 @@ async def test_the_operation_line_in_json_has_a_field_for_each_part(workdir: Pat
         records = [json.loads(line) for line in lines.getvalue().splitlines()]
         created, malformed = [r for r in records if r["logger"] == "chatstore.operations"]
         assert set(created) >= {"time", "level", "logger", "request_id", "message"}
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", created["time"])
         assert created["level"] == "INFO" and created["request_id"] == "req-json-1"
         assert {key: created[key] for key in ("operation", "operation_type", "caller", "code")} == {
             "operation": "CreateSession",
