@@ -12,6 +12,7 @@ import sys
 from contextvars import ContextVar
 from typing import Literal
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 # The request a line belongs to (transports/request_ids.py sets it); "-" outside requests.
@@ -72,7 +73,13 @@ def configure_logging(level: str, format: Literal["text", "json"]) -> logging.Ha
     handler.name = HANDLER_NAME
     if format == "json":
         handler.setFormatter(
-            JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMED, timestamp="time")
+            JsonFormatter(
+                JSON_FIELDS,
+                rename_fields=JSON_RENAMED,
+                timestamp="time",
+                # uvicorn's copy of its message with terminal colours.
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],
+            )
         )
     else:
         handler.setFormatter(logging.Formatter(TEXT_FORMAT))
