@@ -3,9 +3,11 @@
 import asyncio
 import logging
 import os
+import signal
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from opentelemetry import trace
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
@@ -17,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.extensions.tracing import OpenTelemetryExtension
 
-from core.identity import generate_dev_secret, issue_token
+from core.identity import generate_dev_secret, issue_token, token_verifier
 from core.logs import configure_logging
 from core.settings import Settings
 from core.traces import start_tracing
@@ -34,22 +36,35 @@ from speed import speed_layers
 from speed.gc import freeze_start_up
 from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
+from transports.drain import Drain, RefuseWhileDraining, drain_on
 from transports.graphql_sse import graphql_sse_endpoint
 from transports.metrics import metrics_endpoint
 from transports.observed import operation_names
 from transports.request_ids import RequestIds
 from transports.sse import EVENT_ID, MESSAGE_ID, OPERATIONS, subscription_endpoint
+from transports.trusted_documents import TrustedDocuments, manifest_paths
 from transports.view import ChatGraphQL
+from transports.welcome import dev_mode_directions, home, served_at
 
 logger = logging.getLogger("chatstore")
+
+# The paths that answer GraphQL operations, and their transport in the operation log line.
+GRAPHQL_PATHS = {
+    "/graphql": "http",
+    "/graphql/stream": "graphql-sse",
+    "/sse/tool-messages": "sse",
+    "/sse/session-events": "sse",
+}
 
 
 def create_app(settings: Settings, *, query: type = Query) -> Starlette:
     """The app for `settings`; `query` replaces the Query root type (for tests that add a
     rule to a root field and check that every path obeys it)."""
-    secret = settings.jwt_secret
-    dev_mode = secret is None
-    jwt_secret = generate_dev_secret() if secret is None else secret.get_secret_value()
+    # Settings refuse production without a key; development without one makes its own.
+    dev_key = settings.jwt_secret is None and settings.jwt_jwks_url is None
+    secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret is not None else None
+    if dev_key:
+        secret = generate_dev_secret()
     database = Database(
         create_engine(
             settings.database_url,
@@ -63,6 +78,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         tracer=trace.get_tracer("chatstore.db") if settings.otel_traces else None,
     )
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
+    drain = Drain(settings.drain_seconds)
     speed = speed_layers(settings)
     # Tracing is a schema extension: the fast path then turns itself off (FAST_QUERIES).
     tracing = (OpenTelemetryExtension,) if settings.otel_traces else ()
@@ -77,13 +93,19 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         database=database,
         events=events,
         settings=settings,
-        jwt_secret=jwt_secret,
+        verifier=token_verifier(settings, secret=secret),
+        trusted=TrustedDocuments.load(
+            manifest_paths(settings.trusted_documents), only=settings.runs_trusted_documents_only
+        ),
+        drain=drain,
         encode=speed.encode,
         answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients
         keep_alive_interval=settings.ws_ping_seconds,
         known_operations=operation_names(OPERATIONS),
+        connection_init_wait_timeout=timedelta(seconds=settings.connection_init_wait_seconds),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
     )
 
     async def read_revisions(session_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, int]:
@@ -113,15 +135,14 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         expiry = asyncio.create_task(
             expire_forever(expire, events.publish_revision, settings.expiry_seconds)
         )
-        if dev_mode:
-            logger.warning(
-                "JWT_SECRET is not set: dev mode, with a random key for this run only. "
-                "A token for user 'dev' (GraphiQL: add the header "
-                '{"Authorization": "Bearer <token>"}):\n%s',
-                issue_token(jwt_secret, "dev"),
-            )
+        log_mode(settings)
+        if dev_key and secret is not None:
+            lifetime = timedelta(hours=settings.dev_token_hours)
+            token = issue_token(secret, "dev", ttl=lifetime)
+            logger.warning(dev_mode_directions(token, lifetime, served_at()))
         try:
-            yield
+            with drain_on(signal.SIGTERM, drain):
+                yield
         finally:
             recheck.cancel()
             expiry.cancel()
@@ -138,6 +159,10 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> JSONResponse:
+        if drain.started:
+            return JSONResponse(
+                {"status": "draining", "subscriptions": events.hub.subscription_count}, 503
+            )
         checks = {"database": await database.is_reachable(), "broadcast": events.connected}
         ready = all(checks.values())
         return JSONResponse(
@@ -151,6 +176,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
 
     app = Starlette(
         routes=[
+            Route("/", home),
             Route("/graphql", graphql),  # other methods: a coded 405 from the view
             WebSocketRoute("/graphql", graphql),
             # PUT and DELETE too: the protocol's single connection mode, not served, gets a
@@ -177,13 +203,34 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         ],
         middleware=[
             Middleware(RequestIds),
+            Middleware(RefuseWhileDraining, drain=drain, transports=GRAPHQL_PATHS),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.events = events
+    app.state.drain = drain
     return app
+
+
+def log_mode(settings: Settings) -> None:
+    """Say at start what the environment turns on and off."""
+    keys = [
+        name
+        for name, value in (
+            ("JWT_SECRET", settings.jwt_secret),
+            ("JWT_JWKS_URL", settings.jwt_jwks_url),
+        )
+        if value is not None
+    ]
+    logger.info(
+        "ENVIRONMENT=%s: tokens verified with %s; GraphiQL %s, introspection %s",
+        settings.environment,
+        " and ".join(keys) or "a random dev key",
+        "on" if settings.serves_graphiql else "off",
+        "on" if settings.allows_introspection else "off",
+    )
 
 
 app = create_app(Settings())

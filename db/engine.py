@@ -1,7 +1,7 @@
 """The async engine, its per-connection settings, and the unit of work."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
 from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -43,6 +43,18 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """`work`'s result; when the caller is cancelled (a sibling field failed), `work` still
+    runs to its end. SQLAlchemy's async connection cancelled in the middle of its checkout
+    or its close is never returned to the pool: the garbage collector terminates it later,
+    with a warning. Reads only: a write whose request is cancelled (the process stops) is
+    left to roll back, never to commit after its client was cut off."""
+    task = asyncio.ensure_future(work)
+    # What it raises once its caller has gone is nobody's to handle.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)
+
+
 class Database:
     """The engine plus the two ways the service talks to it: reads and atomic writes.
 
@@ -81,6 +93,9 @@ class Database:
         """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
         round trips around its statements, each of which sees what had committed when it
         began (as in a READ COMMITTED transaction)."""
+        return await to_the_end(self._read(query, *args, **kwargs))
+
+    async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         async with _connected(self._autocommit) as conn:
             return await query(conn, *args, **kwargs)
 
@@ -96,7 +111,7 @@ class Database:
             return await self.read(query, *args, **kwargs)
         shared = self._shared.get(key)
         if shared is None:
-            shared = asyncio.ensure_future(self.read(query, *args, **kwargs))
+            shared = asyncio.ensure_future(self._read(query, *args, **kwargs))
             self._shared[key] = shared
             shared.add_done_callback(lambda _: self._shared.pop(key, None))
         # One caller going away must not cancel the read of the others.
@@ -132,7 +147,7 @@ class Database:
             return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with _connected(self.engine) as conn, conn.begin():
+        async with _began(self.engine) as conn:
             return await query(conn, *args, **kwargs)
 
     async def is_reachable(self) -> bool:
@@ -153,6 +168,15 @@ def _checked_out(*_: Any) -> None:
 
 def _checked_in(*_: Any) -> None:
     DB_CONNECTIONS_IN_USE.dec()
+
+
+@asynccontextmanager
+async def _began(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`engine.begin()`, its connection counted by `_connected`. The transaction ends inside
+    this generator, as in SQLAlchemy's own `begin()`: a write cancelled by the drain's end
+    (tests/test_drain.py) then leaves as there, without an answer to its client."""
+    async with _connected(engine) as conn, conn.begin():
+        yield conn
 
 
 @asynccontextmanager

@@ -13,11 +13,28 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import ClientError
+from schema.operations import OPERATION_RESOLUTION_FAILURE
 
 logger = logging.getLogger("chatstore.errors")
 
 INTERNAL_MESSAGE = "Internal server error. It has been logged."
+COERCION_MESSAGES = ("Variable '$", "Expected value of type ")
+
+
+def refused_operation(original: Exception | None) -> tuple[str, str] | None:
+    """The code and message of Strawberry's refusal to run a document over a WebSocket:
+    no operation of that name, or a query or mutation over legacy graphql-ws, which runs
+    subscriptions alone (HTTP answers these itself, transports/view.py)."""
+    if isinstance(original, CannotGetOperationTypeError):
+        return OPERATION_RESOLUTION_FAILURE, original.as_http_error_reason()
+    if isinstance(original, InvalidOperationTypeError):
+        return "BAD_REQUEST", (
+            "Only subscriptions run over the legacy graphql-ws protocol: send queries and "
+            "mutations over HTTP or graphql-transport-ws."
+        )
+    return None
 
 
 def is_unexpected(error: GraphQLError) -> bool:
@@ -25,14 +42,17 @@ def is_unexpected(error: GraphQLError) -> bool:
     original = error.original_error
     if isinstance(original, ClientError) or (error.extensions or {}).get("code"):
         return False
+    if refused_operation(original) is not None:
+        return False
     if error.path is not None:  # a resolver raised
         return True
-    # Without a path: parsing, validation and variable coercion (graphql-core words those
-    # "Variable '$…"), or an exception escaping a subscription's event stream.
+    # Without a path: parsing, validation and the coercion of variables and literals (a
+    # scalar's parse_value raising; graphql-core words those "Variable '$…" and "Expected
+    # value of type …"), or an exception escaping a subscription's event stream.
     return (
         original is not None
         and not isinstance(original, GraphQLError)
-        and not error.message.startswith("Variable '$")
+        and not error.message.startswith(COERCION_MESSAGES)
     )
 
 
@@ -42,6 +62,8 @@ def with_code(error: GraphQLError, pre_execution_code: str) -> GraphQLError:
         code, message = original.code, original.message
     elif (error.extensions or {}).get("code"):
         return error
+    elif (refused := refused_operation(original)) is not None:
+        code, message = refused
     elif is_unexpected(error):
         code, message = "INTERNAL_SERVER_ERROR", INTERNAL_MESSAGE
     else:

@@ -1,4 +1,5 @@
-"""Validation rules that refuse abusive documents before they cost much.
+"""Validation rules that refuse abusive documents before they cost much, and introspection
+where it is off.
 
 The depth limit counts every field, introspection included: Strawberry's QueryDepthLimiter
 skips `__schema`, `__type` and everything below them, so a deep introspection document
@@ -17,6 +18,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -102,6 +104,15 @@ def max_mutation_fields_rule(max_fields: int) -> type[ASTValidationRule]:
     return MaxMutationFields
 
 
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """graphql-core's rule against introspection, reporting the fields that enter it
+    (`__schema`, `__type`) instead of every field selected beneath them too."""
+
+    def enter_field(self, node: FieldNode, *args: Any) -> None:
+        if node.name.value in ("__schema", "__type"):
+            super().enter_field(node, *args)
+
+
 class RequestLimits(SchemaExtension):
     """Every operation is parsed with at most `max_tokens` lexical tokens and validated with
     the `rules` beside graphql-core's, whatever caches sit in front of parsing and
@@ -119,9 +130,14 @@ class RequestLimits(SchemaExtension):
 
 
 def limit_rules(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules of the settings' limits, built once per schema."""
-    return (
+    """The validation rules of the settings' limits, built once per schema; without
+    introspection (production, unless INTROSPECTION turns it on), the rule that refuses
+    `__schema` and `__type` too (`__typename` stays)."""
+    rules: tuple[type[ASTValidationRule], ...] = (
         max_depth_rule(settings.max_query_depth),
         max_aliases_rule(settings.max_aliases),
         max_mutation_fields_rule(settings.max_mutation_fields),
     )
+    if not settings.allows_introspection:
+        rules += (NoIntrospection,)
+    return rules

@@ -14,7 +14,12 @@ def _serialize_datetime(value: datetime) -> str:
 def _parse_datetime(value: object) -> datetime:
     if not isinstance(value, str):
         raise ValueError("DateTime must be an ISO 8601 string")
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            "DateTime must be an ISO 8601 string, e.g. 2026-01-28T05:09:34.123456+00:00"
+        ) from None
     if parsed.utcoffset() is None:
         raise ValueError("DateTime must carry a UTC offset")
     return parsed

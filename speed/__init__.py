@@ -47,7 +47,10 @@ class SpeedLayers:
     def fast_queries(
         self, schema: Schema
     ) -> (
-        Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+        Callable[
+            [Mapping[str, Any], Callable[[], Awaitable[Context]]],
+            Awaitable[dict[str, Any] | None],
+        ]
         | None
     ):
         """What answers a remembered query of `schema` (FastQueries.answer), or None."""

@@ -20,7 +20,7 @@ directives of its own.
 """
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -135,7 +135,7 @@ class FastQueries:
         return cls(schema, validated)
 
     async def answer(
-        self, body: Mapping[str, Any], context: Callable[[], Context]
+        self, body: Mapping[str, Any], context: Callable[[], Awaitable[Context]]
     ) -> dict[str, Any] | None:
         """`{"data": …}` for `body`, a remembered query answered without errors; else None.
         `context` builds the request's context (called only for a remembered query)."""
@@ -158,7 +158,7 @@ class FastQueries:
             document,
             variable_values=variables,
             operation_name=operation_name,
-            context_value=context(),
+            context_value=await context(),
             is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             executor_class=self.executor,
             operation_extensions=extensions,

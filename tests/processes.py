@@ -165,15 +165,21 @@ async def redis_server(workdir: Path) -> AsyncIterator[RedisServer]:
 # --- uvicorn ------------------------------------------------------------------------------
 
 
+# The installed command line (pyproject.toml [project.scripts]), next to this Python.
+CHATSTORE = Path(sys.executable).with_name("chatstore")
+
+
 @dataclass
 class ServerProcess:
-    """One `uvicorn app:app` process."""
+    """One `uvicorn app:app` process; with `cli`, one `chatstore serve` (uvicorn too, with
+    the CLI's shutdown bound after the app's drain)."""
 
     name: str
     env: dict[str, str]
     log: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    cli: bool = False
 
     @property
     def http_url(self) -> str:
@@ -184,11 +190,10 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
     def spawn(self) -> None:
+        launcher = [str(CHATSTORE), "serve"] if self.cli else [sys.executable, "-m", "uvicorn"]
         command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app:app",
+            *launcher,
+            *([] if self.cli else ["app:app"]),
             "--host",
             "127.0.0.1",
             "--port",
@@ -300,15 +305,17 @@ def server_env(database_url: str, broadcast_url: str, **settings: float | str) -
 
 @asynccontextmanager
 async def uvicorn_processes(
-    workdir: Path, envs: Sequence[dict[str, str]]
+    workdir: Path, envs: Sequence[dict[str, str]], *, cli: bool = False
 ) -> AsyncIterator[list[ServerProcess]]:
-    """One uvicorn process per environment, started together, each answering /healthz."""
+    """One uvicorn process per environment (`chatstore serve` with `cli`), started
+    together, each answering /healthz."""
     run = uuid.uuid4().hex[:8]
     servers = [
         ServerProcess(
             name=f"process {'AB'[index] if index < 2 else index}",
             env=env,
             log=workdir / f"uvicorn-{run}-{index}.log",
+            cli=cli,
         )
         for index, env in enumerate(envs)
     ]

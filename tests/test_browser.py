@@ -64,13 +64,25 @@ async def web_server(workdir: Path) -> AsyncIterator[RunningServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+async def trusted_web_server(workdir: Path) -> AsyncIterator[RunningServer]:
+    """TRUSTED_DOCUMENTS_ONLY=true: only the chat client's manifest runs."""
+    async with (
+        database_url("sqlite", workdir) as url,
+        running_server(database_url=url, trusted_documents_only=True) as server,
+    ):
+        yield server
+
+
 @pytest.fixture
 async def browser_http(web_server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=web_server.http_url, timeout=60) as client:
         yield client
 
 
-async def run_scenario(server: RunningServer, name: str) -> str:
+async def run_scenario(
+    server: RunningServer, name: str, hang_guard: float = SCENARIO_TIMEOUT
+) -> str:
     """Runs one scenario in a fresh browser; its output, or a failure that shows it."""
     node, chromium = browser_tools_or_skip()
     process = await asyncio.create_subprocess_exec(
@@ -90,11 +102,11 @@ async def run_scenario(server: RunningServer, name: str) -> str:
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        stdout, _ = await asyncio.wait_for(process.communicate(), SCENARIO_TIMEOUT)
+        stdout, _ = await asyncio.wait_for(process.communicate(), hang_guard)
     except TimeoutError:
         process.kill()
         await process.wait()
-        pytest.fail(f"scenario {name} hung for {SCENARIO_TIMEOUT} s")
+        pytest.fail(f"scenario {name} hung for {hang_guard} s")
     output = stdout.decode()
     print(output)  # pytest shows it with -s or on failure: the screenshots' paths, timings
     assert process.returncode == 0, f"scenario {name} failed:\n{output}"
@@ -214,6 +226,31 @@ async def test_graphiql_with_other_hosts_blocked_runs_a_query_and_shows_a_subscr
     web_server: RunningServer,
 ):
     await run_scenario(web_server, "graphiql")
+
+
+async def test_the_readmes_graphiql_walk_followed_as_written_works_step_by_step(
+    web_server: RunningServer,
+):
+    """Step 7 waits, bounded, for a deadline half a minute ahead, as the README says."""
+    await run_scenario(web_server, "readme-walk", hang_guard=SCENARIO_TIMEOUT + 60)
+
+
+async def test_graphiqls_token_field_follows_persist_headers_and_clear_data(
+    web_server: RunningServer,
+):
+    await run_scenario(web_server, "graphiql-token")
+
+
+async def test_the_chat_client_names_its_documents_by_id_on_a_server_that_runs_no_other(
+    trusted_web_server: RunningServer,
+):
+    await run_scenario(trusted_web_server, "trusted-documents")
+
+
+async def test_the_chat_client_shows_a_tool_result_live_with_trusted_documents_only(
+    trusted_web_server: RunningServer,
+):
+    await run_scenario(trusted_web_server, "live")
 
 
 # Streamed replies and operations that end.

@@ -8,6 +8,7 @@ GraphiQL, /healthz, /readyz, settings, dev mode) and of "Who is calling" (the be
 """
 
 import asyncio
+import gc
 import logging
 import sqlite3
 import uuid
@@ -155,7 +156,7 @@ BAD_CREDENTIALS: dict[str, tuple[Callable[[str], str | None], str]] = {
     "without_sub": (lambda user: _signed({"name": user}), "sub"),
     "empty_sub": (lambda user: _signed({"sub": ""}), "sub"),
     "unsigned_alg_none": (
-        lambda user: "Bearer " + jwt.encode({"sub": user}, None, algorithm="none"),
+        lambda user: "Bearer " + jwt.encode({"sub": user}, "", algorithm="none"),
         "token",
     ),
     "another_algorithm": (_signed_with_hs512, "token"),
@@ -476,6 +477,18 @@ INVALID = {
     "mutation_with_unknown_field": (
         'mutation { createSession(input: {title: "t"}) { id nope } }',
         "nope",
+    ),
+    # Found by tests/test_fuzz.py: a scalar literal its parser refuses was masked as an
+    # INTERNAL_SERVER_ERROR.
+    "datetime_literal_not_iso": (
+        'mutation { appendMessageContent(sessionId: "x", messageId: "y", text: "t",'
+        ' deadline: "tomorrow") { id } }',
+        "ISO 8601",
+    ),
+    "datetime_literal_without_offset": (
+        'mutation { appendMessageContent(sessionId: "x", messageId: "y", text: "t",'
+        ' deadline: "2026-01-28T05:09:34") { id } }',
+        "UTC offset",
     ),
 }
 
@@ -993,3 +1006,16 @@ async def test_a_failure_that_escapes_execution_is_still_coded_and_masked(tmp_pa
     [error] = body["errors"]
     assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     assert "recursion" not in error["message"].lower()
+
+
+async def test_a_failing_root_field_leaves_no_database_connection_behind(api: Api):
+    """Found by tests/test_fuzz.py: when a non-null root field fails, graphql-core cancels
+    its siblings; a sibling cancelled amid its database read never returned its
+    connection to the pool (the garbage collector terminated it, warning)."""
+    for _ in range(20):
+        error = await api.error("{ sessionCount sessions(limit: -1) { id } }")
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert [str(w.message) for w in caught if "non-checked-in" in str(w.message)] == []

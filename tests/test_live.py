@@ -518,3 +518,39 @@ async def test_tabs_of_one_session_woken_by_one_write_share_one_read(
                 assert (await tab.next_tool_message())["content"] == "done"
     reads = [s for s in statements if "FROM chat_message" in s and "revision >" in s]
     assert len(reads) == 1, statements
+
+
+# --- Documents a WebSocket cannot run -------------------------------------------------------
+
+
+async def test_a_query_over_legacy_graphql_ws_is_a_coded_refusal_not_a_server_error(
+    server: RunningServer, user: str
+):
+    """Found by tests/test_caller_limits.py: Strawberry's legacy graphql-ws handler runs
+    subscriptions alone, and its refusal of a query was masked as INTERNAL_SERVER_ERROR."""
+    async with websocket(server.ws_url, LEGACY_WS) as sub:
+        assert (await sub.init(token_for(user)))["type"] == "connection_ack"
+        for operation_id, document in (("1", "{ sessionCount }"), ("2", "mutation { __typename }")):
+            await sub.ws.send(
+                json.dumps({"type": "start", "id": operation_id, "payload": {"query": document}})
+            )
+            refused = await sub.receive()
+            assert refused["type"] == "error" and refused["id"] == operation_id, refused
+            assert refused["payload"]["extensions"] == {"code": "BAD_REQUEST"}, refused
+            assert "graphql-transport-ws" in refused["payload"]["message"], refused
+
+
+@PROTOCOLS
+async def test_an_operation_name_missing_from_the_document_is_operation_resolution_failure(
+    server: RunningServer, user: str, protocol: str
+):
+    async with websocket(server.ws_url, protocol) as sub:
+        assert (await sub.init(token_for(user)))["type"] == "connection_ack"
+        kind = "subscribe" if protocol == TRANSPORT_WS else "start"
+        payload = {"query": operation("ToolMessageUpdated"), "operationName": "Nope"}
+        await sub.ws.send(json.dumps({"type": kind, "id": "1", "payload": payload}))
+        refused = await sub.receive()
+        assert refused["type"] == "error", refused
+        [error] = refused["payload"] if protocol == TRANSPORT_WS else [refused["payload"]]
+        assert error["extensions"] == {"code": "OPERATION_RESOLUTION_FAILURE"}, error
+        assert error["message"] == 'Unknown operation named "Nope".', error

@@ -24,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
@@ -46,6 +47,7 @@ from tests.clients import (
     subscribed,
     token_for,
     tool,
+    websocket,
 )
 from tests.processes import redis_server
 from tests.servers import RunningServer, database_url, running_server
@@ -312,6 +314,118 @@ async def test_each_transport_logs_its_operations_with_the_caller(workdir: Path)
         for line, pattern in zip(found, expected, strict=True):
             regex = re.escape(pattern).replace(r"\{\}", "{}").format(user, r"[\d.]+")
             assert re.search(regex + "$", line), (line, regex)
+
+
+OPERATION_LINE = re.compile(
+    r"operation=(\S+) type=(\S+) caller=(\S+) code=(\S+) duration_ms=\S+ transport=(\S+)$"
+)
+
+
+def logged_operations(text: str) -> list[tuple[str, ...]]:
+    """(operation, type, caller, code, transport) of each operation line."""
+    found = [OPERATION_LINE.search(line) for line in operation_lines(text)]
+    assert all(found), text
+    return [match.groups() for match in found if match is not None]
+
+
+async def test_refusals_by_the_callers_limits_and_the_trusted_documents_are_logged(
+    workdir: Path,
+):
+    unknown_document = {"documentId": "sha256:" + "0" * 64}
+    async with served(
+        workdir,
+        log_level="INFO",
+        rate_limit_per_second=0.01,
+        rate_limit_burst=4,
+        max_subscriptions_per_socket=1,
+    ) as (server, http):
+        rated = {"operation": "other", "type": "unknown", "code": "RATE_LIMITED"}
+        rated_before = await metric(http, "chatstore_operations_total", **rated)
+        truster, limited = new_user(), new_user()
+        api = Api(http, token_for(truster))
+        session_id = await new_session_id(api)  # the first of the burst of 4
+        variables = {"sessionId": session_id, "afterRevision": 0}
+        with server_lines() as lines:
+            # A document id the manifest does not have, over HTTP and legacy graphql-ws.
+            response = await http.post(
+                "/graphql", json=unknown_document, headers={"Authorization": f"Bearer {api.token}"}
+            )
+            assert "PERSISTED_QUERY_NOT_FOUND" in response.text, response.text
+            async with websocket(server.ws_url, LEGACY_WS) as sub:
+                assert (await sub.init(api.token))["type"] == "connection_ack"
+                payload = {**unknown_document, "variables": variables}
+                await sub.ws.send(json.dumps({"id": "1", "type": "start", "payload": payload}))
+                assert (await sub.receive())["type"] == "error"
+            # One subscription per socket: the second is refused.
+            async with websocket(server.ws_url, TRANSPORT_WS) as sub:
+                assert (await sub.init(api.token))["type"] == "connection_ack"
+                await sub.subscribe(operation("ToolMessageUpdated"), variables, "1")
+                await sub.subscribe(operation("ToolMessageUpdated"), variables, "2")
+                assert (await sub.receive())["type"] == "error"
+
+            # Another caller spends its burst, then each transport refuses it.
+            limited_api = Api(http, token_for(limited))
+            own_session = await new_session_id(limited_api)
+            for _ in range(3):
+                await limited_api.data("{ sessionCount }")
+            bearer = {"Authorization": f"Bearer {limited_api.token}"}
+            response = await http.post(
+                "/graphql", json={"query": "{ sessionCount }"}, headers=bearer
+            )
+            assert response.status_code == 429, response.text
+            response = await http.post(
+                "/graphql/stream",
+                json={"query": "{ sessionCount }"},
+                headers={**bearer, "Accept": "text/event-stream"},
+            )
+            assert response.status_code == 429, response.text
+            response = await http.get(
+                "/sse/tool-messages", params={"sessionId": own_session}, headers=bearer
+            )
+            assert response.status_code == 429, response.text
+            async with websocket(server.ws_url, TRANSPORT_WS) as sub:
+                assert (await sub.init(limited_api.token))["type"] == "connection_ack"
+                await sub.subscribe(operation("ToolMessageUpdated"), variables, "1")
+                assert (await sub.receive())["type"] == "error"
+        found = logged_operations(lines.getvalue())
+        expected = [
+            ("-", "unknown", truster, "PERSISTED_QUERY_NOT_FOUND", "http"),
+            ("-", "unknown", truster, "PERSISTED_QUERY_NOT_FOUND", "ws"),
+            ("ToolMessageUpdated", "subscription", truster, "TOO_MANY_SUBSCRIPTIONS", "ws"),
+            ("ToolMessageUpdated", "subscription", truster, "OK", "ws"),
+            ("-", "unknown", limited, "RATE_LIMITED", "http"),
+            ("-", "unknown", limited, "RATE_LIMITED", "graphql-sse"),
+            ("ToolMessageUpdated", "subscription", limited, "RATE_LIMITED", "sse"),
+            ("ToolMessageUpdated", "subscription", limited, "RATE_LIMITED", "ws"),
+        ]
+        for line in expected:
+            assert line in found, (line, found)
+        assert await metric(http, "chatstore_operations_total", **rated) == rated_before + 2
+
+
+async def test_the_drains_refusals_are_logged_and_counted(workdir: Path):
+    async with served(workdir, log_level="INFO") as (server, http):
+        refused = {"operation": "other", "type": "unknown", "code": "SERVICE_UNAVAILABLE"}
+        before = await metric(http, "chatstore_operations_total", **refused)
+        await server.app.state.drain.run()
+        with server_lines() as lines:
+            response = await http.post(
+                "/graphql", json={"query": "{ sessionCount }"}, headers={"X-Request-ID": "gone-1"}
+            )
+            assert response.status_code == 503, response.text
+            assert response.headers["x-request-id"] == "gone-1"
+            response = await http.get("/sse/tool-messages", params={"sessionId": "x"})
+            assert response.status_code == 503, response.text
+            assert (await http.get("/app/")).status_code == 503  # not an operation
+        found = operation_lines(lines.getvalue())
+        assert len(found) == 2, found
+        assert (
+            "[gone-1] operation=- type=unknown caller=anonymous code=SERVICE_UNAVAILABLE"
+            in (found[0])
+        )
+        assert found[1].endswith("transport=sse"), found
+        # /metrics is refused too while draining: the process's own registry says it.
+        assert REGISTRY.get_sample_value("chatstore_operations_total", refused) == before + 2
 
 
 # Request ids and tokens ---------------------------------------------------------------------

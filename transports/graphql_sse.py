@@ -19,7 +19,6 @@ a request sending that id back as `Last-Event-ID` (an EventSource reconnecting b
 runs with the field's `afterRevision` and `afterSequence` set from it.
 """
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -46,8 +45,11 @@ from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
 
 from core.errors import Unauthenticated
+from transports.caller_limits import RATE_LIMITED, retry_after
+from transports.drain import Draining
 from transports.observed import Operation
 from transports.sse import EVENT_ID, request_context
+from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.view import ChatGraphQL
 
 STREAM = "text/event-stream"
@@ -57,12 +59,15 @@ CURSOR_ARGUMENTS = ("afterRevision", "afterSequence")
 class Refusal(Exception):
     """A request refused before its stream starts: an HTTP status and a coded error."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
     def response(self) -> JSONResponse:
-        headers = {"Allow": "GET, POST"} if self.status == 405 else None
+        headers = {"Allow": "GET, POST"} if self.status == 405 else self.headers
         body = {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
         return JSONResponse(body, self.status, headers=headers)
 
@@ -90,11 +95,15 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
                 )
             if STREAM not in request.headers.get("accept", ""):
                 raise Refusal(406, "BAD_REQUEST", f"This path answers only Accept: {STREAM}.")
-            context = request_context(view, request)
+            context = await request_context(view, request)
             if context.identity is None:
                 problem = context.auth_problem or Unauthenticated("Missing credentials.")
                 raise Refusal(401, problem.code, problem.message)
-            operation = await _graphql_request(request)
+            wait = view.rate_wait(context.identity, request)
+            if wait:
+                headers = {"Retry-After": retry_after(wait)}
+                raise Refusal(429, RATE_LIMITED, view.rate_message(wait), headers)
+            operation = await _graphql_request(request, view.trusted)
             observed.document(operation.query, operation.operation_name)
             document, definition = _operation(operation)
             if request.method == "GET" and _kind(definition) is OperationType.MUTATION:
@@ -122,8 +131,9 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
     return graphql_over_sse
 
 
-async def _graphql_request(request: Request) -> GraphQLRequest:
-    """The request's parameters, from the JSON body of a POST or the query of a GET."""
+async def _graphql_request(request: Request, trusted: TrustedDocuments) -> GraphQLRequest:
+    """The request's parameters, from the JSON body of a POST or the query of a GET; a
+    trusted document named by its id is read from `trusted`."""
     if request.method == "GET":
         params = request.query_params
         fields: dict[str, Any] = {
@@ -140,6 +150,10 @@ async def _graphql_request(request: Request) -> GraphQLRequest:
         if not isinstance(body, dict):
             raise Refusal(400, "BAD_REQUEST", "The body must be a JSON object.")
         fields = body
+    try:
+        fields = trusted.resolve(dict(fields))
+    except DocumentRefused as refused:
+        raise Refusal(400, refused.code, refused.message) from None
     query, variables = fields.get("query"), fields.get("variables")
     name, extensions = fields.get("operationName"), fields.get("extensions")
     if not isinstance(query, str) or not query.strip():
@@ -229,16 +243,20 @@ async def _events(
     observed: Operation,
 ) -> AsyncIterator[dict[str, str]]:
     """A `next` event per result, then `complete`; when the token expires first, a last
-    `next` saying so. `observed` finishes with the stream."""
+    `next` saying so. When the process drains, the stream ends without `complete`: an
+    EventSource reconnects (with Last-Event-ID), the graphql-sse client reports a lost
+    connection and is to resubscribe from its cursor. `observed` finishes with the stream."""
     try:
         while True:
             seconds_left = (
                 None if expires_at is None else (expires_at - datetime.now(UTC)).total_seconds()
             )
             try:
-                result = await asyncio.wait_for(anext(results), seconds_left)
+                result = await view.drain.next_item(results, seconds_left)
             except StopAsyncIteration:
                 break
+            except Draining:
+                return
             except TimeoutError:
                 observed.failed("UNAUTHENTICATED")
                 error = {

@@ -155,3 +155,11 @@ class Operation:
                     "transport": self.transport,
                 },
             )
+
+
+def refused_early(transport: str, code: str) -> None:
+    """Logs and counts a request refused before anything read it (the drain's 503): its
+    document and caller unknown."""
+    operation = Operation(transport, frozenset())
+    operation.failed(code)
+    operation.finish()

@@ -16,6 +16,7 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 # The codes of requests that are not well-formed GraphQL over HTTP (README: Errors).
 BAD_REQUEST = "BAD_REQUEST"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+NOT_FOUND = "NOT_FOUND"  # GraphiQL's page, where it is not served
 NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"

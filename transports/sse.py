@@ -12,7 +12,6 @@ The stream runs the same GraphQL subscription as the WebSocket, so it answers th
 messages, in the same shape, under the same rules.
 """
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,8 +28,11 @@ from core.errors import BadUserInput, ClientError, NotFound
 from db.sessions import SESSION_NOT_FOUND, get_revision
 from resolvers.arguments import parse_id
 from schema.context import Context
+from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.checkout import from_checkout
+from transports.drain import Drain, Draining
 from transports.observed import Operation
+from transports.refusals import error_body
 from transports.view import ChatGraphQL
 
 # The documents WebSocket clients use, so that both transports answer in one shape.
@@ -54,13 +56,21 @@ def subscription_endpoint(
 
     async def start(request: Request, observed: Operation) -> Response:
         observed.document(subscription, None)
-        context = request_context(view, request)
+        context = await request_context(view, request)
         try:
             variables = await _variables(request, context, event_ids)
         except ClientError as error:
             observed.failed(error.code)
             status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error)
+        wait = view.rate_wait(context.identity, request)
+        if wait:
+            observed.failed(RATE_LIMITED)
+            return JSONResponse(
+                error_body(view.rate_message(wait), RATE_LIMITED),
+                429,
+                headers={"Retry-After": retry_after(wait)},
+            )
         stream = await view.schema.subscribe(
             subscription, variable_values=variables, context_value=context
         )
@@ -68,19 +78,20 @@ def subscription_endpoint(
             observed.errors(stream.errors)
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
         return EventSourceResponse(
-            _events(stream, context, field, observed), ping=view.settings.ws_ping_seconds
+            _events(stream, context, field, view.drain, observed),
+            ping=view.settings.ws_ping_seconds,
         )
 
     return stream_subscription
 
 
-def request_context(view: ChatGraphQL, request: Request) -> Context:
+async def request_context(view: ChatGraphQL, request: Request) -> Context:
     """The context of an SSE request: its identity from the Authorization header, or from
     `access_token` in the query, since an EventSource cannot send headers."""
-    context = view.context_for(request.headers.get("authorization"))
+    context = await view.context_for(request.headers.get("authorization"))
     token = request.query_params.get("access_token")
     if context.identity is None and token:
-        view.identify(context, f"Bearer {token}")
+        await view.identify(context, f"Bearer {token}")
     return context
 
 
@@ -117,11 +128,16 @@ async def _variables(
 
 
 async def _events(
-    stream: AsyncIterator[Any], context: Context, field: str, observed: Operation
+    stream: AsyncIterator[Any],
+    context: Context,
+    field: str,
+    drain: Drain,
+    observed: Operation,
 ) -> AsyncIterator[dict[str, str]]:
     """One SSE event per item; an `error` event and the end when the stream fails or the
-    token expires; a `complete` event when the session is deleted. `observed` finishes
-    with the stream."""
+    token expires; a `complete` event when the session is deleted; the end alone when the
+    process drains, so that the EventSource reconnects (with Last-Event-ID). `observed`
+    finishes with the stream."""
     expires_at = context.caller.expires_at
     try:
         while True:
@@ -129,12 +145,14 @@ async def _events(
                 None if expires_at is None else (expires_at - datetime.now(UTC)).total_seconds()
             )
             try:
-                result = await asyncio.wait_for(anext(stream), seconds_left)
+                result = await drain.next_item(stream, seconds_left)
             except StopAsyncIteration:
                 break
             except TimeoutError:
                 observed.failed("UNAUTHENTICATED")
                 yield _error_event("UNAUTHENTICATED", "The token has expired.")
+                return
+            except Draining:
                 return
             if result.errors:
                 observed.errors(result.errors)

@@ -1,8 +1,10 @@
-"""The Strawberry ASGI app: who is calling, and GraphQL over HTTP to the letter.
+"""The Strawberry ASGI app: who is calling, GraphQL over HTTP to the letter, and documents
+named by id.
 
 HTTP: the response is `application/graphql-response+json` or `application/json`, as the
 client's Accept prefers, and every request refused before execution is answered as a
-GraphQL error with a code (transports/refusals.py), from one place: `answer_http`.
+GraphQL error with a code (transports/refusals.py), from one place: `answer_http`. A request
+may name a trusted document instead of sending its text (transports/trusted_documents.py).
 """
 
 from collections.abc import Awaitable, Callable, Mapping
@@ -11,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLFormattedError
 from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,7 +32,7 @@ from strawberry.types.unset import UNSET
 
 from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import MissingToken, Unauthenticated
-from core.identity import identity_from_authorization
+from core.identity import Identity, TokenVerifier, identity_from_authorization
 from core.metrics import WEBSOCKETS_OPEN
 from core.settings import Settings
 from db.engine import Database
@@ -38,19 +41,33 @@ from schema.context import Context
 from schema.operations import OPERATION_RESOLUTION_FAILURE
 from transports.body_limit import BodyTooLarge
 from transports.browser import playground_page
+from transports.caller_limits import (
+    RATE_LIMITED,
+    TOO_MANY,
+    TOO_MANY_CONNECTIONS,
+    TOO_MANY_SUBSCRIPTIONS,
+    RequestRate,
+    SocketCounts,
+    caller_key,
+    retry_after,
+)
 from transports.connection import ConnectionDuties, refusal_reason
+from transports.drain import Drain
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
-from transports.observed import ANONYMOUS, Operation
+from transports.observed import Operation
 from transports.refusals import (
     APPLICATION_JSON,
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
+    NOT_FOUND,
     PAYLOAD_TOO_LARGE,
     SUBSCRIPTION_NOT_SUPPORTED,
     Refusal,
     refusal_response,
 )
+from transports.trusted_documents import NOT_FOUND as UNKNOWN_DOCUMENT
+from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.ws_protocols import LegacyWsHandler, TransportWsHandler, WebSocketClosedOnce
 
 # The streamed responses Strawberry speaks when the view has the protocol; a request that
@@ -62,7 +79,9 @@ STREAMED_MEDIA_TYPES = {
 
 # Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
 # its second argument builds the request's context.
-AnswerQuery = Callable[[Mapping[str, Any], Callable[[], Context]], Awaitable[dict[str, Any] | None]]
+AnswerQuery = Callable[
+    [Mapping[str, Any], Callable[[], Awaitable[Context]]], Awaitable[dict[str, Any] | None]
+]
 
 # The operation an HTTP request or an SSE stream is answering, for the log line and metrics.
 current_operation: ContextVar[Operation | None] = ContextVar("current_operation", default=None)
@@ -77,11 +96,15 @@ class ConnectionContext(Context):
     own (pings, closing when the token expires) that stop when it ends."""
 
     duties: ConnectionDuties = field(default_factory=ConnectionDuties)
+    # Whom the connection counts against (transports/caller_limits.py), once acknowledged.
+    limited_as: str | None = None
+    counted: bool = False
 
 
 class ChatGraphQL(GraphQL[Context, None]):
     """HTTP identity comes from the Authorization header, WebSocket identity from the
-    `connection_init` payload, checked before any operation can start."""
+    `connection_init` payload, checked before any operation can start. A request may name a
+    trusted document instead of sending its text (transports/trusted_documents.py)."""
 
     websocket_adapter_class = WebSocketClosedOnce  # type: ignore[assignment]
     graphql_transport_ws_handler_class = TransportWsHandler
@@ -93,7 +116,9 @@ class ChatGraphQL(GraphQL[Context, None]):
         database: Database,
         events: Events,
         settings: Settings,
-        jwt_secret: str,
+        verifier: TokenVerifier,
+        trusted: TrustedDocuments,
+        drain: Drain,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
         known_operations: frozenset[str] = frozenset(),
@@ -103,9 +128,13 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.database = database
         self.events = events
         self.settings = settings
-        self.jwt_secret = jwt_secret
+        self.verifier = verifier
+        self.trusted = trusted
+        self.drain = drain
         self._encode = encode
         self._answer_query = answer_query
+        self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self.sockets = SocketCounts(settings.max_sockets_per_user)
         self.known_operations = known_operations
 
     def operation(self, transport: str) -> Operation:
@@ -133,11 +162,11 @@ class ChatGraphQL(GraphQL[Context, None]):
             operation.finish()
         return response
 
-    def context_for(self, authorization: object) -> Context:
+    async def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
         with the caller's identity or why there is none."""
         context = Context(database=self.database, events=self.events, settings=self.settings)
-        self.identify(context, authorization)
+        await self.identify(context, authorization)
         return context
 
     async def get_context(
@@ -150,7 +179,7 @@ class ChatGraphQL(GraphQL[Context, None]):
                 settings=self.settings,
                 websocket=request,
             )
-        return self.context_for(request.headers.get("authorization"))
+        return await self.context_for(request.headers.get("authorization"))
 
     async def run(  # type: ignore[override]
         self,
@@ -158,23 +187,29 @@ class ChatGraphQL(GraphQL[Context, None]):
         context: Any = UNSET,
         root_value: Any = UNSET,
     ) -> Response | WebSocket:
-        """Runs the request; a WebSocket's background duties stop when it ends."""
+        """Runs the request; a WebSocket's background duties stop when it ends, and it
+        closes with 1012 when the process drains (transports/drain.py)."""
         if not isinstance(request, WebSocket):
             return await self.answer_http(request, context, root_value)
         context = await self.get_context(request, request)
         WEBSOCKETS_OPEN.inc()
         try:
-            return await super().run(request, context, root_value)
+            with self.drain.socket(request):
+                return await super().run(request, context, root_value)
         finally:
             WEBSOCKETS_OPEN.dec()
             context.duties.stop()
+            if context.counted:
+                self.sockets.close(context.limited_as)
 
     async def answer_http(self, request: Request, context: Any, root_value: Any) -> Response:
         """The response to an HTTP request, in the media type the client accepts; a
         refusal before execution is a GraphQL error with a code, whoever refused it. Each
-        request but GraphiQL's page is an operation: logged and counted."""
+        request but GraphiQL's page and Strawberry's streams is an operation: logged and
+        counted."""
         if self.is_page_or_stream(request):
             try:
+                await self.check_rate(request)
                 return await super().run(request, context, root_value)
             except HTTPException as refused:
                 return refusal_response(refused)
@@ -195,9 +230,11 @@ class ChatGraphQL(GraphQL[Context, None]):
     async def answer_operation(
         self, request: Request, context: Any, root_value: Any, operation: Operation
     ) -> Response:
-        """`answer_http`'s response to a GraphQL request, which `operation` follows."""
+        """`answer_http`'s response to a GraphQL request, which `operation` follows (its
+        caller is known once the rate check has identified it)."""
         media_type = APPLICATION_JSON
         try:
+            await self.check_rate(request)
             media_type = response_media_type(request.headers.get("accept"))
             if request.method == "POST":
                 require_json_body(request.headers.get("content-type"))
@@ -209,8 +246,6 @@ class ChatGraphQL(GraphQL[Context, None]):
         except HTTPException as refused:
             refusal = Refusal.of(refused)
             operation.failed(refusal.code)
-            if operation.caller == ANONYMOUS:  # refused before its context was built
-                self.context_for(request.headers.get("authorization"))
             return refusal_response(refusal, media_type)
         if response.media_type == APPLICATION_JSON:
             response.headers["content-type"] = media_type
@@ -219,6 +254,49 @@ class ChatGraphQL(GraphQL[Context, None]):
             if request_error and media_type == GRAPHQL_RESPONSE_JSON:
                 response.status_code = 400
         return response
+
+    async def check_rate(self, request: Request) -> None:
+        """Refuse the request (429, with Retry-After) when its caller is over
+        RATE_LIMIT_PER_SECOND."""
+        identity = (await self.context_for(request.headers.get("authorization"))).identity
+        wait = self.rate_wait(identity, request)
+        if wait:
+            raise Refusal(
+                429, RATE_LIMITED, self.rate_message(wait), {"Retry-After": retry_after(wait)}
+            )
+
+    def rate_wait(self, identity: Identity | None, request: Request) -> float:
+        """Count one request of `identity` (None: of the request's client address): 0 when
+        it may run, else the seconds until it could."""
+        host = request.client.host if request.client else None
+        return self.request_rate.wait(caller_key(identity, host))
+
+    def rate_message(self, wait: float) -> str:
+        return (
+            f"Too many requests: at most {self.request_rate.per_second:g} per second, in bursts "
+            f"of {self.request_rate.burst}. Retry in {retry_after(wait)} s."
+        )
+
+    def operation_refusal(self, context: Context, running: int) -> GraphQLFormattedError | None:
+        """The coded error refusing a connection's next operation: over
+        MAX_SUBSCRIPTIONS_PER_SOCKET (it has `running` ones), or over the caller's request
+        rate (every operation counts as a request); None to run it."""
+        if running >= self.settings.max_subscriptions_per_socket:
+            return {
+                "message": (
+                    f"Too many subscriptions: at most {self.settings.max_subscriptions_per_socket} "
+                    "on one connection. Complete one first, or open another connection."
+                ),
+                "extensions": {"code": TOO_MANY_SUBSCRIPTIONS},
+            }
+        assert isinstance(context, ConnectionContext)
+        wait = self.request_rate.wait(context.limited_as)
+        if wait:
+            return {
+                "message": self.rate_message(wait),
+                "extensions": {"code": RATE_LIMITED, "retryAfter": int(retry_after(wait))},
+            }
+        return None
 
     def is_page_or_stream(self, request: Request) -> bool:
         """True for GraphiQL's page and for a streamed response the view speaks: Strawberry
@@ -318,8 +396,20 @@ class ChatGraphQL(GraphQL[Context, None]):
         operation.errors(answer.get("errors"))
         return Response(self.encode_json(answer), media_type=media_type)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET that names a trusted document is a request, not a browser opening the page.
+        named = any(name in request.query_params for name in ("documentId", "extensions"))
+        return not named and super().should_render_graphql_ide(request)
+
     async def render_graphql_ide(self, request: Request) -> Response:
-        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN page."""
+        """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN
+        page; not in production, unless GRAPHIQL turns it on."""
+        if not self.settings.serves_graphiql:
+            raise Refusal(
+                404,
+                NOT_FOUND,
+                "GraphiQL is not served here (production mode; GRAPHIQL=true serves it).",
+            )
         return playground_page()
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -328,7 +418,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         graphql-transport-ws (code 4403), in `connection_error` on graphql-ws."""
         assert isinstance(context, ConnectionContext) and context.websocket is not None
         params = context.connection_params or {}
-        self.identify(context, params.get("Authorization") or params.get("authorization"))
+        await self.identify(context, params.get("Authorization") or params.get("authorization"))
         protocol = await self.pick_websocket_subprotocol(context.websocket)
         if context.identity is None:
             problem = context.auth_problem or MissingToken("Missing credentials.")
@@ -341,6 +431,24 @@ class ChatGraphQL(GraphQL[Context, None]):
                     "extensions": {"code": problem.code, "reason": problem.reason},
                 }
             )
+        client = context.websocket.client
+        context.limited_as = caller_key(context.identity, client.host if client else None)
+        if not context.counted and not self.sockets.open(context.limited_as):
+            most = self.settings.max_sockets_per_user
+            if protocol == GRAPHQL_TRANSPORT_WS_PROTOCOL:
+                await context.websocket.close(
+                    code=TOO_MANY, reason=f"Too many connections: at most {most} per user"
+                )
+            raise ConnectionRejectionError(
+                {
+                    "message": (
+                        f"Too many connections: at most {most} per user. "
+                        "Close one first, or subscribe on one you have."
+                    ),
+                    "extensions": {"code": TOO_MANY_CONNECTIONS},
+                }
+            )
+        context.counted = True
         context.duties.start(
             context.websocket,
             # Legacy graphql-ws clients get Strawberry's own "ka" messages instead.
@@ -350,11 +458,12 @@ class ChatGraphQL(GraphQL[Context, None]):
             expires_at=context.identity.expires_at,
         )
 
-    def identify(self, context: Context, authorization: object) -> None:
-        """Set the context's identity from an Authorization value, or why there is none."""
+    async def identify(self, context: Context, authorization: object) -> None:
+        """Set the context's identity from an Authorization value, or why there is none:
+        every transport (HTTP, WebSocket, both SSE paths) identifies its callers here."""
         try:
             header = authorization if isinstance(authorization, str) else None
-            context.identity = identity_from_authorization(header, self.jwt_secret)
+            context.identity = await identity_from_authorization(header, self.verifier)
         except Unauthenticated as problem:
             context.auth_problem = problem
         operation = current_operation.get()
@@ -383,7 +492,7 @@ class ChatGraphQL(GraphQL[Context, None]):
             )
         if not isinstance(parsed, dict):
             raise Refusal(400, BAD_REQUEST, "The request body must be a JSON object.")
-        return parsed
+        return self.named_document(parsed)
 
     def parse_query_params(self, params: Any) -> dict[str, Any]:
         """A GET's parameters: `variables` and `extensions` are JSON (Strawberry then
@@ -392,7 +501,17 @@ class ChatGraphQL(GraphQL[Context, None]):
         for name in ("variables", "extensions"):
             if parsed.get(name):
                 parsed[name] = self.decode_parameter(f"`{name}`", parsed[name])
-        return parsed
+        return self.named_document(parsed)
+
+    def named_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with the text of the trusted document they name, if they name one."""
+        try:
+            return self.trusted.resolve(params)
+        except DocumentRefused as refused:
+            # An unknown id is a request error (200 as application/json), as automatic
+            # persisted queries clients expect before they resend the text.
+            status = None if refused.code == UNKNOWN_DOCUMENT else 400
+            raise Refusal(status, refused.code, refused.message) from refused
 
     def decode_parameter(self, what: str, data: str | bytes) -> object:
         try:

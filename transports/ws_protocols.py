@@ -1,10 +1,17 @@
-"""Where our WebSocket protocols differ from Strawberry's handling of them, and how their
-operations are logged and counted (transports/observed.py): one line per operation, when it
-ends (completed, stopped by the client, or closed with its connection), with the connection's
-request id, its caller, and the code of the first error it sent."""
+"""Where our WebSocket protocols differ from Strawberry's handling of them: a null
+`connection_init` payload, trusted documents named by id, a coded refusal of an operation
+over the caller's limits (transports/caller_limits.py), and the wait for `connection_init`
+on legacy graphql-ws too.
 
+And how their operations are logged and counted (transports/observed.py): one line per
+operation, when it ends (completed, stopped by the client, or closed with its connection) or
+when it is refused, with the connection's request id, its caller, and the code of the first
+error it sent."""
+
+import asyncio
 from collections.abc import Mapping
-from typing import Any
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -17,12 +24,27 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
+    SubscribeMessage,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage as TransportWSError,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage as LegacyConnectionInitMessage,
+)
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyWSError
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage, StartMessage
 
 from schema.context import Context
 from transports.observed import Operation
+from transports.trusted_documents import DocumentRefused
+
+if TYPE_CHECKING:
+    from transports.view import ChatGraphQL
+
+# graphql-transport-ws's close code for a socket that sent no `connection_init` in time.
+INIT_TIMEOUT = 4408
 
 
 class ObservedOperations:
@@ -31,9 +53,10 @@ class ObservedOperations:
     def __init__(self) -> None:
         self.running: dict[str, Operation] = {}
 
-    def start(self, view: Any, context: Context, id: str, query: object, name: object) -> Operation:
-        """Opens operation `id`; `view` is the ChatGraphQL (transports/view.py) that opens
-        operations (Strawberry types the handlers' view as its base class)."""
+    def start(
+        self, view: "ChatGraphQL", context: Context, id: str, query: object, name: object
+    ) -> Operation:
+        """Opens operation `id`."""
         operation = view.operation("ws")
         operation.document(query, name)
         operation.identify(context.identity)
@@ -43,6 +66,18 @@ class ObservedOperations:
     def finish(self, id: str, operation: Operation) -> None:
         if self.running.get(id) is operation:
             del self.running[id]
+        operation.finish()
+
+    def refused(
+        self, view: "ChatGraphQL", context: Context, payload: object, error: Mapping[str, Any]
+    ) -> None:
+        """Logs and counts an operation refused before it ran (over the caller's limits, or
+        naming a document that is not trusted), with `error`'s code."""
+        params = payload if isinstance(payload, Mapping) else {}
+        operation = view.operation("ws")
+        operation.document(params.get("query"), params.get("operationName"))
+        operation.identify(context.identity)
+        operation.errors([error])
         operation.finish()
 
     def sent(self, message: Mapping[str, Any]) -> None:
@@ -64,18 +99,47 @@ class ObservedOperations:
 
 class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws types the `connection_init` payload as an object or null, but
-    Strawberry closes a null one with 4400: here it is no payload, so no token (4403)."""
+    Strawberry closes a null one with 4400: here it is no payload, so no token (4403). A
+    `subscribe` payload may name a trusted document by its id. An operation over the
+    caller's limits gets an `error` message with a code; the connection and its other
+    operations go on."""
 
-    observed: ObservedOperations | None = None
+    view: "ChatGraphQL"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.observed = ObservedOperations()
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if "payload" in message and message["payload"] is None:
             message = {"type": "connection_init"}
         await super().handle_connection_init(message)
 
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged:  # else Strawberry closes the socket with 4401
+            if message["id"] not in self.operations:  # else Strawberry closes it with 4409
+                refusal = self.view.operation_refusal(self.context, len(self.operations))
+                if refusal is not None:
+                    self.refused(message["payload"], refusal)
+                    await self.send_message(
+                        TransportWSError(id=message["id"], type="error", payload=[refusal])
+                    )
+                    return
+            try:
+                payload = self.view.trusted.resolve(dict(message["payload"]))
+            except DocumentRefused as refused:
+                self.refused(message["payload"], refused.error)
+                await self.send_message(
+                    TransportWSError(id=message["id"], type="error", payload=[refused.error])
+                )
+                return
+            message = {**message, "payload": payload}  # type: ignore[typeddict-item]
+        await super().handle_subscribe(message)
+
+    def refused(self, payload: object, error: Mapping[str, Any]) -> None:
+        self.observed.refused(self.view, self.context, payload, error)
+
     async def run_operation(self, operation: TransportWsOperation[Context, None]) -> None:
-        if self.observed is None:
-            self.observed = ObservedOperations()
         observed = self.observed.start(
             self.view, self.context, operation.id, operation.query, operation.operation_name
         )
@@ -85,15 +149,66 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             self.observed.finish(operation.id, observed)
 
     async def send_message(self, message: Message) -> None:
-        if self.observed is not None:
-            self.observed.sent(message)  # type: ignore[arg-type]
+        self.observed.sent(message)  # type: ignore[arg-type]
         await super().send_message(message)
 
 
 class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
-    """Strawberry's legacy graphql-ws handling, its operations logged and counted."""
+    """Legacy graphql-ws: a `start` payload may name a trusted document by its id; an
+    operation over the caller's limits gets a coded `error`; and the socket is closed (4408,
+    as graphql-transport-ws does) when no `connection_init` came within the view's
+    `connection_init_wait_timeout`. Its operations are logged and counted."""
 
-    observed: ObservedOperations | None = None
+    view: "ChatGraphQL"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection_init_received = False
+        self.observed = ObservedOperations()
+
+    async def handle(self) -> None:
+        waiting = asyncio.create_task(self._close_without_init())
+        try:
+            await super().handle()
+        finally:
+            waiting.cancel()
+            with suppress(asyncio.CancelledError):
+                await waiting
+
+    async def _close_without_init(self) -> None:
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.connection_init_received:
+            await self.websocket.close(
+                code=INIT_TIMEOUT, reason="Connection initialisation timeout"
+            )
+
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        self.connection_init_received = True
+        await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        if self.connection_acknowledged:
+            running = len(self.tasks) - (message["id"] in self.tasks)
+            refusal = self.view.operation_refusal(self.context, running)
+            if refusal is not None:
+                self.refused(message["payload"], refusal)
+                await self.send_message(
+                    LegacyWSError(id=message["id"], type="error", payload=refusal)
+                )
+                return
+            try:
+                payload = self.view.trusted.resolve(dict(message["payload"]))
+            except DocumentRefused as refused:
+                self.refused(message["payload"], refused.error)
+                await self.send_message(
+                    LegacyWSError(id=message["id"], type="error", payload=refused.error)
+                )
+                return
+            message = {**message, "payload": payload}  # type: ignore[typeddict-item]
+        await super().handle_start(message)
+
+    def refused(self, payload: object, error: Mapping[str, Any]) -> None:
+        self.observed.refused(self.view, self.context, payload, error)
 
     async def handle_async_results(
         self,
@@ -102,8 +217,6 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
         operation_name: str | None,
         variables: dict[str, object] | None,
     ) -> None:
-        if self.observed is None:
-            self.observed = ObservedOperations()
         observed = self.observed.start(self.view, self.context, operation_id, query, operation_name)
         try:
             await super().handle_async_results(operation_id, query, operation_name, variables)
@@ -111,8 +224,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
             self.observed.finish(operation_id, observed)
 
     async def send_message(self, message: OperationMessage) -> None:
-        if self.observed is not None:
-            self.observed.sent(message)  # type: ignore[arg-type]
+        self.observed.sent(message)  # type: ignore[arg-type]
         await super().send_message(message)
 
 

@@ -1,7 +1,7 @@
-import { type Client, createClient } from 'graphql-ws';
+import { type Client, createClient, type SubscribePayload } from 'graphql-ws';
 
 import { SessionEventsDocument, type SessionEventsSubscription } from '../gql/graphql';
-import { graphqlWebSocketUrl } from './api';
+import { documentParams, graphqlWebSocketUrl } from './api';
 import type { Cursor, SessionEvent } from './state';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'deleted' | 'failed';
@@ -30,13 +30,19 @@ function closeCode(error: unknown): number | undefined {
     : undefined;
 }
 
-/** The subscription was refused because the session is gone (deleted while we were away). */
-function isNotFound(error: unknown): boolean {
+function hasCode(error: unknown, code: string): boolean {
   return (
     Array.isArray(error) &&
-    error.some((e: { extensions?: { code?: string } }) => e.extensions?.code === 'NOT_FOUND')
+    error.some((e: { extensions?: { code?: string } }) => e.extensions?.code === code)
   );
 }
+
+/** The subscription was refused because the session is gone (deleted while we were away). */
+const isNotFound = (error: unknown): boolean => hasCode(error, 'NOT_FOUND');
+
+/** The server does not know the document's trusted id: it runs another build's manifest. */
+const isUnknownDocument = (error: unknown): boolean =>
+  hasCode(error, 'PERSISTED_QUERY_NOT_FOUND');
 
 function describe(error: unknown): string {
   if (Array.isArray(error)) {
@@ -65,6 +71,9 @@ export function follow(options: FollowOptions): () => void {
   let active: Client | undefined;
   let retries = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  // The document goes by its trusted id, and with its text too after the server said it
+  // does not know the id.
+  let sendText = false;
 
   const start = (): void => {
     retryTimer = undefined;
@@ -103,22 +112,30 @@ export function follow(options: FollowOptions): () => void {
       if (active === client) active = undefined;
       void client.dispose();
     };
-    client.subscribe<SessionEventsSubscription>(
-      {
-        query: SessionEventsDocument.toString(),
-        variables: {
-          sessionId: options.sessionId,
-          afterRevision: resumedAt.revision,
-          // Left out after an event whose sequence was null (a SESSION event, a page load).
-          ...(resumedAt.sequence === null ? {} : { afterSequence: resumedAt.sequence }),
-        },
+    const payload: SubscribePayload = {
+      // graphql-ws requires a `query` string, so an empty one goes with `documentId`.
+      query: '',
+      ...documentParams(SessionEventsDocument, sendText),
+      variables: {
+        sessionId: options.sessionId,
+        afterRevision: resumedAt.revision,
+        // Left out after an event whose sequence was null (a SESSION event, a page load).
+        ...(resumedAt.sequence === null ? {} : { afterSequence: resumedAt.sequence }),
       },
+    };
+    client.subscribe<SessionEventsSubscription>(
+      payload,
       {
         next: (result) => {
           if (result.data) options.onEvent(result.data.sessionEvents);
         },
         error: (error) => {
           finish();
+          if (isUnknownDocument(error) && !sendText) {
+            sendText = true;
+            start();
+            return;
+          }
           if (isNotFound(error)) {
             stopped = true;
             options.onStatus('deleted', describe(error), resumedAt);

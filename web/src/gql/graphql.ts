@@ -267,7 +267,7 @@ export const AddTokenUsageDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<AddTokenUsageMutation, AddTokenUsageMutationVariables>;
+    `, {"hash":"sha256:70e46b9c9c6283ec7d19eddc414be2f84f1e1d263134bc6cffb2a8992c65f143"}) as unknown as TypedDocumentString<AddTokenUsageMutation, AddTokenUsageMutationVariables>;
 export const AppendMessageDocument = new TypedDocumentString(`
     mutation AppendMessage($sessionId: ID!, $message: MessageInput!) {
   appendMessage(sessionId: $sessionId, message: $message) {
@@ -286,7 +286,7 @@ export const AppendMessageDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<AppendMessageMutation, AppendMessageMutationVariables>;
+    `, {"hash":"sha256:84b4e8915d5c8bae49eb75ca14aae358d4ddee1ac55d81b7fe798e3dff063150"}) as unknown as TypedDocumentString<AppendMessageMutation, AppendMessageMutationVariables>;
 export const AppendMessageContentDocument = new TypedDocumentString(`
     mutation AppendMessageContent($sessionId: ID!, $messageId: ID!, $text: String!, $done: Boolean! = false, $deadline: DateTime) {
   appendMessageContent(
@@ -304,7 +304,7 @@ export const AppendMessageContentDocument = new TypedDocumentString(`
     updatedAt
   }
 }
-    `) as unknown as TypedDocumentString<AppendMessageContentMutation, AppendMessageContentMutationVariables>;
+    `, {"hash":"sha256:53843adfeb8b9f57195d3e2d24797dfc41c7300c8e804d45f3f86ca15d00b3a6"}) as unknown as TypedDocumentString<AppendMessageContentMutation, AppendMessageContentMutationVariables>;
 export const AppendMessagesDocument = new TypedDocumentString(`
     mutation AppendMessages($sessionId: ID!, $messages: [MessageInput!]!) {
   appendMessages(sessionId: $sessionId, messages: $messages) {
@@ -323,7 +323,7 @@ export const AppendMessagesDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<AppendMessagesMutation, AppendMessagesMutationVariables>;
+    `, {"hash":"sha256:7bbea48e1bb83aa0585f07cc3d4f9fe6dd2a5f5d32a424599ea6f2a20b971502"}) as unknown as TypedDocumentString<AppendMessagesMutation, AppendMessagesMutationVariables>;
 export const ChatListDocument = new TypedDocumentString(`
     query ChatList($limit: Int! = 50) {
   sessions(limit: $limit) {
@@ -338,7 +338,7 @@ export const ChatListDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ChatListQuery, ChatListQueryVariables>;
+    `, {"hash":"sha256:e7560f8a709cfcf308f374e2cd0c5661334559c67d339e47a43f1d973ff5db4c"}) as unknown as TypedDocumentString<ChatListQuery, ChatListQueryVariables>;
 export const ChatPageDocument = new TypedDocumentString(`
     query ChatPage($id: ID!, $last: Int! = 50, $beforeSequence: Int) {
   session(id: $id) {
@@ -372,7 +372,7 @@ export const ChatPageDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<ChatPageQuery, ChatPageQueryVariables>;
+    `, {"hash":"sha256:ec30adb1a04dd33c90a482be3dfaae1e652b4398b0622d998b21d8b28bbc3aab"}) as unknown as TypedDocumentString<ChatPageQuery, ChatPageQueryVariables>;
 export const CreateSessionDocument = new TypedDocumentString(`
     mutation CreateSession($input: CreateSessionInput) {
   createSession(input: $input) {
@@ -390,12 +390,12 @@ export const CreateSessionDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<CreateSessionMutation, CreateSessionMutationVariables>;
+    `, {"hash":"sha256:3f986aa3e6e679cc7828ddfb873cc228894d4b906c9a997a95773d8c5e57abb1"}) as unknown as TypedDocumentString<CreateSessionMutation, CreateSessionMutationVariables>;
 export const DeleteSessionDocument = new TypedDocumentString(`
     mutation DeleteSession($id: ID!) {
   deleteSession(id: $id)
 }
-    `) as unknown as TypedDocumentString<DeleteSessionMutation, DeleteSessionMutationVariables>;
+    `, {"hash":"sha256:995ea5a75a33d08b59c444453d8e89f921d6d10d707e90583cb62e33a682bed1"}) as unknown as TypedDocumentString<DeleteSessionMutation, DeleteSessionMutationVariables>;
 export const FailMessageDocument = new TypedDocumentString(`
     mutation FailMessage($sessionId: ID!, $messageId: ID!, $reason: String!) {
   failMessage(sessionId: $sessionId, messageId: $messageId, reason: $reason) {
@@ -406,7 +406,7 @@ export const FailMessageDocument = new TypedDocumentString(`
     failureReason
   }
 }
-    `) as unknown as TypedDocumentString<FailMessageMutation, FailMessageMutationVariables>;
+    `, {"hash":"sha256:a16e6ee106e5be2db5b43d372fe49d4e2b22ac650c9f8f3b1f2f2e50452f846f"}) as unknown as TypedDocumentString<FailMessageMutation, FailMessageMutationVariables>;
 export const GetSessionDocument = new TypedDocumentString(`
     query GetSession($id: ID!) {
   session(id: $id) {
@@ -439,7 +439,7 @@ export const GetSessionDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<GetSessionQuery, GetSessionQueryVariables>;
+    `, {"hash":"sha256:264a7ef88555d35b43abf60f53be09abad1116f165d7e64a23ec418e4d990500"}) as unknown as TypedDocumentString<GetSessionQuery, GetSessionQueryVariables>;
 export const ListSessionsDocument = new TypedDocumentString(`
     query ListSessions($limit: Int! = 50, $offset: Int! = 0) {
   sessionCount
@@ -458,7 +458,7 @@ export const ListSessionsDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<ListSessionsQuery, ListSessionsQueryVariables>;
+    `, {"hash":"sha256:bf77a55d80e826fb425ab1cf0ccc85a35987498fde13df455cf67a6b695eb8de"}) as unknown as TypedDocumentString<ListSessionsQuery, ListSessionsQueryVariables>;
 export const SendMessageDocument = new TypedDocumentString(`
     mutation SendMessage($sessionId: ID!, $message: MessageInput!) {
   appendMessage(sessionId: $sessionId, message: $message) {
@@ -480,7 +480,7 @@ export const SendMessageDocument = new TypedDocumentString(`
     failureReason
   }
 }
-    `) as unknown as TypedDocumentString<SendMessageMutation, SendMessageMutationVariables>;
+    `, {"hash":"sha256:a4001574a191d600daf79f81c7e68e398636973e1c0fb50cf0f889d9fafcd1f0"}) as unknown as TypedDocumentString<SendMessageMutation, SendMessageMutationVariables>;
 export const SessionEventsDocument = new TypedDocumentString(`
     subscription SessionEvents($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
   sessionEvents(
@@ -534,7 +534,7 @@ export const SessionEventsDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<SessionEventsSubscription, SessionEventsSubscriptionVariables>;
+    `, {"hash":"sha256:5519e80fd22a3114828a083eadc721f6d4bbf6af6d5838a424453d4ec1ae2929"}) as unknown as TypedDocumentString<SessionEventsSubscription, SessionEventsSubscriptionVariables>;
 export const SessionMessagesDocument = new TypedDocumentString(`
     query SessionMessages($id: ID!, $afterSequence: Int, $beforeSequence: Int, $first: Int, $last: Int) {
   session(id: $id) {
@@ -566,7 +566,7 @@ export const SessionMessagesDocument = new TypedDocumentString(`
     }
   }
 }
-    `) as unknown as TypedDocumentString<SessionMessagesQuery, SessionMessagesQueryVariables>;
+    `, {"hash":"sha256:8ccad21fec094cdbc5a59c3490ed898c0268a3d75c61dd45ca1697194fb8f4f7"}) as unknown as TypedDocumentString<SessionMessagesQuery, SessionMessagesQueryVariables>;
 export const ToolMessageUpdatedDocument = new TypedDocumentString(`
     subscription ToolMessageUpdated($sessionId: ID!, $afterRevision: Int, $afterSequence: Int) {
   toolMessageUpdated(
@@ -589,7 +589,7 @@ export const ToolMessageUpdatedDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<ToolMessageUpdatedSubscription, ToolMessageUpdatedSubscriptionVariables>;
+    `, {"hash":"sha256:13c4451dc2d2bf8de5585216b733fbe708ab7ed392f8eb6055af0bcd5f0d1373"}) as unknown as TypedDocumentString<ToolMessageUpdatedSubscription, ToolMessageUpdatedSubscriptionVariables>;
 export const UpdateSessionDocument = new TypedDocumentString(`
     mutation UpdateSession($id: ID!, $input: UpdateSessionInput!) {
   updateSession(id: $id, input: $input) {
@@ -607,7 +607,7 @@ export const UpdateSessionDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<UpdateSessionMutation, UpdateSessionMutationVariables>;
+    `, {"hash":"sha256:8c096a1fa2910b6d5a4769852ccb55fa7531b95343cd7ee993ecd0bb56daa327"}) as unknown as TypedDocumentString<UpdateSessionMutation, UpdateSessionMutationVariables>;
 export const UpdateToolResultDocument = new TypedDocumentString(`
     mutation UpdateToolResult($sessionId: ID!, $toolCallId: String!, $content: String!) {
   updateToolResult(
@@ -630,4 +630,4 @@ export const UpdateToolResultDocument = new TypedDocumentString(`
     revision
   }
 }
-    `) as unknown as TypedDocumentString<UpdateToolResultMutation, UpdateToolResultMutationVariables>;
+    `, {"hash":"sha256:5f2b9e23ac93b84ee61bb37d9c4faa24244e8f6e2e97b199bb19cfd70a1e814b"}) as unknown as TypedDocumentString<UpdateToolResultMutation, UpdateToolResultMutationVariables>;

@@ -13,13 +13,49 @@ type Fetcher = ComponentProps<typeof GraphiQL>['fetcher'];
 type Params = Parameters<Fetcher>[0];
 type Options = NonNullable<Parameters<Fetcher>[1]>;
 
-const TOKEN_KEY = 'chatstore:token';
+// The token is a header like the Headers pane's, so it is kept as GraphiQL keeps headers: in
+// GraphiQL's namespace of localStorage, only while its "Persist headers" setting is on, and
+// its "Clear data" removes it.
+const NAMESPACE = 'graphiql:';
+const TOKEN_KEY = `${NAMESPACE}chatstore-token`;
+const PERSIST_HEADERS_KEY = `${NAMESPACE}shouldPersistHeaders`;
 const tokenInput = document.getElementById('token') as HTMLInputElement;
 
-// The token field starts from `#token=…` in the URL, else from the last one pasted here.
+const persistingHeaders = (): boolean => localStorage.getItem(PERSIST_HEADERS_KEY) === 'true';
+
+function keepToken(): void {
+  const token = tokenInput.value.trim();
+  if (token && persistingHeaders()) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+/** localStorage as GraphiQL's StorageAPI uses it, telling the token field what it does. */
+const storage: Storage = {
+  getItem: (key) => localStorage.getItem(key),
+  setItem: (key, value) => {
+    localStorage.setItem(key, value);
+    if (key === PERSIST_HEADERS_KEY) keepToken();
+  },
+  removeItem: (key) => localStorage.removeItem(key),
+  // "Clear data": everything GraphiQL keeps, the token included.
+  clear: () => {
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith(NAMESPACE)) localStorage.removeItem(key);
+    }
+    tokenInput.value = '';
+  },
+  key: (index) => localStorage.key(index),
+  get length() {
+    return localStorage.length;
+  },
+};
+
+// Earlier builds kept the token under this key whatever the setting said.
+localStorage.removeItem('chatstore:token');
+// The token field starts from `#token=…` in the URL, else from the kept one.
 const fromFragment = new URLSearchParams(location.hash.slice(1));
-tokenInput.value = fromFragment.get('token') ?? localStorage.getItem(TOKEN_KEY) ?? '';
-tokenInput.addEventListener('input', () => localStorage.setItem(TOKEN_KEY, tokenInput.value.trim()));
+tokenInput.value = fromFragment.get('token') ?? (persistingHeaders() ? localStorage.getItem(TOKEN_KEY) : null) ?? '';
+tokenInput.addEventListener('input', keepToken);
 document.getElementById('token-bar')!.addEventListener('submit', (event) => event.preventDefault());
 
 /** The Headers pane as sent, plus the token field's Authorization unless the pane sets one. */
@@ -92,7 +128,10 @@ query MySessions {
 createRoot(document.getElementById('graphiql')!).render(
   createElement(GraphiQL, {
     fetcher,
+    storage,
     defaultQuery: DEFAULT_QUERY,
+    // The README's walk puts an id in the Variables pane first thing: it starts open.
+    defaultEditorToolsVisibility: 'variables',
     query: fromFragment.get('query') ?? undefined,
     variables: fromFragment.get('variables') ?? undefined,
   }),

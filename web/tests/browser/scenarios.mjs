@@ -24,15 +24,25 @@ const SCREENSHOT_DIR =
 const WAIT = 15_000;
 // The hang guard where the product goal is "within a second": generous, still no speed check.
 const LIVE_WAIT = 5_000;
-const OPERATIONS = new URL('../../../graphql/operations/', import.meta.url);
+// The trusted documents' ids (`npm run codegen`), by operation name: graphql/operations/*.
+const MANIFEST = JSON.parse(
+  readFileSync(new URL('../../src/gql/persisted-documents.json', import.meta.url), 'utf8'),
+);
+const DOCUMENT_IDS = Object.fromEntries(
+  Object.entries(MANIFEST).map(([id, text]) => [text.match(/^\w+ (\w+)/)[1], id]),
+);
 
-/** Runs graphql/operations/<name>.graphql over HTTP, as the frontend and the worker do. */
+/**
+ * Runs the operation of graphql/operations/<name>.graphql over HTTP by its trusted id, as
+ * the frontend and the worker do (the server may run with TRUSTED_DOCUMENTS_ONLY).
+ */
 async function graphql(token, name, variables) {
-  const query = readFileSync(new URL(`${name}.graphql`, OPERATIONS), 'utf8');
+  const documentId = DOCUMENT_IDS[name];
+  assert.ok(documentId, `${name} is not in the trusted documents' manifest`);
   const response = await fetch(`${BASE_URL}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ documentId, variables }),
   });
   const body = await response.json();
   assert.ok(response.ok && !body.errors, `${name}: HTTP ${response.status} ${JSON.stringify(body)}`);
@@ -195,6 +205,78 @@ async function screenshot(page, name) {
   console.log(`screenshot: ${path}`);
 }
 
+
+// --- GraphiQL as a person drives it: paste over the editor, fill Variables, run. ----------
+
+/** Opens GraphiQL in a new browser tab and waits until it has the schema. */
+async function openGraphiQL(context, { width = 1100, height = 560, before } = {}) {
+  const page = await context.newPage();
+  await page.setViewportSize({ width, height });
+  await before?.(page);
+  const introspected = page.waitForResponse(
+    (response) => response.request().postData()?.includes('IntrospectionQuery') ?? false,
+    { timeout: WAIT },
+  );
+  await page.goto(`${BASE_URL}/graphql`);
+  await page.locator('.graphiql-container').waitFor({ timeout: WAIT });
+  await introspected;
+  return page;
+}
+
+/** Selects all of a CodeMirror editor's content and pastes `text` over it. */
+async function pasteOver(page, editor, text) {
+  await page.locator(`${editor} .CodeMirror`).first().click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.insertText(text);
+  await page.waitForFunction(
+    ([editor, text]) => document.querySelector(`${editor} .CodeMirror`)?.CodeMirror.getValue() === text,
+    [editor, text],
+    { timeout: WAIT },
+  );
+}
+
+const QUERY_EDITOR = '.graphiql-query-editor';
+const VARIABLES_EDITOR = '.graphiql-editor-tool .graphiql-editor:not(.hidden)';
+
+async function pasteVariables(page, json) {
+  if (!(await page.locator(VARIABLES_EDITOR).isVisible())) {
+    await page.click('.graphiql-editor-tools button[data-name="variables"]');
+  }
+  await pasteOver(page, VARIABLES_EDITOR, json);
+}
+
+/** Pastes `operation` over the editor and runs it (▶) once GraphiQL has read it (it does
+ * after a 100 ms pause in typing; its tab then shows the operation's name). */
+async function runOperation(page, operation) {
+  await pasteOver(page, QUERY_EDITOR, operation);
+  const name = operation.match(/^\w+\s+([_A-Za-z]\w*)/)?.[1] ?? '<untitled>';
+  await page.locator('.graphiql-tab-active', { hasText: name }).waitFor({ timeout: WAIT });
+  await page.waitForTimeout(150);
+  await page.click('.graphiql-execute-button');
+}
+
+/** The result pane's text once it shows `text`. */
+async function resultShows(page, text, timeout = WAIT) {
+  const pane = page.locator('.result-window');
+  await pane.filter({ hasText: text }).waitFor({ timeout });
+  return pane.innerText();
+}
+
+/** The README's walk through GraphiQL: its operations and Variables, in the order given. */
+function readmeWalk() {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const section = readme.split('\n## A walk through GraphiQL\n')[1].split('\n## ')[0];
+  // Fenced blocks (indented under a step) and inline code, in reading order.
+  const pieces = [...section.matchAll(/```graphql\n([\s\S]*?)\n\s*```|`([^`\n]+)`/g)].map(
+    ([, block, inline]) =>
+      block !== undefined ? block.replace(/^ {3}/gm, '') : inline,
+  );
+  return {
+    operations: pieces.filter((piece) => /^(mutation|query|subscription)\b/.test(piece)),
+    variables: pieces.filter((piece) => piece.startsWith('{"id"')),
+  };
+}
+
 const scenarios = {
   /** 1. A worker appends a pending tool message: the open page shows it as pending. */
   async pending(context) {
@@ -328,6 +410,224 @@ const scenarios = {
     await result(subscription, '"content": "Agent ready."');
     await screenshot(subscription, '5-graphiql-subscription');
   },
+  /**
+   * 5b. On a server that runs trusted documents only, the chat client works: it loads the
+   * list and the chat, sends a message and shows a worker's reply live, naming every
+   * document by its id over HTTP and on the WebSocket, never sending a document's text.
+   */
+  async 'trusted-documents'(context) {
+    const sent = [];
+    context.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/graphql' && request.method() === 'POST') {
+        sent.push(JSON.parse(request.postData()));
+      }
+    });
+    const frames = [];
+    context.on('page', (page) =>
+      page.on('websocket', (socket) =>
+        socket.on('framesent', ({ payload }) => frames.push(JSON.parse(payload))),
+      ),
+    );
+    const sessionId = await newChat();
+    const page = await openChat(context, sessionId);
+    await page.locator('.chats a').first().waitFor({ timeout: WAIT });
+    await page.fill('input[name="content"]', 'Which invoices are due?');
+    await page.click('.composer button[type="submit"]');
+    await expectMessage(page, 'USER', 'Which invoices are due?');
+    await worker.reply(sessionId, 'Three, all due Friday.');
+    await expectMessage(page, 'ASSISTANT', 'Three, all due Friday.');
+
+    const operationNames = (id) => MANIFEST[id]?.match(/^\w+ (\w+)/)[1];
+    const posted = sent.map((body) => operationNames(body.documentId));
+    for (const name of ['ChatList', 'ChatPage', 'SendMessage']) {
+      assert.ok(posted.includes(name), `${name} was not sent by id: ${JSON.stringify(sent)}`);
+    }
+    assert.ok(sent.every((body) => body.query === undefined), 'a document went as text');
+    const subscribes = frames.filter((frame) => frame.type === 'subscribe');
+    assert.equal(subscribes.length, 1, JSON.stringify(frames));
+    assert.equal(operationNames(subscribes[0].payload.documentId), 'SessionEvents');
+    assert.equal(subscribes[0].payload.query, '', 'graphql-ws requires a string: no text');
+    await screenshot(page, '5b-trusted-documents');
+  },
+
+  /**
+   * 16. The README's walk through GraphiQL, followed as written: its operations and
+   * Variables are read from README.md, each pasted over the editor and run, each
+   * subscription in a browser tab of its own, the token pasted into each page's field.
+   */
+  async 'readme-walk'(context) {
+    const { operations, variables } = readmeWalk();
+    assert.equal(operations.length, 10, `the walk's operations: ${operations.join('\n---\n')}`);
+    assert.equal(variables.length, 5, `the walk's Variables: ${variables.join(' | ')}`);
+    const [create, append, read, follow, complete, events, reply, chunk1, chunk2, deadlined] =
+      operations;
+    const filled = (json, values) =>
+      Object.entries(values).reduce((text, [slot, value]) => text.replaceAll(slot, value), json);
+
+    // Start: the token into the field at the top.
+    const first = await openGraphiQL(context);
+    await first.fill('#token', USER_TOKEN);
+    // 1. Create a session; its id into the Variables pane.
+    await runOperation(first, create);
+    const created = await resultShows(first, '"createSession"');
+    const id = created.match(/"id": "([^"]+)"/)[1];
+    await screenshot(first, '16-walk-1-create');
+    const withId = { '<the id>': id };
+    await pasteVariables(first, filled(variables[0], withId));
+    // 2. The user's message, the tool call and its PENDING TOOL message, as one write.
+    await runOperation(first, append);
+    await resultShows(first, '"status": "PENDING"');
+    await screenshot(first, '16-walk-2-append');
+    // 3. Read it back.
+    await runOperation(first, read);
+    await resultShows(first, '"content": "Build me an agent that files my invoices"');
+    await screenshot(first, '16-walk-3-read');
+
+    // 4. A second browser tab follows the tool calls.
+    const second = await openGraphiQL(context);
+    await second.fill('#token', USER_TOKEN);
+    await pasteVariables(second, filled(variables[1], withId));
+    await runOperation(second, follow);
+    await resultShows(second, '"toolCallId": "call-1"');
+    await resultShows(second, '"status": "PENDING"');
+    await screenshot(second, '16-walk-4-follow');
+
+    // 5. Back in the first tab, the worker's result; the second shows it at once.
+    await first.bringToFront();
+    await runOperation(first, complete);
+    await resultShows(first, '"status": "COMPLETE"');
+    await resultShows(second, '"content": "Agent ready"');
+    await resultShows(second, '"status": "COMPLETE"');
+    await screenshot(second, '16-walk-5-completed');
+
+    // 6. A third browser tab, its WebSocket frames read as the developer tools show them.
+    const frames = [];
+    const eventsPage = await openGraphiQL(context, {
+      before: (page) =>
+        page.on('websocket', (socket) =>
+          socket.on('framereceived', ({ payload }) => frames.push(JSON.parse(payload))),
+        ),
+    });
+    await eventsPage.fill('#token', USER_TOKEN);
+    await pasteVariables(eventsPage, filled(variables[2], withId));
+    await runOperation(eventsPage, events);
+    const subscribed = () => frames.some((frame) => frame.type === 'connection_ack');
+    for (let waited = 0; !subscribed() && waited < WAIT; waited += 50) {
+      await eventsPage.waitForTimeout(50);
+    }
+    assert.ok(subscribed(), 'the third tab never subscribed');
+
+    await first.bringToFront();
+    await runOperation(first, reply);
+    const replied = await resultShows(first, '"status": "STREAMING"');
+    const replyId = replied.match(/"id": "([^"]+)"/)[1];
+    await pasteVariables(first, filled(variables[3], { ...withId, "<the reply's id>": replyId }));
+    await runOperation(first, chunk1);
+    await resultShows(first, '"status": "STREAMING"');
+    await runOperation(first, chunk2);
+    await resultShows(first, '"status": "COMPLETE"');
+
+    const events_ = () =>
+      frames.filter((frame) => frame.type === 'next').map((frame) => frame.payload.data.sessionEvents);
+    await resultShows(eventsPage, '"kind": "SESSION"');
+    const appended = () => events_().filter((event) => event.kind === 'APPENDED');
+    for (let waited = 0; appended().length < 2 && waited < WAIT; waited += 50) {
+      await eventsPage.waitForTimeout(50);
+    }
+    const [streaming] = events_().filter((event) => event.kind === 'MESSAGE');
+    assert.deepEqual(
+      [streaming.message.status, streaming.message.content],
+      ['STREAMING', ''],
+      JSON.stringify(events_()),
+    );
+    assert.deepEqual(
+      appended().map(({ appended }) => [appended.offset, appended.text, appended.status]),
+      [
+        [0, 'Your agent ', 'STREAMING'],
+        [11, 'is ready.', 'COMPLETE'],
+      ],
+    );
+    assert.equal(events_().at(-1).kind, 'SESSION', 'each write ends with a SESSION event');
+    await screenshot(eventsPage, '16-walk-6-session-events');
+    await runOperation(first, read);
+    await resultShows(first, '"content": "Your agent is ready."');
+    await screenshot(first, '16-walk-6-read-again');
+
+    // 7. A deadline half a minute ahead (what the README's python3 line prints), run at once.
+    const deadline = new Date(Date.now() + 30_000).toISOString();
+    await pasteVariables(first, filled(variables[4], { ...withId, '<that time>': deadline }));
+    await runOperation(first, deadlined);
+    await resultShows(first, '"deadline"');
+    await resultShows(second, '"toolCallId": "call-2"');
+    await resultShows(second, '"status": "PENDING"');
+    await screenshot(second, '16-walk-7-pending');
+    // Nothing ends it but the deadline: a hang guard past it, never a speed check.
+    await resultShows(
+      second,
+      '"failureReason": "The deadline passed before the operation ended."',
+      60_000,
+    );
+    await resultShows(second, '"status": "FAILED"');
+    await screenshot(second, '16-walk-7-failed');
+    assert.ok(
+      events_().some(
+        (event) => event.kind === 'MESSAGE' && event.message.status === 'FAILED',
+      ),
+      'the third tab got no FAILED message',
+    );
+    // The chat client shows the same session.
+    const chat = await context.newPage();
+    await chat.goto(`${BASE_URL}/app/#${new URLSearchParams({ session: id, token: USER_TOKEN })}`);
+    await expectTool(chat, 'call-2', 'failed');
+    await expectTool(chat, 'call-1', 'done', 'Agent ready');
+    await screenshot(chat, '16-walk-7-chat-client');
+  },
+
+  /**
+   * 17. GraphiQL's token field is kept as GraphiQL keeps headers: not with "Persist headers"
+   * off (the default), across reloads with it on, and "Clear data" forgets it.
+   */
+  async 'graphiql-token'(context) {
+    const page = await openGraphiQL(context);
+    const kept = () => page.evaluate(() => localStorage.getItem('graphiql:chatstore-token'));
+    const reload = async () => {
+      await page.reload();
+      await page.locator('.graphiql-container').waitFor({ timeout: WAIT });
+    };
+    const settings = async (button) => {
+      await page.click('button[aria-label="Open settings dialog"]');
+      await page.click(button);
+    };
+
+    await page.fill('#token', USER_TOKEN);
+    assert.equal(await kept(), null, 'kept with Persist headers off');
+    await reload();
+    assert.equal(await page.inputValue('#token'), '');
+    await screenshot(page, '17-token-not-kept');
+
+    await page.fill('#token', USER_TOKEN);
+    await settings('#enable-persist-headers');
+    assert.equal(await kept(), USER_TOKEN, 'not kept when Persist headers was turned on');
+    await screenshot(page, '17-persist-headers-on');
+    await page.keyboard.press('Escape');
+    await reload();
+    assert.equal(await page.inputValue('#token'), USER_TOKEN);
+
+    await settings('#disable-persist-headers');
+    assert.equal(await kept(), null, 'still kept after Persist headers was turned off');
+    await page.click('#enable-persist-headers');
+    assert.equal(await kept(), USER_TOKEN);
+
+    await page.getByRole('button', { name: 'Clear data' }).click();
+    await page.getByRole('button', { name: 'Cleared data' }).waitFor({ timeout: WAIT });
+    assert.equal(await page.inputValue('#token'), '', 'the field kept the token');
+    assert.equal(await kept(), null, 'Clear data left the token');
+    await screenshot(page, '17-cleared');
+    await page.keyboard.press('Escape');
+    await reload();
+    assert.equal(await page.inputValue('#token'), '');
+  },
+
   /**
    * 6. With a chat open, a worker appends the assistant's plain reply (no tool call): it
    * appears on the page. The product goal is within a second; the wait is only a hang guard.
@@ -578,13 +878,14 @@ const scenarios = {
     const reply = await worker.startReply(sessionId);
     await worker.send(sessionId, reply.id, 'Checking your ');
     await context.route(`${BASE_URL}/graphql`, async (route) => {
-      if (!route.request().postData()?.includes('query ChatPage')) return route.continue();
+      const body = route.request().postDataJSON();
+      if (body?.documentId !== DOCUMENT_IDS.ChatPage) return route.continue();
       const response = await route.fetch();
-      const body = await response.json();
-      for (const message of body.data.session.messages) {
+      const page = await response.json();
+      for (const message of page.data.session.messages) {
         if (message.id === reply.id) message.content = message.content.slice(0, -5);
       }
-      return route.fulfill({ response, json: body });
+      return route.fulfill({ response, json: page });
     });
     const page = await openChat(context, sessionId);
     await expectContent(page, reply.sequence, 'Checking '); // what the page was given
