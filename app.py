@@ -2,20 +2,27 @@
 
 import asyncio
 import logging
+import os
 import signal
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from opentelemetry import trace
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from prometheus_client import multiprocess
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
+from strawberry.extensions.tracing import OpenTelemetryExtension
 
 from core.identity import generate_dev_secret, issue_token, token_verifier
+from core.logs import configure_logging
 from core.settings import Settings
+from core.traces import start_tracing
 from db.engine import Database, create_engine
 from db.migrate import migrate
 from db.sessions import revisions_by_id, utc_now
@@ -31,12 +38,23 @@ from transports.body_limit import BodySizeLimit
 from transports.browser import WebAssets
 from transports.drain import Drain, RefuseWhileDraining, drain_on
 from transports.graphql_sse import graphql_sse_endpoint
-from transports.sse import EVENT_ID, MESSAGE_ID, subscription_endpoint
+from transports.metrics import metrics_endpoint
+from transports.observed import operation_names
+from transports.request_ids import RequestIds
+from transports.sse import EVENT_ID, MESSAGE_ID, OPERATIONS, subscription_endpoint
 from transports.trusted_documents import TrustedDocuments, manifest_paths
 from transports.view import ChatGraphQL
 from transports.welcome import dev_mode_directions, home, served_at
 
 logger = logging.getLogger("chatstore")
+
+# The paths that answer GraphQL operations, and their transport in the operation log line.
+GRAPHQL_PATHS = {
+    "/graphql": "http",
+    "/graphql/stream": "graphql-sse",
+    "/sse/tool-messages": "sse",
+    "/sse/session-events": "sse",
+}
 
 
 def create_app(settings: Settings, *, query: type = Query) -> Starlette:
@@ -56,14 +74,18 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         prepared_statements=settings.prepared_statements,
         single_statement_append=settings.single_statement_append,
         shared_reads=settings.shared_fanout,
+        # The API's tracer follows the provider start_tracing installs.
+        tracer=trace.get_tracer("chatstore.db") if settings.otel_traces else None,
     )
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
     drain = Drain(settings.drain_seconds)
     speed = speed_layers(settings)
+    # Tracing is a schema extension: the fast path then turns itself off (FAST_QUERIES).
+    tracing = (OpenTelemetryExtension,) if settings.otel_traces else ()
     schema = build_schema(
         settings,
         execution_context_class=speed.execution_context_class,
-        extensions=speed.extensions,
+        extensions=(*speed.extensions, *tracing),
         query=query,
     )
     graphql = ChatGraphQL(
@@ -81,6 +103,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients
         keep_alive_interval=settings.ws_ping_seconds,
+        known_operations=operation_names(OPERATIONS),
         connection_init_wait_timeout=timedelta(seconds=settings.connection_init_wait_seconds),
         max_subscriptions_per_connection=settings.max_subscriptions_per_socket,
     )
@@ -94,6 +117,14 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        configure_logging(settings.log_level, settings.log_format)
+        stop_tracing = start_tracing() if settings.otel_traces else None
+        if stop_tracing is not None:
+            # Its declared range stops below SQLAlchemy 2.1, whose events it uses unchanged
+            # (tests/test_observability.py checks its spans).
+            SQLAlchemyInstrumentor().instrument(
+                engine=database.engine.sync_engine, skip_dep_check=True
+            )
         await migrate(database.engine)
         await events.start()
         if settings.gc_freeze:
@@ -117,6 +148,12 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             expiry.cancel()
             await events.stop()
             await database.dispose()
+            if stop_tracing is not None:
+                SQLAlchemyInstrumentor().uninstrument()
+                stop_tracing()
+            if settings.prometheus_multiproc_dir is not None:
+                # This process's gauges no longer count.
+                multiprocess.mark_process_dead(os.getpid(), str(settings.prometheus_multiproc_dir))
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -160,17 +197,20 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
                 subscription_endpoint(graphql, "SessionEvents", "sessionEvents", EVENT_ID),
             ),
             Route("/healthz", healthz),
+            Route("/metrics", metrics_endpoint(settings.prometheus_multiproc_dir)),
             Route("/readyz", readyz),
             Mount("/app", WebAssets(), name="app"),
         ],
         middleware=[
-            Middleware(RefuseWhileDraining, drain=drain),
+            Middleware(RequestIds),
+            Middleware(RefuseWhileDraining, drain=drain, transports=GRAPHQL_PATHS),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
     )
     app.state.database = database
     app.state.events = events
+    app.state.drain = drain
     return app
 
 

@@ -65,7 +65,10 @@ async def run(subscriptions: int, deflate: bool, ws: str, by: str, subscription:
     clients = [Subscribers(), Subscribers()]
     try:
         async with throwaway_database() as dsn:
-            app = create_app(Settings(database_url=sqlalchemy_url(dsn), jwt_secret=secret))
+            settings = Settings(
+                database_url=sqlalchemy_url(dsn), jwt_secret=secret, log_level="WARNING"
+            )
+            app = create_app(settings)
             sock = socket.socket()
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]

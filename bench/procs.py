@@ -192,6 +192,8 @@ def server_env(database_dsn: str, **extra: str) -> dict[str, str]:
         "PYTHONPATH": path,
         "RATE_LIMIT_PER_SECOND": "0",
         "MAX_SOCKETS_PER_USER": "100000",
+        # As uvicorn's own --log-level: no line per request.
+        "LOG_LEVEL": "WARNING",
         **extra,
     }
 

@@ -1,5 +1,6 @@
 """The service's configuration: the one place that reads the environment."""
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -95,6 +96,18 @@ class Settings(BaseSettings):
     expiry_seconds: float = Field(1.0, gt=0)
     # On SIGTERM, how long requests in flight may take to finish before the process exits.
     drain_seconds: float = Field(10.0, ge=0)
+
+    # Logs, metrics, traces (README: Logs, metrics and traces).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # prometheus-client reads it too, when it is imported: set it before the process starts.
+    prometheus_multiproc_dir: Path | None = None
+    otel_traces: bool = False
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("jwt_secret")
     @classmethod

@@ -1,7 +1,8 @@
 """The async engine, its per-connection settings, and the unit of work."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
+from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
@@ -9,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from core.errors import Conflict
-from db.prepared import PREPARED
+from core.metrics import DB_CONNECTIONS_IN_USE, DB_CONNECTIONS_WAITING
+from db.prepared import PREPARED, TRACER
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -59,7 +61,11 @@ class Database:
     Three speed layers are switched here (app.py passes the settings): `prepared_statements`
     lets db/prepared.py run the hot statements on asyncpg itself; `single_statement_append`
     lets a one-message append on PostgreSQL be one statement; `shared_reads` lets
-    concurrent `read_shared` calls under one key share one query.
+    concurrent `read_shared` calls under one key share one query. With a `tracer`
+    (OpenTelemetry), the statements asyncpg runs itself get a span each.
+
+    The pool's connections in use and the requests waiting for one are gauges
+    (core/metrics.py).
     """
 
     def __init__(
@@ -69,11 +75,15 @@ class Database:
         prepared_statements: bool = True,
         single_statement_append: bool = True,
         shared_reads: bool = True,
+        tracer: Any = None,
     ) -> None:
         self.engine = engine
         self._autocommit = engine.execution_options(
-            isolation_level="AUTOCOMMIT", **{PREPARED: prepared_statements}
+            isolation_level="AUTOCOMMIT", **{PREPARED: prepared_statements, TRACER: tracer}
         )
+        # Each checkout is checked in once (an invalidated connection too).
+        event.listen(engine.sync_engine.pool, "checkout", _checked_out)
+        event.listen(engine.sync_engine.pool, "checkin", _checked_in)
         # PostgreSQL takes writes inside WITH: a claim and an insert can be one statement.
         self.writes_in_with = single_statement_append and engine.dialect.name == "postgresql"
         self.shared_reads = shared_reads
@@ -86,7 +96,7 @@ class Database:
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self._autocommit.connect() as conn:
+        async with _connected(self._autocommit) as conn:
             return await query(conn, *args, **kwargs)
 
     async def read_shared(
@@ -131,13 +141,13 @@ class Database:
         constraint refused it (a concurrent write got there first): `write` then tells why.
         """
         try:
-            async with self._autocommit.connect() as conn:
+            async with _connected(self._autocommit) as conn:
                 return await query(conn, *args, **kwargs)
         except IntegrityError:
             return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with self.engine.begin() as conn:
+        async with _began(self.engine) as conn:
             return await query(conn, *args, **kwargs)
 
     async def is_reachable(self) -> bool:
@@ -150,3 +160,35 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _checked_out(*_: Any) -> None:
+    DB_CONNECTIONS_IN_USE.inc()
+
+
+def _checked_in(*_: Any) -> None:
+    DB_CONNECTIONS_IN_USE.dec()
+
+
+@asynccontextmanager
+async def _began(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`engine.begin()`, its connection counted by `_connected`. The transaction ends inside
+    this generator, as in SQLAlchemy's own `begin()`: a write cancelled by the drain's end
+    (tests/test_drain.py) then leaves as there, without an answer to its client."""
+    async with _connected(engine) as conn, conn.begin():
+        yield conn
+
+
+@asynccontextmanager
+async def _connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of `engine`'s pool, counted as waiting until the pool hands it over."""
+    waiting = True
+    DB_CONNECTIONS_WAITING.inc()
+    try:
+        async with engine.connect() as conn:
+            waiting = False
+            DB_CONNECTIONS_WAITING.dec()
+            yield conn
+    finally:
+        if waiting:  # no connection came
+            DB_CONNECTIONS_WAITING.dec()

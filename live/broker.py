@@ -21,6 +21,8 @@ from urllib.parse import urlparse
 
 from broadcaster import Broadcast
 
+from core.metrics import BROKER_RECONNECTS, BROKER_RESYNCS
+
 logger = logging.getLogger("chatstore.broker")
 
 CHANNEL = "chatstore_hints"
@@ -111,6 +113,8 @@ class Broker:
                 self._first_connection.set()
                 if reconnecting:
                     logger.warning("broadcast backend %s is back", self._safe_url)
+                    BROKER_RECONNECTS.inc()
+                    BROKER_RESYNCS.labels("self").inc()
                     self._on_reconnect()
                     await self._publish(broadcast, self._resync)
                 reconnecting, delay = True, MIN_BACKOFF
@@ -142,6 +146,7 @@ class Broker:
                     answered = int(message.removeprefix(self._ping))
                 elif message.startswith(RESYNC_PREFIX):
                     if message != self._resync:
+                        BROKER_RESYNCS.labels("peer").inc()
                         self._on_reconnect()
                 elif not message.startswith(PING_PREFIX):
                     self._on_message(message)

@@ -12,6 +12,8 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 
+from core.metrics import EXPIRED_OPERATIONS
+
 logger = logging.getLogger("chatstore.expiry")
 
 ExpireOverdue = Callable[[], Awaitable[Sequence[tuple[uuid.UUID, int]]]]
@@ -21,7 +23,9 @@ Publish = Callable[[uuid.UUID, int], Awaitable[None]]
 async def expire_forever(expire: ExpireOverdue, publish: Publish, interval: float) -> None:
     while True:
         try:
-            for session_id, revision in await expire():
+            expired = await expire()
+            EXPIRED_OPERATIONS.inc(len(expired))
+            for session_id, revision in expired:
                 await publish(session_id, revision)
         except Exception:
             logger.exception("expiring overdue operations failed; retrying next round")

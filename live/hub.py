@@ -13,6 +13,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from core.metrics import SUBSCRIPTIONS_OPEN
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -67,9 +69,11 @@ class Hub:
     def subscribe(self, session_id: uuid.UUID) -> Iterator[Mailbox]:
         mailbox = Mailbox()
         self._mailboxes.setdefault(session_id, set()).add(mailbox)
+        SUBSCRIPTIONS_OPEN.inc()
         try:
             yield mailbox
         finally:
+            SUBSCRIPTIONS_OPEN.dec()
             mailboxes = self._mailboxes[session_id]
             mailboxes.discard(mailbox)
             if not mailboxes:

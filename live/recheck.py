@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from core.metrics import RECHECK_ROUNDS
 from live.hub import Hub
 
 logger = logging.getLogger("chatstore.recheck")
@@ -28,4 +29,7 @@ async def recheck_forever(hub: Hub, read_revisions: ReadRevisions, interval: flo
         try:
             hub.reconcile(sessions, await read_revisions(sessions))
         except Exception:
+            RECHECK_ROUNDS.labels("error").inc()
             logger.exception("the periodic revision check failed; retrying next round")
+        else:
+            RECHECK_ROUNDS.labels("ok").inc()

@@ -16,6 +16,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, NotFound
+from core.metrics import CATCH_UP_EVENTS, EVENTS_DELIVERED
 from db.messages import list_messages_after, list_tool_messages_after
 from db.sessions import SESSION_NOT_FOUND, get_revision, get_session_of_anyone
 from db.tables import Row
@@ -37,6 +38,9 @@ class Positioned(Protocol):
 
 
 Event = TypeVar("Event", bound=Positioned)
+
+# Bound once: a catch-up read is counted per subscriber.
+CATCH_UP = {reason: CATCH_UP_EVENTS.labels(reason) for reason in ("replay", "news", "resync")}
 ReadPast = Callable[..., Awaitable[list[Event]]]
 
 
@@ -112,9 +116,11 @@ async def tool_message_updated(
     after_sequence: int | None = None,
 ) -> AsyncGenerator[ChatMessage, None]:
     """TOOL messages as they are created or change; completes when the session is deleted."""
+    delivered = EVENTS_DELIVERED.labels("toolMessageUpdated")
     async for message in replay_then_live(
         info, session_id, after_revision, after_sequence, tool_messages_after
     ):
+        delivered.inc()
         yield message
 
 
@@ -126,6 +132,7 @@ async def session_events(
 ) -> AsyncGenerator[SessionEvent, None]:
     """Every committed change of the session; a DELETED event, then the end, when it is
     deleted."""
+    delivered = EVENTS_DELIVERED.labels("sessionEvents")
     async for event in replay_then_live(
         info,
         session_id,
@@ -134,6 +141,7 @@ async def session_events(
         session_events_after,
         deleted=SessionEvent.deleted,
     ):
+        delivered.inc()
         yield event
 
 
@@ -161,22 +169,25 @@ async def replay_then_live(
         revision = current if after_revision is None else after_revision
         sequence = after_sequence
 
-        async def read_past_cursor(news: int | None = None) -> list[Event]:
+        async def read_past_cursor(reason: str, news: int | None = None) -> list[Event]:
             """Everything past the cursor. Subscribers woken by the same news with the same
             cursor (every live tab of a session, usually) share one read."""
             if news is None:
-                return await database.read(
+                found = await database.read(
                     read, session_id=key, revision=revision, sequence=sequence
                 )
-            return await database.read_shared(
-                (read, key, revision, sequence, news),
-                read,
-                session_id=key,
-                revision=revision,
-                sequence=sequence,
-            )
+            else:
+                found = await database.read_shared(
+                    (read, key, revision, sequence, news),
+                    read,
+                    session_id=key,
+                    revision=revision,
+                    sequence=sequence,
+                )
+            CATCH_UP[reason].observe(len(found))
+            return found
 
-        events = [] if after_revision is None else await read_past_cursor()
+        events = [] if after_revision is None else await read_past_cursor("replay")
         while True:
             for event in events:
                 revision, sequence = event.revision, event.sequence
@@ -187,8 +198,8 @@ async def replay_then_live(
                     yield deleted(key, revision)
                 return
             if change.resync:
-                events = await read_past_cursor()
+                events = await read_past_cursor("resync")
             elif _past_cursor(change.revision, None, revision, sequence):
-                events = await read_past_cursor(news=change.revision)
+                events = await read_past_cursor("news", news=change.revision)
             else:
                 events = []

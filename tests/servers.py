@@ -87,8 +87,9 @@ class RunningServer:
 @asynccontextmanager
 async def running_server(*, query: type = Query, **settings: Any) -> AsyncIterator[RunningServer]:
     """The app under a real uvicorn on a free loopback port, lifespan included; `query`
-    replaces the schema's Query type."""
-    config = Settings(**{"jwt_secret": JWT_SECRET, **settings})
+    replaces the schema's Query type. It logs warnings and worse, unless `log_level` says
+    otherwise (the app's logging is the process's: tests/test_observability.py restores it)."""
+    config = Settings(**{"jwt_secret": JWT_SECRET, "log_level": "WARNING", **settings})
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted sockets inherit this; without it each response waits ~40 ms for a delayed ACK.

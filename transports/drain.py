@@ -19,13 +19,15 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
+
+from transports.observed import refused_early
 
 logger = logging.getLogger("chatstore.drain")
 
@@ -137,16 +139,23 @@ class Drain:
 class RefuseWhileDraining:
     """ASGI middleware: counts HTTP requests in flight; once draining has begun, answers
     new ones (the probes excepted) 503 with a coded GraphQL error and `Connection: close`,
-    and closes new WebSockets before accepting them."""
+    and closes new WebSockets before accepting them. A refused request to a path of
+    `transports` (path: transport) is logged and counted as an operation."""
 
-    def __init__(self, app: ASGIApp, drain: Drain) -> None:
+    def __init__(
+        self, app: ASGIApp, drain: Drain, transports: Mapping[str, str] | None = None
+    ) -> None:
         self.app = app
         self.drain = drain
+        self.transports = transports or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if self.drain.started and scope["path"] not in PROBES:
                 await _refuse(send)
+                transport = self.transports.get(scope["path"])
+                if transport is not None:
+                    refused_early(transport, SERVICE_UNAVAILABLE)
                 return
             with self.drain.request():
                 await self.app(scope, receive, send)

@@ -47,6 +47,7 @@ from strawberry.types import ExecutionResult
 from core.errors import Unauthenticated
 from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.drain import Draining
+from transports.observed import Operation
 from transports.sse import EVENT_ID, request_context
 from transports.trusted_documents import DocumentRefused, TrustedDocuments
 from transports.view import ChatGraphQL
@@ -84,6 +85,9 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
     the context every other transport builds."""
 
     async def graphql_over_sse(request: Request) -> Response:
+        return await view.answer_stream("graphql-sse", lambda observed: start(request, observed))
+
+    async def start(request: Request, observed: Operation) -> Response:
         try:
             if request.method not in ("GET", "POST"):
                 raise Refusal(
@@ -100,6 +104,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
                 headers = {"Retry-After": retry_after(wait)}
                 raise Refusal(429, RATE_LIMITED, view.rate_message(wait), headers)
             operation = await _graphql_request(request, view.trusted)
+            observed.document(operation.query, operation.operation_name)
             document, definition = _operation(operation)
             if request.method == "GET" and _kind(definition) is OperationType.MUTATION:
                 raise Refusal(405, "BAD_REQUEST", "A mutation needs POST.")
@@ -107,6 +112,7 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
             if last_event_id:
                 _resume(operation, document, definition, last_event_id.strip())
         except Refusal as refusal:
+            observed.failed(refusal.code)
             return refusal.response()
         results = await view.schema.stream(
             operation.query,
@@ -118,7 +124,8 @@ def graphql_sse_endpoint(view: ChatGraphQL) -> Callable[[Request], Awaitable[Res
         expires_at = context.identity.expires_at
         with_ids = _kind(definition) is OperationType.SUBSCRIPTION
         return EventSourceResponse(
-            _events(view, results, expires_at, with_ids), ping=view.settings.ws_ping_seconds
+            _events(view, results, expires_at, with_ids, observed),
+            ping=view.settings.ws_ping_seconds,
         )
 
     return graphql_over_sse
@@ -233,11 +240,12 @@ async def _events(
     results: AsyncIterator[Any],
     expires_at: datetime | None,
     with_ids: bool,
+    observed: Operation,
 ) -> AsyncIterator[dict[str, str]]:
     """A `next` event per result, then `complete`; when the token expires first, a last
     `next` saying so. When the process drains, the stream ends without `complete`: an
     EventSource reconnects (with Last-Event-ID), the graphql-sse client reports a lost
-    connection and is to resubscribe from its cursor."""
+    connection and is to resubscribe from its cursor. `observed` finishes with the stream."""
     try:
         while True:
             seconds_left = (
@@ -250,6 +258,7 @@ async def _events(
             except Draining:
                 return
             except TimeoutError:
+                observed.failed("UNAUTHENTICATED")
                 error = {
                     "message": "The token has expired.",
                     "extensions": {"code": "UNAUTHENTICATED"},
@@ -257,6 +266,7 @@ async def _events(
                 yield {"event": "next", "data": json.dumps({"errors": [error]})}
                 break
             payload = _payload(result)
+            observed.errors(payload.get("errors"))
             event = {"event": "next", "data": _text(view.encode_json(payload))}
             position = _position(payload) if with_ids else None
             if position is not None:
@@ -264,6 +274,7 @@ async def _events(
             yield event
     finally:
         await results.aclose()  # type: ignore[attr-defined]
+        observed.finish()
     yield {"event": "complete", "data": ""}
 
 

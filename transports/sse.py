@@ -31,6 +31,7 @@ from schema.context import Context
 from transports.caller_limits import RATE_LIMITED, retry_after
 from transports.checkout import from_checkout
 from transports.drain import Drain, Draining
+from transports.observed import Operation
 from transports.refusals import error_body
 from transports.view import ChatGraphQL
 
@@ -51,14 +52,20 @@ def subscription_endpoint(
     subscription = from_checkout(OPERATIONS / f"{operation}.graphql").read_text()
 
     async def stream_subscription(request: Request) -> Response:
+        return await view.answer_stream("sse", lambda observed: start(request, observed))
+
+    async def start(request: Request, observed: Operation) -> Response:
+        observed.document(subscription, None)
         context = await request_context(view, request)
         try:
             variables = await _variables(request, context, event_ids)
         except ClientError as error:
+            observed.failed(error.code)
             status = {"UNAUTHENTICATED": 401, "NOT_FOUND": 404}.get(error.code, 400)
             return _error(status, error)
         wait = view.rate_wait(context.identity, request)
         if wait:
+            observed.failed(RATE_LIMITED)
             return JSONResponse(
                 error_body(view.rate_message(wait), RATE_LIMITED),
                 429,
@@ -68,9 +75,11 @@ def subscription_endpoint(
             subscription, variable_values=variables, context_value=context
         )
         if isinstance(stream, GraphQLExecutionResult):  # refused before it started
+            observed.errors(stream.errors)
             return JSONResponse({"errors": [e.formatted for e in stream.errors or []]}, 400)
         return EventSourceResponse(
-            _events(stream, context, field, view.drain), ping=view.settings.ws_ping_seconds
+            _events(stream, context, field, view.drain, observed),
+            ping=view.settings.ws_ping_seconds,
         )
 
     return stream_subscription
@@ -119,11 +128,16 @@ async def _variables(
 
 
 async def _events(
-    stream: AsyncIterator[Any], context: Context, field: str, drain: Drain
+    stream: AsyncIterator[Any],
+    context: Context,
+    field: str,
+    drain: Drain,
+    observed: Operation,
 ) -> AsyncIterator[dict[str, str]]:
     """One SSE event per item; an `error` event and the end when the stream fails or the
     token expires; a `complete` event when the session is deleted; the end alone when the
-    process drains, so that the EventSource reconnects (with Last-Event-ID)."""
+    process drains, so that the EventSource reconnects (with Last-Event-ID). `observed`
+    finishes with the stream."""
     expires_at = context.caller.expires_at
     try:
         while True:
@@ -135,11 +149,13 @@ async def _events(
             except StopAsyncIteration:
                 break
             except TimeoutError:
+                observed.failed("UNAUTHENTICATED")
                 yield _error_event("UNAUTHENTICATED", "The token has expired.")
                 return
             except Draining:
                 return
             if result.errors:
+                observed.errors(result.errors)
                 yield {
                     "event": "error",
                     "data": json.dumps({"errors": [e.formatted for e in result.errors]}),
@@ -153,6 +169,7 @@ async def _events(
             }
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
+        observed.finish()
     yield {"event": "complete", "data": ""}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLFormattedError
+from sse_starlette import EventSourceResponse
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -32,11 +33,13 @@ from strawberry.types.unset import UNSET
 from compat.strawberry import CannotGetOperationTypeError, InvalidOperationTypeError
 from core.errors import MissingToken, Unauthenticated
 from core.identity import Identity, TokenVerifier, identity_from_authorization
+from core.metrics import WEBSOCKETS_OPEN
 from core.settings import Settings
 from db.engine import Database
 from live.events import Events
 from schema.context import Context
 from schema.operations import OPERATION_RESOLUTION_FAILURE
+from transports.body_limit import BodyTooLarge
 from transports.browser import playground_page
 from transports.caller_limits import (
     RATE_LIMITED,
@@ -51,12 +54,14 @@ from transports.caller_limits import (
 from transports.connection import ConnectionDuties, refusal_reason
 from transports.drain import Drain
 from transports.media_types import accepted_ranges, require_json_body, response_media_type
+from transports.observed import Operation
 from transports.refusals import (
     APPLICATION_JSON,
     BAD_REQUEST,
     GRAPHQL_RESPONSE_JSON,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
     SUBSCRIPTION_NOT_SUPPORTED,
     Refusal,
     refusal_response,
@@ -77,6 +82,9 @@ STREAMED_MEDIA_TYPES = {
 AnswerQuery = Callable[
     [Mapping[str, Any], Callable[[], Awaitable[Context]]], Awaitable[dict[str, Any] | None]
 ]
+
+# The operation an HTTP request or an SSE stream is answering, for the log line and metrics.
+current_operation: ContextVar[Operation | None] = ContextVar("current_operation", default=None)
 
 # The body a request's fast path parsed, and what it parsed to: the full path reuses it.
 _parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar("parsed_body", default=None)
@@ -113,6 +121,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         drain: Drain,
         encode: Callable[[object], str | None] | None = None,
         answer_query: AnswerQuery | None = None,
+        known_operations: frozenset[str] = frozenset(),
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -126,6 +135,32 @@ class ChatGraphQL(GraphQL[Context, None]):
         self._answer_query = answer_query
         self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.sockets = SocketCounts(settings.max_sockets_per_user)
+        self.known_operations = known_operations
+
+    def operation(self, transport: str) -> Operation:
+        """A new operation over `transport`, to be finished when it ends (its log line and
+        counts: transports/observed.py)."""
+        return Operation(transport, self.known_operations)
+
+    async def answer_stream(
+        self, transport: str, start: Callable[[Operation], Awaitable[Response]]
+    ) -> Response:
+        """`start(operation)`, the response of an SSE endpoint over `transport`, with the
+        operation current while it starts. A refusal finishes the operation at once; an event
+        stream finishes it when the stream ends."""
+        operation = self.operation(transport)
+        token = current_operation.set(operation)
+        try:
+            response = await start(operation)
+        except BaseException:
+            operation.failed("INTERNAL_SERVER_ERROR")
+            operation.finish()
+            raise
+        finally:
+            current_operation.reset(token)
+        if not isinstance(response, EventSourceResponse):
+            operation.finish()
+        return response
 
     async def context_for(self, authorization: object) -> Context:
         """The context of an HTTP request carrying `authorization` (an Authorization value),
@@ -157,31 +192,61 @@ class ChatGraphQL(GraphQL[Context, None]):
         if not isinstance(request, WebSocket):
             return await self.answer_http(request, context, root_value)
         context = await self.get_context(request, request)
+        WEBSOCKETS_OPEN.inc()
         try:
             with self.drain.socket(request):
                 return await super().run(request, context, root_value)
         finally:
+            WEBSOCKETS_OPEN.dec()
             context.duties.stop()
             if context.counted:
                 self.sockets.close(context.limited_as)
 
     async def answer_http(self, request: Request, context: Any, root_value: Any) -> Response:
         """The response to an HTTP request, in the media type the client accepts; a
-        refusal before execution is a GraphQL error with a code, whoever refused it."""
+        refusal before execution is a GraphQL error with a code, whoever refused it. Each
+        request but GraphiQL's page and Strawberry's streams is an operation: logged and
+        counted."""
+        if self.is_page_or_stream(request):
+            try:
+                await self.check_rate(request)
+                return await super().run(request, context, root_value)
+            except HTTPException as refused:
+                return refusal_response(refused)
+        operation = self.operation("http")
+        token = current_operation.set(operation)
+        try:
+            return await self.answer_operation(request, context, root_value, operation)
+        except BodyTooLarge:
+            operation.failed(PAYLOAD_TOO_LARGE)
+            raise
+        except Exception:
+            operation.failed("INTERNAL_SERVER_ERROR")
+            raise
+        finally:
+            current_operation.reset(token)
+            operation.finish()
+
+    async def answer_operation(
+        self, request: Request, context: Any, root_value: Any, operation: Operation
+    ) -> Response:
+        """`answer_http`'s response to a GraphQL request, which `operation` follows (its
+        caller is known once the rate check has identified it)."""
         media_type = APPLICATION_JSON
         try:
             await self.check_rate(request)
-            if not self.is_page_or_stream(request):
-                media_type = response_media_type(request.headers.get("accept"))
-                if request.method == "POST":
-                    require_json_body(request.headers.get("content-type"))
-                    if self._answer_query is not None:
-                        answered = await self._answer_fast(request, media_type)
-                        if answered is not None:
-                            return answered
+            media_type = response_media_type(request.headers.get("accept"))
+            if request.method == "POST":
+                require_json_body(request.headers.get("content-type"))
+                if self._answer_query is not None:
+                    answered = await self._answer_fast(request, media_type, operation)
+                    if answered is not None:
+                        return answered
             response = await super().run(request, context, root_value)
         except HTTPException as refused:
-            return refusal_response(refused, media_type)
+            refusal = Refusal.of(refused)
+            operation.failed(refusal.code)
+            return refusal_response(refusal, media_type)
         if response.media_type == APPLICATION_JSON:
             response.headers["content-type"] = media_type
             # process_result marks a request error: the spec's 400 for this media type.
@@ -259,6 +324,9 @@ class ChatGraphQL(GraphQL[Context, None]):
             raise Refusal(
                 400, BAD_REQUEST, "The `operationName` must be a string or null, if provided."
             )
+        operation = current_operation.get()
+        if operation is not None:
+            operation.document(request_data.query, request_data.operation_name)
         allowed = {OperationType.QUERY}
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
@@ -303,22 +371,29 @@ class ChatGraphQL(GraphQL[Context, None]):
         coerce: nothing ran) has no `data`, and answers 400 as
         application/graphql-response+json."""
         processed = await super().process_result(request, result)
+        operation = current_operation.get()
+        if operation is not None:
+            operation.errors(result.errors)
         if is_request_error(result):
             processed.pop("data", None)
             request.state.request_error = True
         return processed
 
-    async def _answer_fast(self, request: Request, media_type: str) -> Response | None:
+    async def _answer_fast(
+        self, request: Request, media_type: str, operation: Operation
+    ) -> Response | None:
         """The fast path's answer to a query it knows (speed/fast_queries.py), or None. The
         JSON it parsed is kept for the full path, which then parses nothing twice."""
         assert self._answer_query is not None
         body = await request.body()
         parsed = self.parse_json(body)
         _parsed_body.set((body, parsed))
+        operation.document(parsed.get("query"), parsed.get("operationName"))
         authorization = request.headers.get("authorization")
         answer = await self._answer_query(parsed, lambda: self.context_for(authorization))
         if answer is None:
             return None
+        operation.errors(answer.get("errors"))
         return Response(self.encode_json(answer), media_type=media_type)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -391,6 +466,9 @@ class ChatGraphQL(GraphQL[Context, None]):
             context.identity = await identity_from_authorization(header, self.verifier)
         except Unauthenticated as problem:
             context.auth_problem = problem
+        operation = current_operation.get()
+        if operation is not None:
+            operation.identify(context.identity)
 
     def encode_json(self, data: object) -> str | bytes:
         # Data shared by many responses is encoded once for all (speed/shared_data.py).

@@ -1,9 +1,15 @@
 """Where our WebSocket protocols differ from Strawberry's handling of them: a null
 `connection_init` payload, trusted documents named by id, a coded refusal of an operation
 over the caller's limits (transports/caller_limits.py), and the wait for `connection_init`
-on legacy graphql-ws too."""
+on legacy graphql-ws too.
+
+And how their operations are logged and counted (transports/observed.py): one line per
+operation, when it ends (completed, stopped by the client, or closed with its connection) or
+when it is refused, with the connection's request id, its caller, and the code of the first
+error it sent."""
 
 import asyncio
+from collections.abc import Mapping
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +18,12 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    Operation as TransportWsOperation,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
@@ -24,9 +34,10 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage as LegacyConnectionInitMessage,
 )
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyWSError
-from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage, StartMessage
 
 from schema.context import Context
+from transports.observed import Operation
 from transports.trusted_documents import DocumentRefused
 
 if TYPE_CHECKING:
@@ -34,6 +45,56 @@ if TYPE_CHECKING:
 
 # graphql-transport-ws's close code for a socket that sent no `connection_init` in time.
 INIT_TIMEOUT = 4408
+
+
+class ObservedOperations:
+    """The operations of one connection, by id, while they run."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, Operation] = {}
+
+    def start(
+        self, view: "ChatGraphQL", context: Context, id: str, query: object, name: object
+    ) -> Operation:
+        """Opens operation `id`."""
+        operation = view.operation("ws")
+        operation.document(query, name)
+        operation.identify(context.identity)
+        self.running[id] = operation
+        return operation
+
+    def finish(self, id: str, operation: Operation) -> None:
+        if self.running.get(id) is operation:
+            del self.running[id]
+        operation.finish()
+
+    def refused(
+        self, view: "ChatGraphQL", context: Context, payload: object, error: Mapping[str, Any]
+    ) -> None:
+        """Logs and counts an operation refused before it ran (over the caller's limits, or
+        naming a document that is not trusted), with `error`'s code."""
+        params = payload if isinstance(payload, Mapping) else {}
+        operation = view.operation("ws")
+        operation.document(params.get("query"), params.get("operationName"))
+        operation.identify(context.identity)
+        operation.errors([error])
+        operation.finish()
+
+    def sent(self, message: Mapping[str, Any]) -> None:
+        """Notes the first error an operation sends (in an `error` message, or in the
+        `errors` of a `next`/`data` one)."""
+        kind = message.get("type")
+        if kind not in ("error", "next", "data"):
+            return
+        operation = self.running.get(message.get("id"))  # type: ignore[arg-type]
+        if operation is None:
+            return
+        payload = message.get("payload")
+        if isinstance(payload, Mapping):
+            errors = [payload] if kind == "error" else payload.get("errors")
+        else:
+            errors = payload
+        operation.errors(errors)
 
 
 class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -45,6 +106,10 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     view: "ChatGraphQL"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.observed = ObservedOperations()
+
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if "payload" in message and message["payload"] is None:
             message = {"type": "connection_init"}
@@ -55,6 +120,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             if message["id"] not in self.operations:  # else Strawberry closes it with 4409
                 refusal = self.view.operation_refusal(self.context, len(self.operations))
                 if refusal is not None:
+                    self.refused(message["payload"], refusal)
                     await self.send_message(
                         TransportWSError(id=message["id"], type="error", payload=[refusal])
                     )
@@ -62,6 +128,7 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             try:
                 payload = self.view.trusted.resolve(dict(message["payload"]))
             except DocumentRefused as refused:
+                self.refused(message["payload"], refused.error)
                 await self.send_message(
                     TransportWSError(id=message["id"], type="error", payload=[refused.error])
                 )
@@ -69,18 +136,35 @@ class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             message = {**message, "payload": payload}  # type: ignore[typeddict-item]
         await super().handle_subscribe(message)
 
+    def refused(self, payload: object, error: Mapping[str, Any]) -> None:
+        self.observed.refused(self.view, self.context, payload, error)
+
+    async def run_operation(self, operation: TransportWsOperation[Context, None]) -> None:
+        observed = self.observed.start(
+            self.view, self.context, operation.id, operation.query, operation.operation_name
+        )
+        try:
+            await super().run_operation(operation)
+        finally:
+            self.observed.finish(operation.id, observed)
+
+    async def send_message(self, message: Message) -> None:
+        self.observed.sent(message)  # type: ignore[arg-type]
+        await super().send_message(message)
+
 
 class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
     """Legacy graphql-ws: a `start` payload may name a trusted document by its id; an
     operation over the caller's limits gets a coded `error`; and the socket is closed (4408,
     as graphql-transport-ws does) when no `connection_init` came within the view's
-    `connection_init_wait_timeout`."""
+    `connection_init_wait_timeout`. Its operations are logged and counted."""
 
     view: "ChatGraphQL"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection_init_received = False
+        self.observed = ObservedOperations()
 
     async def handle(self) -> None:
         waiting = asyncio.create_task(self._close_without_init())
@@ -107,6 +191,7 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
             running = len(self.tasks) - (message["id"] in self.tasks)
             refusal = self.view.operation_refusal(self.context, running)
             if refusal is not None:
+                self.refused(message["payload"], refusal)
                 await self.send_message(
                     LegacyWSError(id=message["id"], type="error", payload=refusal)
                 )
@@ -114,12 +199,33 @@ class LegacyWsHandler(BaseGraphQLWSHandler[Context, None]):
             try:
                 payload = self.view.trusted.resolve(dict(message["payload"]))
             except DocumentRefused as refused:
+                self.refused(message["payload"], refused.error)
                 await self.send_message(
                     LegacyWSError(id=message["id"], type="error", payload=refused.error)
                 )
                 return
             message = {**message, "payload": payload}  # type: ignore[typeddict-item]
         await super().handle_start(message)
+
+    def refused(self, payload: object, error: Mapping[str, Any]) -> None:
+        self.observed.refused(self.view, self.context, payload, error)
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        observed = self.observed.start(self.view, self.context, operation_id, query, operation_name)
+        try:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+        finally:
+            self.observed.finish(operation_id, observed)
+
+    async def send_message(self, message: OperationMessage) -> None:
+        self.observed.sent(message)  # type: ignore[arg-type]
+        await super().send_message(message)
 
 
 class WebSocketClosedOnce(ASGIWebSocketAdapter):
