@@ -147,8 +147,18 @@ class Database:
             return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with _began(self.engine) as conn:
-            return await query(conn, *args, **kwargs)
+        # `engine.begin()` itself, not wrapped in a generator of ours: a write cancelled at
+        # the drain's end (tests/test_drain.py) then leaves without an answer to its client.
+        waiting = True
+        DB_CONNECTIONS_WAITING.inc()
+        try:
+            async with self.engine.begin() as conn:
+                waiting = False
+                DB_CONNECTIONS_WAITING.dec()
+                return await query(conn, *args, **kwargs)
+        finally:
+            if waiting:  # no connection came
+                DB_CONNECTIONS_WAITING.dec()
 
     async def is_reachable(self) -> bool:
         try:
@@ -168,15 +178,6 @@ def _checked_out(*_: Any) -> None:
 
 def _checked_in(*_: Any) -> None:
     DB_CONNECTIONS_IN_USE.dec()
-
-
-@asynccontextmanager
-async def _began(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """`engine.begin()`, its connection counted by `_connected`. The transaction ends inside
-    this generator, as in SQLAlchemy's own `begin()`: a write cancelled by the drain's end
-    (tests/test_drain.py) then leaves as there, without an answer to its client."""
-    async with _connected(engine) as conn, conn.begin():
-        yield conn
 
 
 @asynccontextmanager
