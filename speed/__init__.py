@@ -46,13 +46,7 @@ class SpeedLayers:
 
     def fast_queries(
         self, schema: Schema
-    ) -> (
-        Callable[
-            [Mapping[str, Any], Callable[[], Awaitable[Context]]],
-            Awaitable[dict[str, Any] | None],
-        ]
-        | None
-    ):
+    ) -> Callable[[Mapping[str, Any], Context], Awaitable[dict[str, Any] | None]] | None:
         """What answers a remembered query of `schema` (FastQueries.answer), or None."""
         if self.validated is None:
             return None

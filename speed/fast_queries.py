@@ -20,7 +20,7 @@ directives of its own.
 """
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any, ClassVar
 
@@ -134,11 +134,9 @@ class FastQueries:
             return None
         return cls(schema, validated)
 
-    async def answer(
-        self, body: Mapping[str, Any], context: Callable[[], Awaitable[Context]]
-    ) -> dict[str, Any] | None:
-        """`{"data": …}` for `body`, a remembered query answered without errors; else None.
-        `context` builds the request's context (called only for a remembered query)."""
+    async def answer(self, body: Mapping[str, Any], context: Context) -> dict[str, Any] | None:
+        """`{"data": …}` for `body`, a remembered query answered without errors in the
+        request's `context`; else None."""
         query = body.get("query")
         operation_name = body.get("operationName")
         variables = body.get("variables")
@@ -158,7 +156,7 @@ class FastQueries:
             document,
             variable_values=variables,
             operation_name=operation_name,
-            context_value=await context(),
+            context_value=context,
             is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             executor_class=self.executor,
             operation_extensions=extensions,

@@ -77,11 +77,9 @@ STREAMED_MEDIA_TYPES = {
     "multipart/mixed": MULTIPART_SUBSCRIPTION_PROTOCOL,
 }
 
-# Answers a request's parsed JSON body without Strawberry, or None (speed/fast_queries.py);
-# its second argument builds the request's context.
-AnswerQuery = Callable[
-    [Mapping[str, Any], Callable[[], Awaitable[Context]]], Awaitable[dict[str, Any] | None]
-]
+# Answers a request's parsed JSON body, with the request's context, without Strawberry; or
+# None (speed/fast_queries.py).
+AnswerQuery = Callable[[Mapping[str, Any], Context], Awaitable[dict[str, Any] | None]]
 
 # The operation an HTTP request or an SSE stream is answering, for the log line and metrics.
 current_operation: ContextVar[Operation | None] = ContextVar("current_operation", default=None)
@@ -169,6 +167,14 @@ class ChatGraphQL(GraphQL[Context, None]):
         await self.identify(context, authorization)
         return context
 
+    async def request_context(self, request: Request, context: Any) -> Context:
+        """`context`, or the HTTP request's own when none was given: one per request, which
+        the rate check, the fast path and Strawberry share."""
+        if context is UNSET:
+            return await self.context_for(request.headers.get("authorization"))
+        assert isinstance(context, Context)
+        return context
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
@@ -209,7 +215,8 @@ class ChatGraphQL(GraphQL[Context, None]):
         counted."""
         if self.is_page_or_stream(request):
             try:
-                await self.check_rate(request)
+                context = await self.request_context(request, context)
+                self.check_rate(request, context)
                 return await super().run(request, context, root_value)
             except HTTPException as refused:
                 return refusal_response(refused)
@@ -231,15 +238,16 @@ class ChatGraphQL(GraphQL[Context, None]):
         self, request: Request, context: Any, root_value: Any, operation: Operation
     ) -> Response:
         """`answer_http`'s response to a GraphQL request, which `operation` follows (its
-        caller is known once the rate check has identified it)."""
+        caller is known once the request's context has identified it)."""
         media_type = APPLICATION_JSON
         try:
-            await self.check_rate(request)
+            context = await self.request_context(request, context)
+            self.check_rate(request, context)
             media_type = response_media_type(request.headers.get("accept"))
             if request.method == "POST":
                 require_json_body(request.headers.get("content-type"))
                 if self._answer_query is not None:
-                    answered = await self._answer_fast(request, media_type, operation)
+                    answered = await self._answer_fast(request, context, media_type, operation)
                     if answered is not None:
                         return answered
             response = await super().run(request, context, root_value)
@@ -255,11 +263,10 @@ class ChatGraphQL(GraphQL[Context, None]):
                 response.status_code = 400
         return response
 
-    async def check_rate(self, request: Request) -> None:
+    def check_rate(self, request: Request, context: Context) -> None:
         """Refuse the request (429, with Retry-After) when its caller is over
         RATE_LIMIT_PER_SECOND."""
-        identity = (await self.context_for(request.headers.get("authorization"))).identity
-        wait = self.rate_wait(identity, request)
+        wait = self.rate_wait(context.identity, request)
         if wait:
             raise Refusal(
                 429, RATE_LIMITED, self.rate_message(wait), {"Retry-After": retry_after(wait)}
@@ -380,7 +387,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         return processed
 
     async def _answer_fast(
-        self, request: Request, media_type: str, operation: Operation
+        self, request: Request, context: Context, media_type: str, operation: Operation
     ) -> Response | None:
         """The fast path's answer to a query it knows (speed/fast_queries.py), or None. The
         JSON it parsed is kept for the full path, which then parses nothing twice."""
@@ -389,8 +396,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         parsed = self.parse_json(body)
         _parsed_body.set((body, parsed))
         operation.document(parsed.get("query"), parsed.get("operationName"))
-        authorization = request.headers.get("authorization")
-        answer = await self._answer_query(parsed, lambda: self.context_for(authorization))
+        answer = await self._answer_query(parsed, context)
         if answer is None:
             return None
         operation.errors(answer.get("errors"))
