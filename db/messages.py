@@ -341,15 +341,15 @@ async def list_windows(
         take=take,
         one_session=len(session_ids) == 1,
     )
-    result = await conn.execute(
-        statement,
-        {
-            "keys": list(session_ids),
-            "after": window.after_sequence,
-            "before": window.before_sequence,
-            "limit": window.first if window.first is not None else window.last,
-        },
-    )
+    parameters = {
+        "after": window.after_sequence,
+        "before": window.before_sequence,
+        "limit": window.first if window.first is not None else window.last,
+    }
+    if isinstance(statement, Prepared):
+        (session_id,) = session_ids
+        return {session_id: await statement.rows(conn, {"key": session_id, **parameters})}
+    result = await conn.execute(statement, {"keys": list(session_ids), **parameters})
     windows: dict[uuid.UUID, list[Row]] = {session_id: [] for session_id in session_ids}
     for row in result.mappings():
         windows[row["session_id"]].append(row)
@@ -369,25 +369,32 @@ async def list_windows_by_window(
 @cache  # one statement per shape of window: 24 at most
 def _window_statement(
     *, after: bool, before: bool, take: str | None, one_session: bool
-) -> Select[Any]:
+) -> Select[Any] | Prepared:
     """The statement for windows of this shape, built once (see db.sessions.ForCaller).
 
     `take` keeps the lowest ("first") or highest ("last") `limit` of each session. For one
     session a LIMIT on the (session_id, sequence) index reads only the page, however long
-    the session; for several, a rank per session keeps it to one statement.
+    the session; for several, a rank per session keeps it to one statement. One session's
+    window (the history a page loads) is a prepared statement: its rows are most of a
+    session read's database work.
     """
-    conditions = [messages.c.session_id.in_(bindparam("keys", expanding=True))]
+    if one_session:
+        conditions = [messages.c.session_id == bindparam("key")]
+    else:
+        conditions = [messages.c.session_id.in_(bindparam("keys", expanding=True))]
     if after:
         conditions.append(messages.c.sequence > bindparam("after"))
     if before:
         conditions.append(messages.c.sequence < bindparam("before"))
     query = select(messages).where(*conditions)
+    order = messages.c.sequence.asc() if take != "last" else messages.c.sequence.desc()
+    if one_session:
+        if take is None:
+            return Prepared(query.order_by(order))
+        page = query.order_by(order).limit(bindparam("limit")).subquery()
+        return Prepared(select(*page.c).order_by(page.c.sequence))
     if take is None:
         return query.order_by(messages.c.session_id, messages.c.sequence)
-    order = messages.c.sequence.asc() if take == "first" else messages.c.sequence.desc()
-    if one_session:
-        page = query.order_by(order).limit(bindparam("limit")).subquery()
-        return select(*page.c).order_by(page.c.sequence)
     rank = func.row_number().over(partition_by=messages.c.session_id, order_by=order).label("rank")
     ranked = query.add_columns(rank).subquery()
     return (
