@@ -39,6 +39,7 @@ from tests.clients import (
     WAIT,
     Api,
     append,
+    complete_tool,
     in_future,
     new_session_id,
     new_user,
@@ -519,6 +520,9 @@ async def test_traces_have_the_operation_and_its_database_statements(
             spans.clear()
             await append(api, session_id, tool("call-1"))
             assert (await sub.next_tool_message())["toolCallId"] == "call-1"
+            # A write in a transaction: its statements go through SQLAlchemy.
+            await complete_tool(api, session_id, "call-1", "done")
+            assert (await sub.next_tool_message())["content"] == "done"
             await api.data(operation("GetSession"), {"id": session_id})
             finished = spans.get_finished_spans()
             found = scopes(finished)
