@@ -99,6 +99,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         ),
         drain=drain,
         encode=speed.encode,
+        dumps=speed.dumps,
         answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     prepared_statements: bool = True
     single_statement_append: bool = True
     gc_freeze: bool = True
+    fast_json: bool = True
 
     # Limits per caller, each held by every server process on its own (README: Limits per
     # caller). A request rate of 0 turns that limit off.

@@ -12,10 +12,13 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - SINGLE_STATEMENT_APPEND: a one-message append on PostgreSQL as one statement
   (db/messages.py).
 - GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
+- FAST_JSON: responses written by orjson instead of the standard library's encoder
+  (speed/json_text.py).
 """
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from graphql.execution import Executor
@@ -29,6 +32,7 @@ from speed.completion import PlainObjects
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
+from speed.json_text import fast_dumps, standard_dumps
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared
 
@@ -41,6 +45,8 @@ class SpeedLayers:
     extensions: tuple[type[SchemaExtension], ...]
     # Encodes a message holding shared data; None: the message is encoded as usual.
     encode: Callable[[object], str | None] | None
+    # Encodes any other response; None: as Strawberry does.
+    dumps: Callable[[object], str] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
 
@@ -64,7 +70,10 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         executors.append(PlainObjects)
     if settings.shared_fanout:
         executors.append(SharedEvents)
-    executor = type("Executor", tuple(executors), {}) if executors else None
+    dumps = fast_dumps if settings.fast_json else standard_dumps
+    executor = (
+        type("Executor", tuple(executors), {"dumps": staticmethod(dumps)}) if executors else None
+    )
     validated = ValidatedQueries() if settings.fast_queries and settings.document_cache else None
     documents: type[DocumentCache] = (
         DocumentCache
@@ -74,6 +83,11 @@ def speed_layers(settings: Settings) -> SpeedLayers:
     return SpeedLayers(
         execution_context_class=executor,
         extensions=(documents,) if settings.document_cache else (),
-        encode=encode_shared if settings.response_cache_bytes or settings.shared_fanout else None,
+        encode=(
+            partial(encode_shared, dumps=dumps)
+            if settings.response_cache_bytes or settings.shared_fanout
+            else None
+        ),
+        dumps=fast_dumps if settings.fast_json else None,
         validated=validated,
     )

@@ -48,6 +48,7 @@ from strawberry.types.field import StrawberryField
 
 from compat.strawberry import ExecutionContext, definition_of
 from speed.documents import operation_source
+from speed.json_text import standard_dumps
 from speed.shared_data import SharedData
 
 # Distinct operations (or variables) remembered per event; others just execute.
@@ -93,7 +94,14 @@ event_results = EventResults()
 
 
 class SharedEvents(ExecutionContext):
-    """Strawberry's executor, but a subscription event's result is shared as above."""
+    """Strawberry's executor, but a subscription event's result is shared as above.
+
+    `speed.speed_layers` replaces `dumps` with the encoder of the other responses.
+    """
+
+    @staticmethod
+    def dumps(value: object) -> str:
+        return standard_dumps(value)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,7 +133,7 @@ class SharedEvents(ExecutionContext):
             and not result.errors
             and len(results) < MAX_RESULTS_PER_EVENT
         ):
-            result = ExecutionResult(SharedData(result.data))
+            result = ExecutionResult(SharedData(result.data, self.dumps))
             results[key] = (self.schema, self.operation, result)
         return result
 

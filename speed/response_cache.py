@@ -23,6 +23,7 @@ from graphql.pyutils import AwaitableOrValue, Path
 from compat.graphql_core import error_count
 from compat.strawberry import ExecutionContext
 from speed.documents import operation_source
+from speed.json_text import standard_dumps
 from speed.shared_data import SharedData
 
 
@@ -83,10 +84,15 @@ class LruData:
 class CachedReads(ExecutionContext):
     """Strawberry's executor, completing a root field's revisioned object from the cache.
 
-    `responses` is set on the class that `speed.speed_layers` makes, one per app.
+    `responses` is set on the class that `speed.speed_layers` makes, one per app, and
+    `dumps`, the responses' encoder.
     """
 
     responses: ClassVar[LruData]
+
+    @staticmethod
+    def dumps(value: object) -> str:
+        return standard_dumps(value)
 
     def complete_object_value(self, *completion: Any) -> AwaitableOrValue[dict[str, Any]]:
         # graphql-core's parameters (compat/graphql_core.COMPLETION): the field's nodes, its
@@ -112,7 +118,7 @@ class CachedReads(ExecutionContext):
     def _kept(self, key: Hashable, completed: dict[str, Any], errors: int) -> dict[str, Any]:
         if error_count(self) != errors:
             return completed
-        data = SharedData(completed)
+        data = SharedData(completed, self.dumps)
         self.responses.put(key, data)
         return data
 

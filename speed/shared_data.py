@@ -6,13 +6,11 @@ read (speed/response_cache.py) are SharedData. A message carrying one (graphql-t
 text: only the envelope, the operation id mostly, is encoded per response.
 """
 
-import json
+from collections.abc import Callable
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-# Strawberry's `encode_json` is json.dumps with these separators: the text composed here
-# must be exactly what it would have sent.
-dumps = json.JSONEncoder(separators=(",", ":")).encode
+Dumps = Callable[[object], str]
 
 # How deep in a message's objects SharedData is looked for: `{"payload": {"data": shared}}`
 # and `{"data": {"session": shared}}` are the deepest there are.
@@ -20,23 +18,28 @@ ENVELOPE_DEPTH = 3
 
 
 class SharedData(dict[str, Any]):
-    """A JSON object shared by many responses; encoded once for all of them."""
+    """A JSON object shared by many responses; encoded once for all of them, by the
+    `dumps` that encodes the rest of each response (speed/json_text.py)."""
 
-    __slots__ = ("_json",)
+    __slots__ = ("_dumps", "_json")
+
+    def __init__(self, data: dict[str, Any], dumps: Dumps) -> None:
+        super().__init__(data)
+        self._dumps = dumps
 
     def json(self) -> str:
         try:
             return self._json
         except AttributeError:
-            self._json: str = dumps(self)
+            self._json: str = self._dumps(self)
             return self._json
 
 
-def encode_shared(message: object) -> str | None:
+def encode_shared(message: object, dumps: Dumps) -> str | None:
     """`message` as `dumps` would write it, when it holds SharedData; else None."""
     if not _holds_shared(message, ENVELOPE_DEPTH):
         return None
-    return _encode(message)
+    return _encode(message, dumps)
 
 
 def _holds_shared(value: object, depth: int) -> bool:
@@ -47,15 +50,15 @@ def _holds_shared(value: object, depth: int) -> bool:
     return any(_holds_shared(item, depth - 1) for item in value.values())
 
 
-def _encode(message: object) -> str:
+def _encode(message: object, dumps: Dumps) -> str:
     # One join at the end: the shared text, often hundreds of KiB, is copied once, not
     # once per level of envelope around it.
     parts: list[str] = []
-    _append_encoded(message, parts)
+    _append_encoded(message, parts, dumps)
     return "".join(parts)
 
 
-def _append_encoded(value: object, parts: list[str]) -> None:
+def _append_encoded(value: object, parts: list[str], dumps: Dumps) -> None:
     if isinstance(value, SharedData):
         parts.append(value.json())
     elif type(value) is dict:
@@ -64,7 +67,7 @@ def _append_encoded(value: object, parts: list[str]) -> None:
             parts.append(
                 f",{encode_basestring_ascii(key)}:" if index else f"{encode_basestring_ascii(key)}:"
             )
-            _append_encoded(item, parts)
+            _append_encoded(item, parts, dumps)
         parts.append("}")
     else:
         parts.append(dumps(value))

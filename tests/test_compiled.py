@@ -77,10 +77,10 @@ async def varied_session(api: Api) -> str:
 
 @pytest.fixture
 async def plain(server: RunningServer) -> AsyncIterator[RunningServer]:
-    """A server of the same database with every speed layer off."""
-    async with running_server(
-        database_url=server.settings.database_url, **SPEED_LAYERS_OFF
-    ) as plain:
+    """A server of the same database with every speed layer off but the one that writes
+    the JSON (FAST_JSON): both write the same values the same way."""
+    layers = {**SPEED_LAYERS_OFF, "fast_json": server.settings.fast_json}
+    async with running_server(database_url=server.settings.database_url, **layers) as plain:
         yield plain
 
 

@@ -293,3 +293,40 @@ def test_a_schema_with_an_extension_of_its_own_gets_no_fast_path():
     logged = build_schema(settings, extensions=[*layers.extensions, OperationLog])
     assert layers.fast_queries(logged) is None
     assert speed_layers(Settings(**SPEED_LAYERS_OFF)).fast_queries(own) is None
+
+
+@pytest.mark.speed_layer
+async def test_fast_json_answers_the_same_json_with_characters_as_utf8(
+    api: Api, server: RunningServer
+):
+    title = 'Büro ☕ "quoted" \\ back\u2028slash'
+    text = (await create_session(api, title=title))["id"]
+    await append_many(api, text, [{"role": "USER", "content": "héllo 👋\nline two"}])
+    # 2**70 is past what orjson writes: the standard library writes that answer.
+    credentials = {"big": 2**70, "float": 2.5, "nested": [None, True, {}]}
+    numbers = (await create_session(api))["id"]
+    await api.data(
+        operation("UpdateSession"), {"id": numbers, "input": {"credentials": credentials}}
+    )
+    bodies: dict[tuple[str, bool], bytes] = {}
+    for fast_json in (True, False):
+        layers = {**SPEED_LAYERS_ON, "fast_json": fast_json}
+        url = server.settings.database_url
+        async with running_server(database_url=url, **layers) as running:
+            async with httpx.AsyncClient(base_url=running.http_url, timeout=60) as http:
+                for session_id in (text, numbers):
+                    # The second read is answered from the response cache.
+                    answers = [
+                        await posted(http, api.token or "", operation("GetSession"), id=session_id)
+                        for _ in range(2)
+                    ]
+                    assert answers[0] == answers[1]
+                    bodies[session_id, fast_json] = answers[0]
+    for session_id in (text, numbers):
+        assert json.loads(bodies[session_id, True]) == json.loads(bodies[session_id, False])
+    read = json.loads(bodies[text, True])["data"]["session"]
+    assert read["title"] == title
+    assert read["messages"][0]["content"] == "héllo 👋\nline two"
+    assert "Büro ☕".encode() in bodies[text, True]
+    assert b"B\\u00fcro \\u2615" in bodies[text, False]
+    assert json.loads(bodies[numbers, True])["data"]["session"]["credentials"] == credentials

@@ -118,6 +118,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         trusted: TrustedDocuments,
         drain: Drain,
         encode: Callable[[object], str | None] | None = None,
+        dumps: Callable[[object], str] | None = None,
         answer_query: AnswerQuery | None = None,
         known_operations: frozenset[str] = frozenset(),
         **options: Any,
@@ -130,6 +131,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.trusted = trusted
         self.drain = drain
         self._encode = encode
+        self._dumps = dumps
         self._answer_query = answer_query
         self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.sockets = SocketCounts(settings.max_sockets_per_user)
@@ -477,9 +479,12 @@ class ChatGraphQL(GraphQL[Context, None]):
             operation.identify(context.identity)
 
     def encode_json(self, data: object) -> str | bytes:
-        # Data shared by many responses is encoded once for all (speed/shared_data.py).
+        # Data shared by many responses is encoded once for all (speed/shared_data.py); the
+        # rest by the speed layers' encoder (speed/json_text.py), if any.
         encoded = self._encode(data) if self._encode is not None else None
-        return encoded if encoded is not None else super().encode_json(data)
+        if encoded is not None:
+            return encoded
+        return self._dumps(data) if self._dumps is not None else super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A request body: one operation, a JSON object. json.loads raises RecursionError

@@ -1,0 +1,25 @@
+"""The JSON text of responses (FAST_JSON).
+
+Strawberry writes a response with `json.dumps`: the standard library's encoder, which for
+the history of a long session is a large share of the answer's CPU. With FAST_JSON on,
+orjson writes it instead. Both write compact JSON (no spaces); orjson leaves characters
+outside ASCII as they are (UTF-8) where the standard library writes `\\uXXXX` escapes, and
+writes a non-finite float as null, where the standard library writes `NaN`, which is not
+JSON. A value orjson refuses (an integer beyond 64 bits in a `JSON` scalar, say) is written
+by the standard library.
+"""
+
+import json
+from collections.abc import Callable
+
+import orjson
+
+# What Strawberry's `encode_json` writes.
+standard_dumps: Callable[[object], str] = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def fast_dumps(value: object) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return standard_dumps(value)
