@@ -1,11 +1,12 @@
 """The benchmark suite of issue 4 (and figure 9, streamed replies): the service against its
-floor, on PostgreSQL.
+floor, on PostgreSQL; and figure 10, the service beside PostGraphile 4 (issue 15, bench/peer.py).
 
     .venv/bin/python -m bench            # the full run, about 6-10 minutes
     .venv/bin/python -m bench --quick    # a smoke run, 1-2 minutes
 
 Needs PostgreSQL (TEST_POSTGRES_URL's server, default postgres@127.0.0.1:5432), `wrk` and
-`redis-server` (Debian: apt-get install -y wrk redis-server). Creates a throwaway
+`redis-server` (Debian: apt-get install -y wrk redis-server), and for figure 10 Node 20 and
+npm (without them the run says so and leaves figure 10 out). Creates a throwaway
 database, seeds it, serves the app with `python -m uvicorn app:app`, prints one table and
 writes bench/results/<UTC timestamp>.json. Every figure's floor is measured in the same
 run; compare ratios, not milliseconds, between runs.
@@ -26,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import figures, floors, wrk
+from bench import figures, floors, peer, wrk
 from bench.figures import Config
 from bench.procs import (
     RESULTS,
@@ -197,6 +198,8 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                 await attempt(figs, "9_streams", figures.streams(ctx, server))
             step("9 streams floor")
             await attempt(figs, "9_streams_floor", figures.streams_floor(ctx))
+            step("10 beside the peer, PostGraphile")
+            await attempt(figs, "10_peer", peer.figure(ctx, secret=secret, tree=tree, stamp=stamp))
     finally:
         for client in clients:
             client.stop()
