@@ -263,7 +263,7 @@ def main() -> None:
     path = RESULTS / f"{stamp}-peer{'-quick' if arguments.quick else ''}.json"
     write_json(path, report)
     print(render(result))
-    for note in peer_notes(result):
+    for note in [] if "unavailable" in result else peer_notes(result):
         print(f"! {note}")
     print(f"\nwritten to {path.relative_to(ROOT)}")
 

@@ -33,6 +33,12 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
+def _npm_error(text: str) -> str:
+    """npm's first error line (its last one only says where the log is)."""
+    errors = [line for line in text.splitlines() if line.startswith(("npm error", "npm ERR!"))]
+    return errors[0] if errors else _last_line(text)
+
+
 def install() -> str:
     """node_modules from package-lock.json (`npm ci`) unless present; PostGraphile's version."""
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
@@ -47,7 +53,7 @@ def install() -> str:
         except subprocess.TimeoutExpired:
             raise PeerUnavailable(f"npm ci took over {INSTALL_SECONDS} s in {PEER}") from None
         if done.returncode != 0:
-            said = _last_line(done.stderr + done.stdout)
+            said = _npm_error(done.stderr + done.stdout)
             raise PeerUnavailable(f"npm ci failed in {PEER}: {said}")
     version = subprocess.run(
         ["node", "-p", "require('postgraphile/package.json').version"],
