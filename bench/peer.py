@@ -162,7 +162,10 @@ async def first_creates(
             raise RuntimeError(f"{name}'s create wrote nothing: {json.dumps(data)[:300]}")
 
 
-def load(server: Server, token: str, bodies: list[str], concurrency: int, seconds: float) -> dict:
+def load(
+    server: Server, token: str, bodies: list[str], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    """One `wrk` load, and the server's CPU per request."""
     result = wrk.run(
         server.http_url,
         token,
