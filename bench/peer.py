@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import wrk
+from bench.environment import environment
 from bench.figures import (
     MESSAGE_FIELDS,
     Config,
@@ -233,7 +234,11 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
     raise_fd_limit()
     secret = secrets.token_urlsafe(48)
     began = time.perf_counter()
-    report: dict[str, Any] = {"started": datetime.now(UTC).isoformat(), "quick": config.quick}
+    report: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(),
+        "quick": config.quick,
+        "environment": environment(tree),
+    }
     async with seeded(
         config,
         [],
@@ -268,6 +273,9 @@ def main() -> None:
     print(render(result))
     for note in [] if "unavailable" in result else peer_notes(result):
         print(f"! {note}")
+    load = report["environment"]["loadavg_at_start"][0]
+    if load > 1.0:
+        print(f"! the machine was busy when the run started (load average {load:.1f})")
     print(f"\nwritten to {path.relative_to(ROOT)}")
 
 

@@ -91,8 +91,6 @@ def peer_notes(result: dict[str, Any]) -> list[str]:
             if measured["client_saturated"]:
                 notes.append(f"10 {key}, {name}: the load client saturated: the figure is a floor")
     notes.append(f"10: the peer is {result['peer']}, one Node process; ratios are ours ÷ peer")
-    busy = max(m["machine_busy"] for m in result["history"].values())
-    notes.append(f"10: the machine was {busy:.0%} busy during the history loads (all cores)")
     return notes
 
 

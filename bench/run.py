@@ -14,11 +14,8 @@ run; compare ratios, not milliseconds, between runs.
 
 import argparse
 import asyncio
-import os
-import platform
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 import traceback
@@ -27,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import figures, floors, peer, wrk
+from bench import figures, peer, wrk
+from bench.environment import environment
 from bench.figures import Config
 from bench.procs import (
     RESULTS,
@@ -52,23 +50,6 @@ LOG_PATTERNS = {
 def log_summary(path: Path) -> dict[str, int]:
     text = path.read_text(errors="replace")
     return {name: text.count(needle) for name, needle in LOG_PATTERNS.items() if needle in text}
-
-
-def environment(tree: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", *args], cwd=tree, capture_output=True, text=True)
-        return result.stdout.strip()
-
-    return {
-        "tree": str(tree),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        # Others' uncommitted edits are served too: name them.
-        "uncommitted": git("status", "--porcelain", "--untracked-files=no").splitlines(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "loadavg_at_start": os.getloadavg(),
-        "serializer_for_floors": floors.SERIALIZER,
-    }
 
 
 async def attempt(into: dict[str, Any], key: str, work: Awaitable[Any]) -> None:
