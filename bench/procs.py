@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,7 +215,8 @@ def migrate_in(tree: Path, database_dsn: str) -> None:
     )
 
 
-def _stop(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
+    """SIGINT, then SIGKILL after `grace` seconds; nothing when it has exited already."""
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGINT)
@@ -236,12 +237,16 @@ async def uvicorn_server(
     broadcast_url: str = "memory://",
     label: str = "server",
     tree: Path = ROOT,
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Server]:
-    """`python -m uvicorn <app>` on a free loopback port, until it answers /readyz."""
+    """`python -m uvicorn <app>` on a free loopback port, until it answers /readyz;
+    `settings` adds to its environment (RESPONSE_CACHE_BYTES=0: a speed layer off)."""
     port = free_port()
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / f"{label}.log"
-    env = server_env(database_dsn, BROADCAST_URL=broadcast_url, JWT_SECRET=jwt_secret)
+    env = server_env(
+        database_dsn, BROADCAST_URL=broadcast_url, JWT_SECRET=jwt_secret, **(settings or {})
+    )
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--no-access-log", "--log-level", "warning"]
     if workers > 1:
@@ -252,7 +257,7 @@ async def uvicorn_server(
         await _wait_ready(process, server, workers)
         yield server
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 async def _wait_ready(process: subprocess.Popen[bytes], server: Server, workers: int) -> None:
@@ -290,4 +295,4 @@ def redis_server() -> Iterator[str]:
             raise RuntimeError("redis-server did not start")
         yield f"redis://127.0.0.1:{port}"
     finally:
-        _stop(process)
+        stop_process(process)

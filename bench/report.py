@@ -1,13 +1,15 @@
 """One table from a run's figures, each against its floor and its target (issue 4; 9: streamed
-replies)."""
+replies; 10: against PostGraphile, the peer of issue 15, in the floor column)."""
 
 from typing import Any
 
+from bench.peer_table import peer_notes
+from bench.peer_table import table_rows as peer_rows
 from bench.wrk import SATURATED
 
 Row = tuple[str, str, str, str, str, str]
 
-HEADER: Row = ("fig", "what", "server", "floor", "ratio", "target")
+HEADER: Row = ("fig", "what", "server", "floor or peer", "ratio", "target")
 
 
 def _ms(value: float) -> str:
@@ -273,6 +275,12 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
         if result is not None:  # older runs have none; a failure is noted with its figure
             _stream_rows(rows, watch, notes, result, measured("9_streams_floor"))
 
+    def figure_10() -> None:
+        result = measured("10_peer")
+        if result is not None:  # older runs have none; a failure is noted with its figure
+            rows.extend(peer_rows(result))
+            notes.extend(peer_notes(result))
+
     sections = [
         figure_1,
         figure_2,
@@ -283,12 +291,13 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
         figure_7,
         figure_8,
         figure_9,
+        figure_10,
     ]
     for number, section in enumerate(sections, 1):
         failed = [
             f"{key}: {value['error']}"
             for key, value in figs.items()
-            if key.startswith(str(number)) and isinstance(value, dict) and "error" in value
+            if key.split("_")[0] == str(number) and isinstance(value, dict) and "error" in value
         ]
         try:
             section()

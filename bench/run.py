@@ -1,11 +1,12 @@
 """The benchmark suite of issue 4 (and figure 9, streamed replies): the service against its
-floor, on PostgreSQL.
+floor, on PostgreSQL; and figure 10, the service beside PostGraphile 4 (issue 15, bench/peer.py).
 
     .venv/bin/python -m bench            # the full run, about 6-10 minutes
     .venv/bin/python -m bench --quick    # a smoke run, 1-2 minutes
 
 Needs PostgreSQL (TEST_POSTGRES_URL's server, default postgres@127.0.0.1:5432), `wrk` and
-`redis-server` (Debian: apt-get install -y wrk redis-server). Creates a throwaway
+`redis-server` (Debian: apt-get install -y wrk redis-server), and for figure 10 Node 20 and
+npm (without them the run says so and leaves figure 10 out). Creates a throwaway
 database, seeds it, serves the app with `python -m uvicorn app:app`, prints one table and
 writes bench/results/<UTC timestamp>.json. Every figure's floor is measured in the same
 run; compare ratios, not milliseconds, between runs.
@@ -13,11 +14,8 @@ run; compare ratios, not milliseconds, between runs.
 
 import argparse
 import asyncio
-import os
-import platform
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 import traceback
@@ -26,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import figures, floors, wrk
+from bench import figures, peer, wrk
+from bench.environment import environment
 from bench.figures import Config
 from bench.procs import (
     RESULTS,
@@ -51,23 +50,6 @@ LOG_PATTERNS = {
 def log_summary(path: Path) -> dict[str, int]:
     text = path.read_text(errors="replace")
     return {name: text.count(needle) for name, needle in LOG_PATTERNS.items() if needle in text}
-
-
-def environment(tree: Path) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        result = subprocess.run(["git", *args], cwd=tree, capture_output=True, text=True)
-        return result.stdout.strip()
-
-    return {
-        "tree": str(tree),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        # Others' uncommitted edits are served too: name them.
-        "uncommitted": git("status", "--porcelain", "--untracked-files=no").splitlines(),
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "loadavg_at_start": os.getloadavg(),
-        "serializer_for_floors": floors.SERIALIZER,
-    }
 
 
 async def attempt(into: dict[str, Any], key: str, work: Awaitable[Any]) -> None:
@@ -197,6 +179,8 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                 await attempt(figs, "9_streams", figures.streams(ctx, server))
             step("9 streams floor")
             await attempt(figs, "9_streams_floor", figures.streams_floor(ctx))
+            step("10 beside the peer, PostGraphile")
+            await attempt(figs, "10_peer", peer.figure(ctx, secret=secret, tree=tree, stamp=stamp))
     finally:
         for client in clients:
             client.stop()
