@@ -406,8 +406,10 @@ class ChatGraphQL(GraphQL[Context, None]):
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET that names a trusted document is a request, not a browser opening the page.
-        named = any(name in request.query_params for name in ("documentId", "extensions"))
-        return not named and super().should_render_graphql_ide(request)
+        # Strawberry's check comes first: it is false for every POST, at once.
+        return super().should_render_graphql_ide(request) and not any(
+            name in request.query_params for name in ("documentId", "extensions")
+        )
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """GraphiQL built from the graphiql package in `web/`, instead of Strawberry's CDN
