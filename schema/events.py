@@ -8,7 +8,7 @@ from typing import Self
 import strawberry
 
 from db.tables import Row
-from schema.types import ChatMessage, ChatSessionState, MessageStatus
+from schema.types import ChatMessage, ChatSessionState, MessageStatus, member
 
 
 @strawberry.enum(description="What changed in a session.")
@@ -62,7 +62,7 @@ class MessageDelta:
             message_id=strawberry.ID(str(row["id"])),
             offset=row["last_chunk_offset"],
             text=row["last_chunk"],
-            status=MessageStatus(row["status"]),
+            status=member(MessageStatus, row["status"]),
             deadline=row["deadline"],
             updated_at=row["updated_at"],
         )

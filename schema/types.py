@@ -126,8 +126,8 @@ class ChatMessage:
             row,
             id=strawberry.ID(str(row["id"])),
             session_id=strawberry.ID(str(row["session_id"])),
-            role=MessageRole(row["role"]),
-            status=MessageStatus(row["status"]),
+            role=member(MessageRole, row["role"]),
+            status=member(MessageStatus, row["status"]),
         )
 
 
@@ -221,6 +221,20 @@ class ChatSession(ChatSessionState):
         )
         rows = await info.context.loaders.message_windows.load((self.key, window))
         return [ChatMessage.from_row(row) for row in rows]
+
+
+E = TypeVar("E", bound=Enum)
+_MEMBERS: dict[type[Enum], dict[Any, Enum]] = {}
+
+
+def member(enum: type[E], value: Any) -> E:
+    """`enum(value)`, looked up: Enum's own call costs a large share of a long history's
+    read, once per message and column."""
+    members = _MEMBERS.get(enum)
+    if members is None:
+        members = _MEMBERS[enum] = {item.value: item for item in enum}
+    found = members.get(value)
+    return cast(E, found) if found is not None else enum(value)
 
 
 def from_columns(cls: type[T], row: Row, **converted: Any) -> T:
