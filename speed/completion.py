@@ -18,12 +18,14 @@ graphql-core itself, which reports it as it always does.
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from enum import Enum
 from operator import attrgetter
 from typing import Any
 
 from graphql import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
+    GraphQLEnumType,
     GraphQLID,
     GraphQLInt,
     GraphQLLeafType,
@@ -221,10 +223,32 @@ def _leaf(object_type: GraphQLObjectType, key: str, name: str) -> Leaf | None:
     return Leaf(
         key=key,
         read=_reader(definition),
-        serialize=named.coerce_output_value,
+        serialize=(
+            _per_member(named.coerce_output_value)
+            if isinstance(named, GraphQLEnumType)
+            else named.coerce_output_value
+        ),
         nullable=not is_non_null_type(field.type),
         as_is=_UNCHANGED.get(named.name, _never),
     )
+
+
+def _per_member(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An enum type's `serialize`, called once per member of a Python enum: Strawberry's
+    serializer searches the type's values on every call, a large share of completing a
+    long history's messages. Any other value is serialized each time."""
+    serialized: dict[tuple[type, Any], Any] = {}
+
+    def serialize_member(value: Any) -> Any:
+        if not isinstance(value, Enum):
+            return serialize(value)
+        key = (type(value), value)
+        known = serialized.get(key)
+        if known is None:
+            known = serialized[key] = serialize(value)
+        return known
+
+    return serialize_member
 
 
 def _never(_: Any) -> bool:
