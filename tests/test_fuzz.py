@@ -8,7 +8,7 @@ test's own connection: each session's messages are numbered 0..n-1 with n its
 `message_count`, and their revisions are at most the session's, one per write.
 
 The normal run sends FUZZ_EXAMPLES (150 by default) of each kind (POST, GET); a longer run by hand:
-`FUZZ_EXAMPLES=5000 .venv/bin/pytest tests/test_fuzz.py -s` (it prints its counts).
+`FUZZ_EXAMPLES=5000 .venv/bin/pytest tests/test_fuzz.py -n 0 -s` (it prints its counts).
 """
 
 import json
