@@ -65,8 +65,13 @@ async def run(subscriptions: int, deflate: bool, ws: str, by: str, subscription:
     clients = [Subscribers(), Subscribers()]
     try:
         async with throwaway_database() as dsn:
+            # One user holds every subscription: no limit per caller in the way.
             settings = Settings(
-                database_url=sqlalchemy_url(dsn), jwt_secret=secret, log_level="WARNING"
+                database_url=sqlalchemy_url(dsn),
+                jwt_secret=secret,
+                log_level="WARNING",
+                max_sockets_per_user=100_000,
+                rate_limit_per_second=0,
             )
             app = create_app(settings)
             sock = socket.socket()

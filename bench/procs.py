@@ -238,9 +238,11 @@ async def uvicorn_server(
     label: str = "server",
     tree: Path = ROOT,
     settings: Mapping[str, str] | None = None,
+    options: Sequence[str] = (),
 ) -> AsyncIterator[Server]:
     """`python -m uvicorn <app>` on a free loopback port, until it answers /readyz;
-    `settings` adds to its environment (RESPONSE_CACHE_BYTES=0: a speed layer off)."""
+    `settings` adds to its environment (RESPONSE_CACHE_BYTES=0: a speed layer off),
+    `options` to uvicorn's command line (`--ws-per-message-deflate false`)."""
     port = free_port()
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / f"{label}.log"
@@ -248,7 +250,7 @@ async def uvicorn_server(
         database_dsn, BROADCAST_URL=broadcast_url, JWT_SECRET=jwt_secret, **(settings or {})
     )
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"]
+    command += ["--no-access-log", "--log-level", "warning", *options]
     if workers > 1:
         command += ["--workers", str(workers)]
     process = spawn(command, env=env, log=log, cwd=tree)
