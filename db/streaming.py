@@ -11,12 +11,26 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, and_, cast, func, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    LargeBinary,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
+from db.prepared import Prepared
 from db.sessions import claim_revision
 from db.tables import COMPLETE, FAILED, OPEN, STREAMING, Row, messages
 from db.text import utf16_units
@@ -44,32 +58,67 @@ async def append_content(
     where it starts and the message's revision before it are kept with the message, so a
     subscriber that had that revision gets the chunk alone (resolvers/subscriptions.py)."""
     claim = await claim_revision(conn, session_id=session_id, caller=caller)
-    found = (
-        await conn.execute(
-            select(messages.c.status, _content_bytes(conn)).where(
-                messages.c.id == message_id, messages.c.session_id == session_id
-            )
-        )
-    ).first()
+    found = await _STREAMED_SIZE[conn.dialect.name].first(
+        conn, {"message_id": message_id, "session_id": session_id}
+    )
     if found is None:
         raise NotFound(MESSAGE_NOT_FOUND)
-    status, stored_bytes = found
-    if status != STREAMING:
-        raise Conflict(f"The message is {status}: only a STREAMING message takes content.")
-    if (stored_bytes or 0) + len(text.encode()) > max_content_bytes:
+    if found["status"] != STREAMING:
+        raise Conflict(f"The message is {found['status']}: only a STREAMING message takes content.")
+    if (found["content_bytes"] or 0) + len(text.encode()) > max_content_bytes:
         raise BadUserInput(f"content would be larger than the limit of {max_content_bytes} bytes.")
-    changes: dict[str, Any] = {
-        "content": func.coalesce(messages.c.content, "") + text,
-        "content_units": messages.c.content_units + utf16_units(text),
-        "last_chunk": text,
-        "last_chunk_offset": messages.c.content_units,
-        "previous_revision": messages.c.revision,
-        "status": COMPLETE if done else STREAMING,
-        "deadline": None if done else messages.c.deadline if deadline is None else deadline,
-    }
-    row = await _change(conn, message_id, claim, changes)
+    row = await _ADD_CHUNK.first(
+        conn,
+        {
+            "message_id": message_id,
+            "text": text,
+            "units": utf16_units(text),
+            "status": COMPLETE if done else STREAMING,
+            "keep_deadline": not done and deadline is None,
+            "deadline": None if done else deadline,
+            "revision": claim["revision"],
+            "updated_at": claim["updated_at"],
+        },
+    )
     assert row is not None  # found above, and the session's row lock keeps it
     return row
+
+
+def _streamed_size(content_bytes: ColumnElement[Any]) -> Prepared:
+    """A message's status and its content's UTF-8 size."""
+    return Prepared(
+        select(messages.c.status, content_bytes.label("content_bytes")).where(
+            messages.c.id == bindparam("message_id"),
+            messages.c.session_id == bindparam("session_id"),
+        )
+    )
+
+
+# Built once, so that a chunk (the most frequent write there is) costs SQLAlchemy no
+# statement building or cache key of its own; by dialect, for the content's size.
+_STREAMED_SIZE = {
+    "postgresql": _streamed_size(func.octet_length(messages.c.content)),
+    "sqlite": _streamed_size(func.length(cast(messages.c.content, LargeBinary))),
+}
+_ADD_CHUNK = Prepared(
+    update(messages)
+    .where(messages.c.id == bindparam("message_id"))
+    .values(
+        content=func.coalesce(messages.c.content, "") + bindparam("text", type_=String),
+        content_units=messages.c.content_units + bindparam("units", type_=Integer),
+        last_chunk=bindparam("text", type_=String),
+        last_chunk_offset=messages.c.content_units,
+        previous_revision=messages.c.revision,
+        status=bindparam("status", type_=String),
+        deadline=case(
+            (bindparam("keep_deadline", type_=Boolean), messages.c.deadline),
+            else_=bindparam("deadline", type_=messages.c.deadline.type),
+        ),
+        revision=bindparam("revision", type_=Integer),
+        updated_at=bindparam("updated_at", type_=messages.c.updated_at.type),
+    )
+    .returning(*messages.c)
+)
 
 
 async def fail(
@@ -162,10 +211,3 @@ async def _change(
         .returning(*messages.c)
     )
     return result.mappings().first()
-
-
-def _content_bytes(conn: AsyncConnection) -> ColumnElement[Any]:
-    """The UTF-8 size of a message's content, in SQL."""
-    if conn.dialect.name == "postgresql":
-        return func.octet_length(messages.c.content)
-    return func.length(cast(messages.c.content, LargeBinary))

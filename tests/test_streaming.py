@@ -229,6 +229,19 @@ async def test_chunks_that_cannot_be_taken_are_refused_and_change_nothing(
     assert (await chunk(api, session_id, reply["id"], "y" * room))["status"] == "STREAMING"
 
 
+async def test_a_chunk_keeps_moves_or_clears_the_deadline_as_it_says(api: Api):
+    session_id = (await create_session(api))["id"]
+    reply = await streaming_reply(api, session_id, deadline=in_future(60))
+    first = await chunk(api, session_id, reply["id"], "a", deadline=in_future(600))
+    assert (await chunk(api, session_id, reply["id"], "b"))["deadline"] == first["deadline"]
+    moved = await chunk(api, session_id, reply["id"], "c", deadline=in_future(1200))
+    assert moved["deadline"] not in (None, first["deadline"])
+    assert (await chunk(api, session_id, reply["id"], "d"))["deadline"] == moved["deadline"]
+    done = await chunk(api, session_id, reply["id"], "e", done=True, deadline=in_future(60))
+    assert (done["status"], done["deadline"]) == ("COMPLETE", None)
+    assert (await load_session(api, session_id))["messages"][0]["content"] == "abcde"
+
+
 async def test_concurrent_chunks_keep_the_order_they_were_acknowledged_in(api: Api):
     session_id = (await create_session(api))["id"]
     reply = await streaming_reply(api, session_id)
