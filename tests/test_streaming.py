@@ -82,8 +82,13 @@ async def test_a_page_opened_mid_stream_gets_the_content_so_far_then_the_rest_on
         assert first["message"]["content"] == "Once " + "".join(CHUNKS[:3])
         reader = Reader()
         reader.apply(first)
+        # Each chunk read before the next is sent, as in the test above: a subscriber that
+        # fell behind would rightly get the message whole.
         for index, text in enumerate(CHUNKS[3:]):
-            await chunk(api, session_id, reply["id"], text, done=index == len(CHUNKS) - 4)
+            acknowledged = await chunk(
+                api, session_id, reply["id"], text, done=index == len(CHUNKS) - 4
+            )
+            await reader.read_through(sub.next_session_event, acknowledged["revision"])
         await reader.read_until(sub.next_session_event, reply["sequence"], "COMPLETE")
     assert reader.messages[reply["sequence"]]["content"] == "Once " + "".join(CHUNKS)
     assert reader.deltas == len(CHUNKS) - 3
