@@ -4,6 +4,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - DOCUMENT_CACHE: small documents parsed and validated once (speed/documents.py).
 - FAST_QUERIES: a query the full path has validated before is executed by graphql-core
   alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
+- FAST_MUTATIONS: the same for a mutation (an append, a chunk, a tool result) whose text
+  the full path has validated before (speed/fast_queries.py; needs FAST_QUERIES).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from graphql import OperationType
 from graphql.execution import Executor
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
@@ -74,7 +77,12 @@ def speed_layers(settings: Settings) -> SpeedLayers:
     executor = (
         type("Executor", tuple(executors), {"dumps": staticmethod(dumps)}) if executors else None
     )
-    validated = ValidatedQueries() if settings.fast_queries and settings.document_cache else None
+    fast = {OperationType.QUERY} | ({OperationType.MUTATION} if settings.fast_mutations else set())
+    validated = (
+        ValidatedQueries(frozenset(fast))
+        if settings.fast_queries and settings.document_cache
+        else None
+    )
     documents: type[DocumentCache] = (
         DocumentCache
         if validated is None
