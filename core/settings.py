@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     document_cache: bool = True
     fast_queries: bool = True
     fast_mutations: bool = True
+    compiled_arguments: bool = True
     compiled_reads: bool = True
     shared_fanout: bool = True
     prepared_statements: bool = True

@@ -19,6 +19,8 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.field import StrawberryField
 
 import resolvers.sessions
 from core.errors import NotFound
@@ -30,6 +32,8 @@ from db.sessions import SESSION_NOT_FOUND
 from live.events import Events
 from schema.build import ChatSchema, build_schema
 from schema.context import Context, Info
+from schema.fields import value_fields
+from schema.inputs import MessageInput
 from schema.permissions import Authenticated
 from schema.root import Query
 from schema.types import ChatSession
@@ -345,9 +349,10 @@ APPEND = operation("AppendMessage")
 
 
 @pytest.fixture
-async def full_mutations(server: RunningServer) -> AsyncIterator[RunningServer]:
-    """A server with every speed layer on but FAST_MUTATIONS, on the same database."""
-    layers = {**SPEED_LAYERS_ON, "fast_mutations": False}
+async def plain_mutations(server: RunningServer) -> AsyncIterator[RunningServer]:
+    """A server with every speed layer on but those for mutations (FAST_MUTATIONS,
+    COMPILED_ARGUMENTS), on the same database."""
+    layers = {**SPEED_LAYERS_ON, "fast_mutations": False, "compiled_arguments": False}
     async with running_server(database_url=server.settings.database_url, **layers) as running:
         yield running
 
@@ -388,12 +393,12 @@ async def answered(
 async def test_a_repeated_append_skips_strawberrys_steps_and_writes_once(
     api: Api,
     fast: RunningServer,
-    full_mutations: RunningServer,
+    plain_mutations: RunningServer,
     full_path_runs: list[str | None],
     published: list[tuple[uuid.UUID, int]],
 ):
     session_id = (await create_session(api))["id"]
-    for url in (fast.http_url, full_mutations.http_url):
+    for url in (fast.http_url, plain_mutations.http_url):
         ws_url = url.replace("http://", "ws://") + "/graphql"
         variables = {"sessionId": session_id}
         async with subscribed(ws_url, api.token, variables, query=SESSION_EVENTS) as subscriber:
@@ -526,32 +531,65 @@ BAD_MUTATIONS: dict[str, tuple[str, dict[str, Any], str | None]] = {
 }
 
 
-@pytest.mark.parametrize("case", BAD_MUTATIONS)
-@pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
-async def test_bad_mutations_answer_the_same_errors_with_fast_mutations_or_without(
-    api: Api, fast: RunningServer, full_mutations: RunningServer, case: str, accept: str
+async def test_bad_mutations_answer_the_same_errors_with_the_mutation_layers_or_without(
+    api: Api, fast: RunningServer, plain_mutations: RunningServer
 ):
     session_id = (await create_session(api))["id"]
     await append(api, session_id, tool("call-1"))
     complete = await append(api, session_id, {"role": "USER", "content": "done"})
-    query, variables, caller = BAD_MUTATIONS[case]
-    filled = json.loads(
-        json.dumps(variables).replace("{session}", session_id).replace("{complete}", complete["id"])
-    )
-    token = api.token if caller is None else (token_for(caller) if caller else None)
-    answers = {}
-    for url in (fast.http_url, full_mutations.http_url):
-        # The first request validates the text on the full path; the next take the fast
-        # path where it is on.
-        answers[url] = [await answered(url, token, query, filled, accept) for _ in range(3)]
-    assert answers[fast.http_url] == answers[full_mutations.http_url]
-    status, body = answers[fast.http_url][-1]
-    assert status in (200, 400)
-    assert body["errors"][0]["extensions"]["code"] in (
-        "BAD_USER_INPUT",
-        "NOT_FOUND",
-        "CONFLICT",
-        "UNAUTHENTICATED",
-    ), body
+    for case, (query, variables, caller) in BAD_MUTATIONS.items():
+        filled = json.loads(
+            json.dumps(variables)
+            .replace("{session}", session_id)
+            .replace("{complete}", complete["id"])
+        )
+        token = api.token if caller is None else (token_for(caller) if caller else None)
+        for accept in ("application/json", "application/graphql-response+json"):
+            answers = {}
+            for url in (fast.http_url, plain_mutations.http_url):
+                # The first request validates the text on the full path; the next take the
+                # fast path where it is on.
+                answers[url] = [await answered(url, token, query, filled, accept) for _ in range(3)]
+            assert answers[fast.http_url] == answers[plain_mutations.http_url], (case, accept)
+            status, body = answers[fast.http_url][-1]
+            assert status in (200, 400), (case, body)
+            assert body["errors"][0]["extensions"]["code"] in (
+                "BAD_USER_INPUT",
+                "NOT_FOUND",
+                "CONFLICT",
+                "UNAUTHENTICATED",
+            ), (case, body)
     stored = (await load_session(api, session_id))["messages"]
     assert [message["content"] for message in stored] == [None, "done"]
+
+
+@pytest.mark.speed_layer
+async def test_compiled_arguments_convert_without_walking_the_types(
+    api: Api,
+    fast: RunningServer,
+    plain_mutations: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Strawberry names each field of an input type anew on every conversion; the plan of
+    COMPILED_ARGUMENTS did so once, when the app was built."""
+    session_id = (await create_session(api))["id"]
+    named: list[str] = []
+    from_field = NameConverter.from_field
+
+    def counted(self: NameConverter, field: StrawberryField) -> str:
+        named.append(field.python_name)
+        return from_field(self, field)
+
+    monkeypatch.setattr(NameConverter, "from_field", counted)
+    fields = len(value_fields(MessageInput))
+    for url, names in ((fast.http_url, 0), (plain_mutations.http_url, 3 * fields)):
+        named.clear()
+        for n in range(3):
+            message = {"role": "USER", "content": f"m{n}"}
+            status, body = await answered(
+                url, api.token, APPEND, {"sessionId": session_id, "message": message}
+            )
+            assert status == 200 and "errors" not in body, body
+        # Strawberry names each field of MessageInput: graphql-core gives them all, with
+        # their defaults filled in.
+        assert len(named) == names, named
