@@ -55,6 +55,7 @@ class SpeedLayers:
     dumps: Callable[[object], str] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
+    # Convert the mutations' arguments by plans made once (COMPILED_ARGUMENTS).
     compiled_arguments: bool
 
     def compile_arguments(self, schema: Schema) -> None:

@@ -1,5 +1,5 @@
-"""Repeated queries, and mutations, executed by graphql-core alone (FAST_QUERIES, and
-FAST_MUTATIONS for mutations; both need DOCUMENT_CACHE).
+"""Repeated queries, and mutations, executed by graphql-core alone (FAST_QUERIES, needs
+DOCUMENT_CACHE; FAST_MUTATIONS for mutations, needs FAST_QUERIES).
 
 Strawberry's own steps around an operation (the request taken apart, every schema
 extension's hooks entered and left, the result processed) cost about as much as a repeat
