@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         extensions=(*speed.extensions, *tracing),
         query=query,
     )
+    speed.compile_arguments(schema)
     graphql = ChatGraphQL(
         schema=schema,
         database=database,

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     response_cache_bytes: int = Field(64 * MiB, ge=0)  # 0: no response cache
     document_cache: bool = True
     fast_queries: bool = True
+    fast_mutations: bool = True
+    compiled_arguments: bool = True
     compiled_reads: bool = True
     shared_fanout: bool = True
     prepared_statements: bool = True

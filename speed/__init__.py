@@ -4,6 +4,10 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - DOCUMENT_CACHE: small documents parsed and validated once (speed/documents.py).
 - FAST_QUERIES: a query the full path has validated before is executed by graphql-core
   alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
+- FAST_MUTATIONS: the same for a mutation (an append, a chunk, a tool result) whose text
+  the full path has validated before (speed/fast_queries.py; needs FAST_QUERIES).
+- COMPILED_ARGUMENTS: a mutation's arguments converted to its input types by a plan made
+  once per field (speed/arguments.py).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from graphql import OperationType
 from graphql.execution import Executor
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
@@ -28,6 +33,7 @@ from strawberry.extensions import SchemaExtension
 from compat.strawberry import ExecutionContext
 from core.settings import Settings
 from schema.context import Context
+from speed.arguments import compile_mutations
 from speed.completion import PlainObjects
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
@@ -49,6 +55,14 @@ class SpeedLayers:
     dumps: Callable[[object], str] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
+    # Convert the mutations' arguments by plans made once (COMPILED_ARGUMENTS).
+    compiled_arguments: bool
+
+    def compile_arguments(self, schema: Schema) -> None:
+        """Convert the arguments of `schema`'s mutations by plans made once
+        (speed/arguments.py), when COMPILED_ARGUMENTS is on."""
+        if self.compiled_arguments:
+            compile_mutations(schema)
 
     def fast_queries(
         self, schema: Schema
@@ -74,7 +88,12 @@ def speed_layers(settings: Settings) -> SpeedLayers:
     executor = (
         type("Executor", tuple(executors), {"dumps": staticmethod(dumps)}) if executors else None
     )
-    validated = ValidatedQueries() if settings.fast_queries and settings.document_cache else None
+    fast = {OperationType.QUERY} | ({OperationType.MUTATION} if settings.fast_mutations else set())
+    validated = (
+        ValidatedQueries(frozenset(fast))
+        if settings.fast_queries and settings.document_cache
+        else None
+    )
     documents: type[DocumentCache] = (
         DocumentCache
         if validated is None
@@ -90,4 +109,5 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         ),
         dumps=fast_dumps if settings.fast_json else None,
         validated=validated,
+        compiled_arguments=settings.compiled_arguments,
     )

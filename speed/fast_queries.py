@@ -1,16 +1,19 @@
-"""Repeated queries executed by graphql-core alone (FAST_QUERIES; needs DOCUMENT_CACHE).
+"""Repeated queries, and mutations, executed by graphql-core alone (FAST_QUERIES, needs
+DOCUMENT_CACHE; FAST_MUTATIONS for mutations, needs FAST_QUERIES).
 
 Strawberry's own steps around an operation (the request taken apart, every schema
 extension's hooks entered and left, the result processed) cost about as much as a repeat
-read of a session costs in all. A POST whose query text the full path has already parsed,
-validated and found to select a query is executed here by graphql-core directly: on the
-schema Strawberry built, with the same executor, the same variables and the context the
-view builds, so every resolver, permission and field extension runs as on the full path.
+read of a session costs in all, and much of a small mutation's. A POST whose text
+the full path has already parsed, validated and found to select a query (or a mutation) is
+executed here by graphql-core directly: on the schema Strawberry built, with the same
+executor, the same variables and the context the view builds, so every resolver,
+permission and field extension runs as on the full path, and a mutation's write and its
+published event happen there, once.
 
 Only an answer without errors is sent from here. An answer with errors goes to the full
 path, which takes it as its execution's result (KnownQueries.on_execute) instead of
-executing again, so its errors get their codes, masks and logs there, as always. Any other
-request takes the full path from its start.
+executing again, so its errors get their codes, masks and logs there, as always, and a
+mutation never runs twice. Any other request takes the full path from its start.
 
 What this skips are the schema extensions' hooks, so it answers only for a schema whose
 extensions are all in SKIPPABLE: each of those does its work at parse or validation (done
@@ -44,18 +47,22 @@ from speed.documents import CACHED_DOCUMENTS, DocumentCache
 
 QueryKey = tuple[str, str | None]  # a document's text, the name of the operation to run
 
-# A result with errors that this request's fast path got, with the document it executed:
-# the full path takes it instead of executing the same operation again.
-_left_to_full_path: ContextVar[tuple[DocumentNode, ExecutionResult] | None] = ContextVar(
+# A result with errors that this request's fast path got, with the request's context and
+# the text it executed: the full path takes it instead of executing the same operation
+# again. Matched by text, not by document: the document cache may have parsed the text anew
+# in between, and a mutation must not run a second time.
+_left_to_full_path: ContextVar[tuple[Context, str, ExecutionResult] | None] = ContextVar(
     "left_to_full_path", default=None
 )
 
 
 class ValidatedQueries:
     """Documents the full path parsed and validated without an error, by text and
-    operation name, when that operation is a query; the most recent CACHED_DOCUMENTS."""
+    operation name, when that operation is one of `operations` (queries, and mutations
+    with FAST_MUTATIONS); the most recent CACHED_DOCUMENTS."""
 
-    def __init__(self) -> None:
+    def __init__(self, operations: frozenset[OperationType]) -> None:
+        self.operations = operations
         self._documents: OrderedDict[QueryKey, DocumentNode] = OrderedDict()
 
     def remember(
@@ -94,14 +101,15 @@ class KnownQueries(DocumentCache):
         if context.pre_execution_errors or document is None or context.query is None:
             return
         operation = get_operation_ast(document, context.operation_name)
-        if operation is not None and operation.operation is OperationType.QUERY:
+        if operation is not None and operation.operation in self.validated.operations:
             self.validated.remember(context.query, operation, document)
 
     def on_execute(self) -> Iterator[None]:
         left = _left_to_full_path.get()
-        if left is not None and left[0] is self.execution_context.graphql_document:
+        context = self.execution_context
+        if left is not None and left[0] is context.context and left[1] == context.query:
             _left_to_full_path.set(None)
-            self.execution_context.result = left[1]
+            context.result = left[2]
         yield
 
 
@@ -116,7 +124,7 @@ def _extension_class(extension: object) -> object:
 
 
 class FastQueries:
-    """Answers a request's parsed JSON body when it is a remembered query."""
+    """Answers a request's parsed JSON body when it is a remembered query (or mutation)."""
 
     def __init__(self, schema: Schema, validated: ValidatedQueries) -> None:
         self.schema = graphql_core_schema(schema)
@@ -135,7 +143,7 @@ class FastQueries:
         return cls(schema, validated)
 
     async def answer(self, body: Mapping[str, Any], context: Context) -> dict[str, Any] | None:
-        """`{"data": …}` for `body`, a remembered query answered without errors in the
+        """`{"data": …}` for `body`, a remembered operation answered without errors in the
         request's `context`; else None."""
         query = body.get("query")
         operation_name = body.get("operationName")
@@ -164,6 +172,6 @@ class FastQueries:
         if not isinstance(result, ExecutionResult):
             result = await result
         if result.errors:
-            _left_to_full_path.set((document, result))
+            _left_to_full_path.set((context, query, result))
             return None
         return {"data": result.data}

@@ -31,6 +31,8 @@ SPEED_LAYERS_ON: dict[str, Any] = {
     "response_cache_bytes": Settings.model_fields["response_cache_bytes"].default,
     "document_cache": True,
     "fast_queries": True,
+    "fast_mutations": True,
+    "compiled_arguments": True,
     "compiled_reads": True,
     "shared_fanout": True,
     "prepared_statements": True,

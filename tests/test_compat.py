@@ -6,13 +6,17 @@ gone fails the import of compat/strawberry.py, with the version too.)
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from importlib.metadata import version
+from typing import Any
 
 import pytest
 import strawberry
 from graphql import GraphQLSchema, build_schema, parse, specified_rules, validate
 from graphql.execution import Executor
 from sqlalchemy.pool import Pool
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
@@ -22,6 +26,7 @@ from compat.strawberry import (
     CannotGetOperationTypeError,
     ExecutionContext,
     InvalidOperationTypeError,
+    compiled_resolver,
     definition_of,
     graphql_core_schema,
     max_aliases_rule,
@@ -154,3 +159,125 @@ def test_sqlalchemy_pool_invalidate_takes_a_connection_and_the_error() -> None:
         assert all(p.default is not p.empty for p in parameters[2:]), (
             f"Pool._invalidate requires more than a connection and an error: {names}"
         )
+
+
+# --- compiled_resolver: Strawberry's resolver, its arguments converted by a plan ----------
+
+
+@strawberry.enum
+class Color(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.input
+class Inner:
+    n: int
+    tags: list[str] | None = None
+
+
+@strawberry.input
+class Outer:
+    inner: Inner
+    inners: list[Inner] | None = None
+    color: Color | None = None
+    colors: list[Color | None] | None = None
+    maybe: strawberry.Maybe[str]
+    maybe_null: strawberry.Maybe[str | None]
+    node: strawberry.relay.GlobalID | None = None
+    unset: int | None = strawberry.UNSET
+    choice: Choice | None = None
+
+
+class Positive(BasePermission):
+    message = "Only positive numbers."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return kwargs["n"] > 0
+
+
+class Doubled(FieldExtension):
+    """Reshapes the converted arguments, then wraps the resolver."""
+
+    def map_arguments(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {**kwargs, "n": kwargs["n"] * 2}
+
+    async def resolve_async(
+        self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
+        return f"<{await next_(source, info, **kwargs)}>"
+
+
+async def put(outer: Outer, outers: list[Outer] | None = None) -> str:
+    return repr((outer, outers))
+
+
+async def guarded(n: int) -> int:
+    return n
+
+
+async def doubled(info: strawberry.Info, n: int) -> str:
+    return f"{info.field_name} {n}"
+
+
+async def rooted(root: Any, n: int) -> str:
+    return f"{root!r} {n}"
+
+
+@strawberry.type
+class Mutation:
+    put: str = strawberry.mutation(resolver=put)
+    guarded: int = strawberry.mutation(resolver=guarded, permission_classes=[Positive])
+    doubled: str = strawberry.mutation(resolver=doubled, extensions=[Doubled()])
+    rooted: str = strawberry.mutation(resolver=rooted)
+
+
+OUTER = {
+    "inner": {"n": 1, "tags": ["a"]},
+    "inners": [{"n": 2}, {"n": 3, "tags": None}],
+    "color": "RED",
+    "colors": ["BLUE", None],
+    "maybe": "m",
+    "maybeNull": None,
+    "node": str(strawberry.relay.GlobalID("Inner", "7")),
+    "choice": {"b": 2},
+}
+# Documents, with variables, that each path must answer alike (errors included).
+CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("mutation($o: Outer!, $os: [Outer!]) { put(outer: $o, outers: $os) }", {"o": OUTER}),
+    (
+        "mutation($o: Outer!, $os: [Outer!]) { put(outer: $o, outers: $os) }",
+        {"o": {"inner": {"n": 0}, "maybe": "x"}, "os": [OUTER, {"inner": {"n": 5}}]},
+    ),
+    ("mutation { put(outer: {inner: {n: 1}, maybe: null}) }", {}),
+    ('mutation { put(outer: {inner: {n: 1}, node: "nope"}) }', {}),
+    ("mutation { a: guarded(n: 1) b: guarded(n: -1) }", {}),
+    ("mutation { doubled(n: 4) }", {}),
+    ("mutation { rooted(n: 4) }", {}),
+]
+
+
+def answer(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    return result.data, [(error.message, error.path) for error in result.errors or ()]
+
+
+@pytest.mark.parametrize(("document", "variables"), CALLS)
+async def test_strawberry_resolves_as_compiled_resolver_mirrors_it(
+    document: str, variables: dict[str, Any]
+) -> None:
+    """The resolver compiled_resolver builds answers as the one Strawberry builds: the same
+    converted arguments (input types, lists, enums, Maybe, GlobalID, oneOf), permissions,
+    field extensions and Info and root parameters, and the same errors."""
+    with fenced("strawberry-graphql"):
+        plain = strawberry.Schema(Query, mutation=Mutation)
+        compiled = strawberry.Schema(Query, mutation=Mutation)
+        mutation = graphql_core_schema(compiled).mutation_type
+        assert mutation is not None
+        for field in mutation.fields.values():
+            resolver = compiled_resolver(compiled, definition_of(field))
+            assert resolver is not None
+            field.resolve = resolver
+        expected = await plain.execute(document, variable_values=variables, root_value="root")
+        got = await compiled.execute(document, variable_values=variables, root_value="root")
+        assert answer(got) == answer(expected)
+        assert expected.data is not None or expected.errors, expected

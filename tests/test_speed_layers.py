@@ -3,10 +3,13 @@
 A rule added to `Query.session` (a permission, a filter) holds with every speed layer on, as
 with all of them off: the fast paths resolve the root field through the same permission and
 resolver. Compiled reads really do skip graphql-core's work per field of a message, and
-fast queries Strawberry's steps around a query it has validated before.
+fast queries Strawberry's steps around a query it has validated before, and fast mutations
+around a mutation: with the same answers, errors included, one write and one published event
+per request, and never a second run of a mutation answered with errors.
 """
 
 import json
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,8 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema.name_converter import NameConverter
+from strawberry.types.field import StrawberryField
 
 import resolvers.sessions
 from core.errors import NotFound
@@ -27,17 +32,25 @@ from db.sessions import SESSION_NOT_FOUND
 from live.events import Events
 from schema.build import ChatSchema, build_schema
 from schema.context import Context, Info
+from schema.fields import value_fields
+from schema.inputs import MessageInput
 from schema.permissions import Authenticated
 from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
 from tests.clients import (
+    SESSION_EVENTS,
     Api,
+    append,
     append_many,
     counted_statements,
     create_session,
+    events_until,
+    load_session,
     operation,
+    subscribed,
     token_for,
+    tool,
 )
 from tests.servers import (
     SPEED_LAYERS_OFF,
@@ -330,3 +343,253 @@ async def test_fast_json_answers_the_same_json_with_characters_as_utf8(
     assert "Büro ☕".encode() in bodies[text, True]
     assert b"B\\u00fcro \\u2615" in bodies[text, False]
     assert json.loads(bodies[numbers, True])["data"]["session"]["credentials"] == credentials
+
+
+APPEND = operation("AppendMessage")
+
+
+@pytest.fixture
+async def plain_mutations(server: RunningServer) -> AsyncIterator[RunningServer]:
+    """A server with every speed layer on but those for mutations (FAST_MUTATIONS,
+    COMPILED_ARGUMENTS), on the same database."""
+    layers = {**SPEED_LAYERS_ON, "fast_mutations": False, "compiled_arguments": False}
+    async with running_server(database_url=server.settings.database_url, **layers) as running:
+        yield running
+
+
+@pytest.fixture
+def published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[uuid.UUID, int]]:
+    """The revisions that the servers of this process publish after their writes."""
+    revisions: list[tuple[uuid.UUID, int]] = []
+    publish = Events.publish_revision
+
+    async def counted(self: Events, session_id: uuid.UUID, revision: int) -> None:
+        revisions.append((session_id, revision))
+        await publish(self, session_id, revision)
+
+    monkeypatch.setattr(Events, "publish_revision", counted)
+    return revisions
+
+
+async def answered(
+    url: str,
+    token: str | None,
+    query: str,
+    variables: dict[str, Any],
+    accept: str = "application/json",
+) -> tuple[int, Any]:
+    """The status and JSON body of a POST of `query` to `url`."""
+    headers = {"Accept": accept}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        response = await http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    return response.status_code, response.json()
+
+
+@pytest.mark.speed_layer
+async def test_a_repeated_append_skips_strawberrys_steps_and_writes_once(
+    api: Api,
+    fast: RunningServer,
+    plain_mutations: RunningServer,
+    full_path_runs: list[str | None],
+    published: list[tuple[uuid.UUID, int]],
+):
+    session_id = (await create_session(api))["id"]
+    for url in (fast.http_url, plain_mutations.http_url):
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        variables = {"sessionId": session_id}
+        async with subscribed(ws_url, api.token, variables, query=SESSION_EVENTS) as subscriber:
+            published.clear()
+            written = []
+            for n in range(3):
+                message = {"role": "USER", "content": f"m{n}"}
+                status, body = await answered(
+                    url, api.token, APPEND, {"sessionId": session_id, "message": message}
+                )
+                assert status == 200 and "errors" not in body, body
+                written.append(body["data"]["appendMessage"])
+            events = await events_until(subscriber, written[-1]["revision"])
+        # One write and one published event per request, each message delivered once.
+        key = uuid.UUID(session_id)
+        assert published == [(key, message["revision"]) for message in written]
+        delivered = [event["message"] for event in events if event["kind"] == "MESSAGE"]
+        assert [message["id"] for message in delivered] == [message["id"] for message in written]
+        assert [message["content"] for message in delivered] == ["m0", "m1", "m2"]
+    stored = (await load_session(api, session_id))["messages"]
+    assert [message["content"] for message in stored] == ["m0", "m1", "m2"] * 2
+    # The fast server runs the text on the full path once, to validate it, then skips
+    # Strawberry's steps; the server without FAST_MUTATIONS runs all three there.
+    assert full_path_runs.count(APPEND) == 1 + 3
+
+
+@pytest.mark.speed_layer
+async def test_a_mutation_answered_with_errors_runs_once(
+    api: Api, fast: RunningServer, full_path_runs: list[str | None]
+):
+    """The first root field writes, the second is refused: the fast path's result goes to
+    the full path, which gives its errors their codes without running the mutation again."""
+    session_id = (await create_session(api))["id"]
+    query = (
+        "mutation($id: ID!, $ok: MessageInput!, $bad: MessageInput!) {"
+        " ok: appendMessage(sessionId: $id, message: $ok) { content }"
+        " bad: appendMessage(sessionId: $id, message: $bad) { content } }"
+    )
+    variables = {
+        "id": session_id,
+        "ok": {"role": "USER", "content": "kept"},
+        "bad": {"role": "USER", "content": "refused", "status": "FAILED"},
+    }
+    for count in range(1, 4):
+        status, body = await answered(fast.http_url, api.token, query, variables)
+        assert status == 200
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert (error["path"], error["extensions"]["code"]) == (["bad"], "BAD_USER_INPUT")
+        stored = (await load_session(api, session_id))["messages"]
+        assert [message["content"] for message in stored] == ["kept"] * count
+    assert full_path_runs.count(query) == 3
+
+
+# Requests that fail, each as (query, variables, token: None for the owner's), with the
+# owner's session id and a streaming message's id filled in.
+BAD_MUTATIONS: dict[str, tuple[str, dict[str, Any], str | None]] = {
+    "a session id that is no UUID": (
+        APPEND,
+        {"sessionId": "nope", "message": {"role": "USER", "content": "x"}},
+        None,
+    ),
+    "a FAILED status": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"role": "USER", "status": "FAILED"}},
+        None,
+    ),
+    "a PENDING USER message": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"role": "USER", "status": "PENDING"}},
+        None,
+    ),
+    "a NUL in the content": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"role": "USER", "content": "a\x00b"}},
+        None,
+    ),
+    "a deadline in the past": (
+        APPEND,
+        {
+            "sessionId": "{session}",
+            "message": {
+                "role": "ASSISTANT",
+                "status": "STREAMING",
+                "deadline": "2001-01-01T00:00:00Z",
+            },
+        },
+        None,
+    ),
+    "a role that is no MessageRole": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"role": "NOPE", "content": "x"}},
+        None,
+    ),
+    "a message without a role": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"content": "x"}},
+        None,
+    ),
+    "a malformed id": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"id": "x", "role": "USER"}},
+        None,
+    ),
+    "another user's session": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"role": "USER", "content": "x"}},
+        "stranger",
+    ),
+    "no token": (
+        APPEND,
+        {"sessionId": "{session}", "message": {"role": "USER", "content": "x"}},
+        "",
+    ),
+    "a chunk for a message that is not STREAMING": (
+        operation("AppendMessageContent"),
+        {"sessionId": "{session}", "messageId": "{complete}", "text": "x"},
+        None,
+    ),
+    "a chunk for a missing message": (
+        operation("AppendMessageContent"),
+        {"sessionId": "{session}", "messageId": str(uuid.UUID(int=1)), "text": "x"},
+        None,
+    ),
+    "a tool result for an unknown call": (
+        operation("UpdateToolResult"),
+        {"sessionId": "{session}", "toolCallId": "unknown", "content": "x"},
+        None,
+    ),
+}
+
+
+async def test_bad_mutations_answer_the_same_errors_with_the_mutation_layers_or_without(
+    api: Api, fast: RunningServer, plain_mutations: RunningServer
+):
+    session_id = (await create_session(api))["id"]
+    await append(api, session_id, tool("call-1"))
+    complete = await append(api, session_id, {"role": "USER", "content": "done"})
+    for case, (query, variables, caller) in BAD_MUTATIONS.items():
+        filled = json.loads(
+            json.dumps(variables)
+            .replace("{session}", session_id)
+            .replace("{complete}", complete["id"])
+        )
+        token = api.token if caller is None else (token_for(caller) if caller else None)
+        for accept in ("application/json", "application/graphql-response+json"):
+            answers = {}
+            for url in (fast.http_url, plain_mutations.http_url):
+                # The first request validates the text on the full path; the next take the
+                # fast path where it is on.
+                answers[url] = [await answered(url, token, query, filled, accept) for _ in range(3)]
+            assert answers[fast.http_url] == answers[plain_mutations.http_url], (case, accept)
+            status, body = answers[fast.http_url][-1]
+            assert status in (200, 400), (case, body)
+            assert body["errors"][0]["extensions"]["code"] in (
+                "BAD_USER_INPUT",
+                "NOT_FOUND",
+                "CONFLICT",
+                "UNAUTHENTICATED",
+            ), (case, body)
+    stored = (await load_session(api, session_id))["messages"]
+    assert [message["content"] for message in stored] == [None, "done"]
+
+
+@pytest.mark.speed_layer
+async def test_compiled_arguments_convert_without_walking_the_types(
+    api: Api,
+    fast: RunningServer,
+    plain_mutations: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """Strawberry names each field of an input type anew on every conversion; the plan of
+    COMPILED_ARGUMENTS did so once, when the app was built."""
+    session_id = (await create_session(api))["id"]
+    named: list[str] = []
+    from_field = NameConverter.from_field
+
+    def counted(self: NameConverter, field: StrawberryField) -> str:
+        named.append(field.python_name)
+        return from_field(self, field)
+
+    monkeypatch.setattr(NameConverter, "from_field", counted)
+    fields = len(value_fields(MessageInput))
+    for url, names in ((fast.http_url, 0), (plain_mutations.http_url, 3 * fields)):
+        named.clear()
+        for n in range(3):
+            message = {"role": "USER", "content": f"m{n}"}
+            status, body = await answered(
+                url, api.token, APPEND, {"sessionId": session_id, "message": message}
+            )
+            assert status == 200 and "errors" not in body, body
+        # Strawberry names each field of MessageInput: graphql-core gives them all, with
+        # their defaults filled in.
+        assert len(named) == names, named
