@@ -7,7 +7,13 @@ version; tests/test_compat.py does when one of them changes.
 from importlib.metadata import version
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+)
 from strawberry import Schema
 
 try:
@@ -32,6 +38,7 @@ __all__ = [
     "definition_of",
     "graphql_core_schema",
     "max_aliases_rule",
+    "raw_info",
     "validation_errors",
 ]
 
@@ -60,3 +67,9 @@ def validation_errors(
 def max_aliases_rule(max_aliases: int) -> type[ASTValidationRule]:
     """The validation rule of Strawberry's MaxAliasesLimiter, without its extension hooks."""
     return create_validator(max_aliases)
+
+
+def raw_info(info: Any) -> GraphQLResolveInfo:
+    """graphql-core's info that Strawberry's `info` wraps: what the executor built for this
+    field (speed/database_json.py adds to it)."""
+    return info._raw_info

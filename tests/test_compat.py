@@ -10,7 +10,14 @@ from importlib.metadata import version
 
 import pytest
 import strawberry
-from graphql import GraphQLSchema, build_schema, parse, specified_rules, validate
+from graphql import (
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    build_schema,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.execution import Executor
 from sqlalchemy.pool import Pool
 from strawberry.types.field import StrawberryField
@@ -25,6 +32,7 @@ from compat.strawberry import (
     definition_of,
     graphql_core_schema,
     max_aliases_rule,
+    raw_info,
     validation_errors,
 )
 
@@ -58,6 +66,15 @@ class Query:
 
 
 SCHEMA = strawberry.Schema(Query)
+
+
+@strawberry.type
+class InfoQuery:
+    @strawberry.field
+    def raw_field_name(self, info: strawberry.Info) -> str:
+        raw = raw_info(info)
+        assert isinstance(raw, GraphQLResolveInfo), f"Info._raw_info is a {type(raw)}"
+        return raw.field_name
 
 
 @pytest.mark.parametrize("name", OVERRIDDEN)
@@ -97,6 +114,13 @@ def test_strawberry_schema_holds_the_graphql_core_schema_it_executes() -> None:
         schema = graphql_core_schema(SCHEMA)
         assert isinstance(schema, GraphQLSchema), f"Schema._schema is a {type(schema)}"
         assert schema.query_type is not None and "greeting" in schema.query_type.fields
+
+
+def test_strawberry_info_wraps_graphql_core_info() -> None:
+    with fenced("strawberry-graphql"):
+        result = strawberry.Schema(InfoQuery).execute_sync("{ rawFieldName }")
+        assert result.errors is None, result.errors
+        assert result.data == {"rawFieldName": "rawFieldName"}
 
 
 def test_strawberry_keeps_its_definition_on_each_graphql_core_field() -> None:
