@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Integer,
     Select,
@@ -39,8 +40,9 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 
 # How a member's value is written: "string" (text or a UUID as a JSON string), "int" (an
 # integer of GraphQL's 32 bits), "datetime" (a UTC timestamp), "enum" (text, one of
-# `values`), "null" (a value written only when null), "constant" (the JSON text `text`).
-Kind = Literal["string", "int", "datetime", "enum", "null", "constant"]
+# `values`), "json" (a JSON value as the client sent it, its numbers integers), "null" (a
+# value written only when null), "constant" (the JSON text `text`).
+Kind = Literal["string", "int", "datetime", "enum", "json", "null", "constant"]
 
 # GraphQL's Int, and the years a Python datetime holds; in the statement's text, which has
 # no parameters but the window's.
@@ -51,6 +53,10 @@ _INT_RANGE: tuple[ColumnElement[int], ColumnElement[int]] = (
 _FIRST: ColumnElement[Any] = literal_column("TIMESTAMPTZ '0001-01-01 00:00:00+00'")
 _PAST_LAST: ColumnElement[Any] = literal_column("TIMESTAMPTZ '10000-01-01 00:00:00+00'")
 _NULL = "null"
+# A JSON string in jsonb's text; with the separator after it, jsonb's ", " or ": ", which
+# the compact text writes without the space.
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_STRING_OR_SEPARATOR = f"({_JSON_STRING})|([,:]) "
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,16 @@ def _written(member: JsonMember, columns: Any) -> tuple[ColumnElement[str], Any]
         exact = column.in_([_text(stored) for stored in member.values])
     elif kind == "int" and isinstance(known, Integer):
         value, exact = cast(column, Text), column.between(_INT_RANGE[0], _INT_RANGE[1])
+    elif kind == "json" and isinstance(known, JSON):
+        # jsonb's text (db/tables.py keeps JSON as JSONB on PostgreSQL), without the spaces
+        # its separators have: what json.loads reads from it and orjson writes again. Not
+        # for a number with a fraction (1.50 is 1.5 in Python), which jsonb writes with a
+        # point and never with an exponent, nor for one of 19 digits or more, which orjson
+        # may refuse (the standard library then writes the whole response).
+        text = cast(column, Text)
+        value = func.regexp_replace(text, _text(_STRING_OR_SEPARATOR), _text(r"\1\2"), _text("g"))
+        outside_strings = func.regexp_replace(text, _text(_JSON_STRING), _text(""), _text("g"))
+        exact = outside_strings.regexp_match(_text("[.]|[0-9]{19}")) == false()
     elif kind == "datetime" and isinstance(known, UTCDateTime):
         # isoformat(timespec="microseconds") of a UTC datetime: all six digits, "+00:00".
         utc = func.to_char(func.timezone(_text("UTC"), column), _text('YYYY-MM-DD"T"HH24:MI:SS.US'))

@@ -51,6 +51,10 @@ _DATETIMES = {
     datetime(999, 12, 31, 23, 59, 58, 7, tzinfo=UTC): "0999-12-31T23:59:58.000007+00:00",
 }
 
+# A JSON value: a scalar whose serializer returns it as it is (JSON) is written by
+# PostgreSQL as the client sent it (db/message_json.py).
+_JSON_VALUE = {"a": [1, "b", None, True, {"c": -2}], "d": {}}
+
 # The members of each plan's objects, or None (see DatabaseJson._json_members).
 _members: OrderedDict[int, tuple[Plan, JsonMembers | None]] = OrderedDict()
 
@@ -171,6 +175,8 @@ def _kind(leaf: Leaf) -> tuple[Kind | None, tuple[str, ...]]:
             return "enum", tuple(member.value for member in python_enum)
     elif all(_writes(leaf, value, text) for value, text in _DATETIMES.items()):
         return "datetime", ()
+    elif _writes(leaf, _JSON_VALUE, _JSON_VALUE):
+        return "json", ()
     # Any other value is the plan's to complete: PostgreSQL writes only a null.
     return ("null" if leaf.nullable else None), ()
 
@@ -186,7 +192,7 @@ def _python_enum(leaf: Leaf) -> type[Enum] | None:
     return None
 
 
-def _writes(leaf: Leaf, value: Any, text: str) -> bool:
+def _writes(leaf: Leaf, value: Any, text: object) -> bool:
     """True when the leaf's serializer writes `value` as `text`."""
     try:
         return bool(leaf.serialize(value) == text)

@@ -21,7 +21,7 @@ standard_dumps: Callable[[object], str] = json.JSONEncoder(separators=(",", ":")
 
 def _fragment_value(value: object) -> object:
     if isinstance(value, orjson.Fragment):
-        return json.loads(value.contents)
+        return json.loads(orjson.dumps(value))  # its own text
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

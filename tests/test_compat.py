@@ -73,7 +73,12 @@ class InfoQuery:
     @strawberry.field
     def raw_field_name(self, info: strawberry.Info) -> str:
         raw = raw_info(info)
-        assert isinstance(raw, GraphQLResolveInfo), f"Info._raw_info is a {type(raw)}"
+        # A named tuple of graphql-core's fields (Strawberry's own class, or graphql-core's):
+        # schema/encoded.py makes a subclass of its class.
+        fields = getattr(type(raw), "_fields", ())
+        assert isinstance(raw, tuple) and set(GraphQLResolveInfo._fields) <= set(fields), (
+            f"Info._raw_info is a {type(raw)}"
+        )
         return raw.field_name
 
 
