@@ -12,9 +12,9 @@ response and in the response cache's SharedData alike.
 
 Only the completion of each item moves. The field and its parents resolve as always, through
 their permissions and resolvers, and the items are those of the field's own statement,
-which the JSON statement wraps. A leaf PostgreSQL does not write (a JSON value, say: only
-when it is null) keeps the selection on the plan, and a window holding a value it would not
-write exactly is read as rows (db/message_json.py).
+which the JSON statement wraps. A selection with a leaf PostgreSQL does not write (a Float,
+say) stays on the plan, and a window holding a value it would not write exactly (a JSON
+number with a fraction, say) is read as rows (db/message_json.py).
 """
 
 from collections import OrderedDict
@@ -55,7 +55,7 @@ _DATETIMES = {
 # PostgreSQL as the client sent it (db/message_json.py).
 _JSON_VALUE = {"a": [1, "b", None, True, {"c": -2}], "d": {}}
 
-# The members of each plan's objects, or None (see DatabaseJson._json_members).
+# The members of each plan's objects, or None (see _json_members).
 _members: OrderedDict[int, tuple[Plan, JsonMembers | None]] = OrderedDict()
 
 

@@ -174,20 +174,26 @@ async def servers(workdir: Path) -> AsyncIterator[Servers]:
 
 
 async def post(
-    servers: Servers, server: RunningServer, query: str, variables: dict[str, Any]
+    servers: Servers,
+    server: RunningServer,
+    query: str,
+    variables: dict[str, Any],
+    token: str = TOKEN,
 ) -> bytes:
     response = await servers.http.post(
         f"{server.http_url}/graphql",
         json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {TOKEN}"},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200, response.text
     return response.content
 
 
-async def session_of(servers: Servers, history: list[Message], **columns: Any) -> str:
+async def session_of(
+    servers: Servers, history: list[Message], token: str = TOKEN, **columns: Any
+) -> str:
     """A new session of the caller's holding `history`, written with SQL."""
-    created = await post(servers, servers.off, "mutation { createSession { id } }", {})
+    created = await post(servers, servers.off, "mutation { createSession { id } }", {}, token)
     session_id = json.loads(created)["data"]["createSession"]["id"]
     for sequence, message in enumerate(history):
         await servers.database.execute(
@@ -225,13 +231,15 @@ async def session_of(servers: Servers, history: list[Message], **columns: Any) -
     return session_id
 
 
-async def answers(servers: Servers, query: str, variables: dict[str, Any]) -> dict[str, bytes]:
+async def answers(
+    servers: Servers, query: str, variables: dict[str, Any], token: str = TOKEN
+) -> dict[str, bytes]:
     """The answer of each server; the cached one twice (its second from the cache)."""
     return {
-        "on": await post(servers, servers.on, query, variables),
-        "off": await post(servers, servers.off, query, variables),
-        "cached": await post(servers, servers.cached, query, variables),
-        "from the cache": await post(servers, servers.cached, query, variables),
+        "on": await post(servers, servers.on, query, variables, token),
+        "off": await post(servers, servers.off, query, variables, token),
+        "cached": await post(servers, servers.cached, query, variables, token),
+        "from the cache": await post(servers, servers.cached, query, variables, token),
     }
 
 
@@ -353,3 +361,25 @@ async def test_get_session_reads_the_same_with_the_layer_on_and_off(servers: Ser
     ]
     session_id = await session_of(servers, history)
     assert_identical(await answers(servers, operation("GetSession"), {"id": session_id}))
+
+
+async def test_the_windows_of_several_sessions_are_written_in_one_statement(servers: Servers):
+    token = token_for("database-json-several")
+    histories = [
+        [Message(content=f"{n}-{sequence}") for sequence in range(n)] for n in (0, 1, 3, 4)
+    ]
+    histories.append([Message(), Message(tool_calls={"n": 0.5})])  # read as rows
+    for history in histories:
+        await session_of(servers, history, token)
+    query = (
+        "{ sessions { id messages(last: 2) { sequence content toolCalls } "
+        "all: messages { __typename sequence } } }"
+    )
+    with counted_statements(servers.on) as statements:
+        answered = await answers(servers, query, {}, token)
+    assert_identical(answered)
+    assert len(json.loads(answered["on"])["data"]["sessions"]) == len(histories)
+    written = [statement for statement in statements if "string_agg" in statement]
+    assert len(written) == 2 and "row_number()" in written[0], statements
+    # The one session whose window holds a fraction is read as rows.
+    assert sum("FROM chat_message" in each and "string_agg" not in each for each in statements) == 1
