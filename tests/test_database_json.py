@@ -9,6 +9,7 @@ the layer really writes the JSON when it can.
 The messages are written with SQL, so that their timestamps and statuses can be any.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -27,7 +28,13 @@ from core.settings import Settings
 from schema.types import MessageRole, MessageStatus
 from speed import speed_layers
 from speed.database_json import DatabaseJson
-from tests.clients import counted_statements, operation, token_for
+from tests.clients import (
+    WAIT,
+    counted_statements,
+    operation,
+    token_for,
+    websocket,
+)
 from tests.servers import SPEED_LAYERS_ON, RunningServer, database_url, running_server
 
 pytestmark = pytest.mark.speed_layer
@@ -383,3 +390,39 @@ async def test_the_windows_of_several_sessions_are_written_in_one_statement(serv
     assert len(written) == 2 and "row_number()" in written[0], statements
     # The one session whose window holds a fraction is read as rows.
     assert sum("FROM chat_message" in each and "string_agg" not in each for each in statements) == 1
+
+
+async def test_a_query_over_a_websocket_is_the_same_with_the_layer_on_and_off(
+    servers: Servers,
+):
+    history = [Message(content='é "\u2028"'), Message(role="TOOL", tool_call_id="c", content=None)]
+    session_id = await session_of(servers, history)
+    frames = []
+    for server in (servers.on, servers.off):
+        async with websocket(server.ws_url) as client:
+            await client.init(TOKEN)
+            await client.subscribe(DOCUMENTS["every plain field"], {"id": session_id})
+            while True:
+                frame = await asyncio.wait_for(client.ws.recv(), WAIT)
+                if json.loads(frame)["type"] == "next":
+                    break
+            frames.append(frame)
+    assert frames[0] == frames[1]
+    assert json.loads(frames[0])["payload"]["data"]["session"]["messages"][0]["content"] == (
+        'é "\u2028"'
+    )
+
+
+async def test_a_query_over_graphql_sse_is_the_same_with_the_layer_on_and_off(servers: Servers):
+    session_id = await session_of(servers, [Message(content="a\\b"), Message(content="😀")])
+    bodies = []
+    for server in (servers.on, servers.off):
+        response = await servers.http.post(
+            f"{server.http_url}/graphql/stream",
+            json={"query": DOCUMENTS["every plain field"], "variables": {"id": session_id}},
+            headers={"Authorization": f"Bearer {TOKEN}", "Accept": "text/event-stream"},
+        )
+        assert response.status_code == 200, response.text
+        bodies.append(response.content)
+    assert bodies[0] == bodies[1]
+    assert b'"content":"a\\\\b"' in bodies[0] and "😀".encode() in bodies[0], bodies[0]
