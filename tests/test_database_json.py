@@ -426,3 +426,17 @@ async def test_a_query_over_graphql_sse_is_the_same_with_the_layer_on_and_off(se
         bodies.append(response.content)
     assert bodies[0] == bodies[1]
     assert b'"content":"a\\\\b"' in bodies[0] and "😀".encode() in bodies[0], bodies[0]
+
+
+async def test_without_prepared_statements_sqlalchemy_runs_the_json_statement(
+    servers: Servers,
+):
+    session_id = await session_of(servers, [Message(content="ü"), Message(revision=7)])
+    query = DOCUMENTS["every plain field"]
+    layers = {**SPEED_LAYERS_ON, "response_cache_bytes": 0, "prepared_statements": False}
+    async with running_server(database_url=servers.on.settings.database_url, **layers) as server:
+        with counted_statements(server) as statements:
+            written = await post(servers, server, query, {"id": session_id})
+    assert written == await post(servers, servers.off, query, {"id": session_id})
+    assert [statement for statement in statements if "string_agg" in statement], statements
+    assert not rows_read(statements), statements
