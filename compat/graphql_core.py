@@ -14,6 +14,8 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "complete_object_value": COMPLETION,
     "complete_list_value": COMPLETION,
     "collect_subfields": ("return_type", "field_details_list"),
+    "execute_field": ("parent_type", "source", "field_details_list", "path", "position_context"),
+    "build_resolve_info": ("field_def", "field_nodes", "parent_type", "path"),
 }
 
 

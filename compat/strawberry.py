@@ -10,7 +10,13 @@ from functools import partial, reduce
 from importlib.metadata import version
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+)
 from strawberry import Schema
 from strawberry.extensions.field_extension import build_field_extension_resolvers
 from strawberry.relay.types import GlobalID
@@ -55,6 +61,7 @@ __all__ = [
     "definition_of",
     "graphql_core_schema",
     "max_aliases_rule",
+    "raw_info",
     "validation_errors",
 ]
 
@@ -256,3 +263,9 @@ def compiled_resolver(schema: Schema, field: Any) -> Callable[..., Any] | None:
 
     resolve._is_default = False  # type: ignore[attr-defined]
     return resolve
+
+
+def raw_info(info: Any) -> GraphQLResolveInfo:
+    """graphql-core's info that Strawberry's `info` wraps: what the executor built for this
+    field (speed/database_json.py adds to it)."""
+    return info._raw_info

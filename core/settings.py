@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     single_statement_append: bool = True
     gc_freeze: bool = True
     fast_json: bool = True
+    database_json: bool = True  # PostgreSQL only; needs compiled_reads and fast_json
 
     # Limits per caller, each held by every server process on its own (README: Limits per
     # caller). A request rate of 0 turns that limit off.

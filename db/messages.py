@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
+from db.message_json import JsonMembers, json_window
 from db.prepared import Prepared
 from db.sessions import (
     SESSION_NOT_FOUND,
@@ -38,6 +39,9 @@ from db.tables import COMPLETE, PENDING, STREAMING, Row, messages
 from db.text import utf16_units
 
 TOOL = "TOOL"
+
+# The JSON statements kept (one per shape of window and selection of fields).
+MAX_JSON_STATEMENTS = 256
 
 SERVER_COLUMNS = frozenset(
     {
@@ -334,18 +338,8 @@ async def list_windows(
     conn: AsyncConnection, *, session_ids: Sequence[uuid.UUID], window: Window
 ) -> dict[uuid.UUID, list[Row]]:
     """The window of messages of each session, in ascending sequence, in one query."""
-    take = "first" if window.first is not None else "last" if window.last is not None else None
-    statement = _window_statement(
-        after=window.after_sequence is not None,
-        before=window.before_sequence is not None,
-        take=take,
-        one_session=len(session_ids) == 1,
-    )
-    parameters = {
-        "after": window.after_sequence,
-        "before": window.before_sequence,
-        "limit": window.first if window.first is not None else window.last,
-    }
+    statement = _window_statement(**_shape(window, session_ids))
+    parameters = _parameters(window)
     if isinstance(statement, Prepared):
         (session_id,) = session_ids
         return {session_id: await statement.rows(conn, {"key": session_id, **parameters})}
@@ -356,14 +350,93 @@ async def list_windows(
     return windows
 
 
+async def list_windows_json(
+    conn: AsyncConnection,
+    *,
+    session_ids: Sequence[uuid.UUID],
+    window: Window,
+    members: JsonMembers,
+) -> dict[uuid.UUID, str | list[Row]]:
+    """The window of messages of each session as the JSON text of an array of `members`
+    objects (db/message_json.py), in one query on PostgreSQL; as rows (`list_windows`) where
+    that text would not be exact, and on other databases."""
+    statement = (
+        _json_window_statement(members=members, **_shape(window, session_ids))
+        if conn.dialect.name == "postgresql"
+        else None
+    )
+    if statement is None:
+        return dict(await list_windows(conn, session_ids=session_ids, window=window))
+    parameters = {**_parameters(window), "key": session_ids[0], "keys": list(session_ids)}
+    if isinstance(statement, Prepared):
+        written = await statement.rows(conn, parameters)
+    else:
+        written = list((await conn.execute(statement, parameters)).mappings())
+    windows: dict[uuid.UUID, str | list[Row]] = dict.fromkeys(session_ids, "[]")
+    inexact = []
+    for row in written:
+        if row["exact"]:
+            windows[row["session_id"]] = row["json"]
+        else:
+            inexact.append(row["session_id"])
+    if inexact:
+        windows.update(await list_windows(conn, session_ids=inexact, window=window))
+    return windows
+
+
+WindowRequest = tuple[Window, JsonMembers | None]
+"""A window, and the members of its messages' JSON objects (None: their rows)."""
+
+
 async def list_windows_by_window(
-    conn: AsyncConnection, *, by_window: Mapping[Window, Sequence[uuid.UUID]]
-) -> dict[Window, dict[uuid.UUID, list[Row]]]:
-    """`list_windows` for several windows: one query per distinct window."""
+    conn: AsyncConnection, *, by_window: Mapping[WindowRequest, Sequence[uuid.UUID]]
+) -> dict[WindowRequest, Mapping[uuid.UUID, str | list[Row]]]:
+    """`list_windows`, or `list_windows_json` when members are given, for several windows:
+    one query per distinct request."""
+    loaded: dict[WindowRequest, Mapping[uuid.UUID, str | list[Row]]] = {}
+    for (window, members), session_ids in by_window.items():
+        loaded[window, members] = (
+            await list_windows(conn, session_ids=session_ids, window=window)
+            if members is None
+            else await list_windows_json(
+                conn, session_ids=session_ids, window=window, members=members
+            )
+        )
+    return loaded
+
+
+def _shape(window: Window, session_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
+    """The shape of `window`'s statement for `session_ids` (see `_window_statement`)."""
+    take = "first" if window.first is not None else "last" if window.last is not None else None
     return {
-        window: await list_windows(conn, session_ids=session_ids, window=window)
-        for window, session_ids in by_window.items()
+        "after": window.after_sequence is not None,
+        "before": window.before_sequence is not None,
+        "take": take,
+        "one_session": len(session_ids) == 1,
     }
+
+
+def _parameters(window: Window) -> dict[str, Any]:
+    return {
+        "after": window.after_sequence,
+        "before": window.before_sequence,
+        "limit": window.first if window.first is not None else window.last,
+    }
+
+
+@lru_cache(maxsize=MAX_JSON_STATEMENTS)
+def _json_window_statement(
+    *, after: bool, before: bool, take: str | None, one_session: bool, members: JsonMembers
+) -> Select[Any] | Prepared | None:
+    """The window's own statement (`_window_statement`) wrapped by db.message_json, or
+    None when `members` cannot be written there; a prepared statement for one session."""
+    window = _window_statement(after=after, before=before, take=take, one_session=one_session)
+    inner = window.statement if isinstance(window, Prepared) else window
+    assert isinstance(inner, Select)
+    statement = json_window(inner, members)
+    if statement is None or not one_session:
+        return statement
+    return Prepared(statement)
 
 
 @cache  # one statement per shape of window: 24 at most

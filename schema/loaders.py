@@ -7,25 +7,29 @@ from functools import partial
 from strawberry.dataloader import DataLoader
 
 from db.engine import Database
-from db.messages import Window, list_windows_by_window
+from db.message_json import JsonMembers
+from db.messages import Window, WindowRequest, list_windows_by_window
 from db.tables import Row
 
-WindowKey = tuple[uuid.UUID, Window]
+# A session, its window, and the members of its messages' JSON objects (None: their rows).
+WindowKey = tuple[uuid.UUID, Window, JsonMembers | None]
+# The window's rows, or their JSON text (schema/encoded.py).
+Loaded = list[Row] | str
 
 
-async def load_message_windows(database: Database, keys: Sequence[WindowKey]) -> list[list[Row]]:
-    by_window: dict[Window, list[uuid.UUID]] = {}
-    for session_id, window in keys:
-        by_window.setdefault(window, []).append(session_id)
+async def load_message_windows(database: Database, keys: Sequence[WindowKey]) -> list[Loaded]:
+    by_window: dict[WindowRequest, list[uuid.UUID]] = {}
+    for session_id, window, members in keys:
+        by_window.setdefault((window, members), []).append(session_id)
 
     loaded = await database.read(list_windows_by_window, by_window=by_window)
-    return [loaded[window][session_id] for session_id, window in keys]
+    return [loaded[window, members][session_id] for session_id, window, members in keys]
 
 
 class Loaders:
     """Fresh per context. Uncached, since a WebSocket context outlives many operations."""
 
     def __init__(self, database: Database) -> None:
-        self.message_windows: DataLoader[WindowKey, list[Row]] = DataLoader(
+        self.message_windows: DataLoader[WindowKey, Loaded] = DataLoader(
             load_fn=partial(load_message_windows, database), cache=False
         )

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from db.messages import Window
 from db.tables import Row
 from schema.context import Info
+from schema.encoded import EncodedList, json_members
 from schema.fields import value_fields
 
 T = TypeVar("T")
@@ -219,8 +220,14 @@ class ChatSession(ChatSessionState):
         window = Window(
             after_sequence=after_sequence, before_sequence=before_sequence, first=first, last=last
         )
-        rows = await info.context.loaders.message_windows.load((self.key, window))
-        return [ChatMessage.from_row(row) for row in rows]
+        # The executor may ask for the messages' JSON text instead (schema/encoded.py): each
+        # value field of ChatMessage is its column, as `from_row` reads it.
+        loaded = await info.context.loaders.message_windows.load(
+            (self.key, window, json_members(info))
+        )
+        if isinstance(loaded, str):
+            return EncodedList(loaded)
+        return [ChatMessage.from_row(row) for row in loaded]
 
 
 E = TypeVar("E", bound=Enum)

@@ -18,6 +18,9 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
 - FAST_JSON: responses written by orjson instead of the standard library's encoder
   (speed/json_text.py).
+- DATABASE_JSON: on PostgreSQL, with COMPILED_READS and FAST_JSON, a list of plain messages
+  written as JSON text by the database and spliced into the response
+  (speed/database_json.py, db/message_json.py).
 """
 
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +38,7 @@ from core.settings import Settings
 from schema.context import Context
 from speed.arguments import compile_mutations
 from speed.completion import PlainObjects
+from speed.database_json import DatabaseJson
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
@@ -74,6 +78,17 @@ class SpeedLayers:
         return None if fast is None else fast.answer
 
 
+def writes_json_in_database(settings: Settings) -> bool:
+    """DATABASE_JSON, where it can be on: PostgreSQL writes the JSON, the plans of
+    COMPILED_READS say what to write, and orjson (FAST_JSON) splices it in."""
+    return (
+        settings.database_json
+        and settings.compiled_reads
+        and settings.fast_json
+        and settings.database_url.startswith("postgresql")
+    )
+
+
 def speed_layers(settings: Settings) -> SpeedLayers:
     """The speed layers the settings leave on."""
     executors: list[type[ExecutionContext]] = []
@@ -81,7 +96,7 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         responses = LruData(settings.response_cache_bytes)
         executors.append(type("CachedReads", (CachedReads,), {"responses": responses}))
     if settings.compiled_reads:
-        executors.append(PlainObjects)
+        executors.append(DatabaseJson if writes_json_in_database(settings) else PlainObjects)
     if settings.shared_fanout:
         executors.append(SharedEvents)
     dumps = fast_dumps if settings.fast_json else standard_dumps

@@ -55,6 +55,7 @@ class Leaf:
 
     `as_is` says which values graphql-core's serializer of the field's type returns
     unchanged (a str for String and ID, an int in range for Int): those skip the call.
+    `field` is the Strawberry field read, and `type` its type (None for `__typename`).
     """
 
     key: str
@@ -62,6 +63,8 @@ class Leaf:
     serialize: Callable[[Any], Any]
     nullable: bool
     as_is: Callable[[Any], bool]
+    field: StrawberryField | None = None
+    type: GraphQLLeafType | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +233,8 @@ def _leaf(object_type: GraphQLObjectType, key: str, name: str) -> Leaf | None:
         ),
         nullable=not is_non_null_type(field.type),
         as_is=_UNCHANGED.get(named.name, _never),
+        field=definition,
+        type=named,
     )
 
 

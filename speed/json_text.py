@@ -6,7 +6,8 @@ orjson writes it instead. Both write compact JSON (no spaces); orjson leaves cha
 outside ASCII as they are (UTF-8) where the standard library writes `\\uXXXX` escapes, and
 writes a non-finite float as null, where the standard library writes `NaN`, which is not
 JSON. A value orjson refuses (an integer beyond 64 bits in a `JSON` scalar, say) is written
-by the standard library.
+by the standard library (text written already, an `orjson.Fragment` of speed/database_json.py,
+as the standard library writes what it holds).
 """
 
 import json
@@ -18,8 +19,17 @@ import orjson
 standard_dumps: Callable[[object], str] = json.JSONEncoder(separators=(",", ":")).encode
 
 
+def _fragment_value(value: object) -> object:
+    if isinstance(value, orjson.Fragment):
+        return json.loads(orjson.dumps(value))  # its own text
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_standard_with_fragments = json.JSONEncoder(separators=(",", ":"), default=_fragment_value).encode
+
+
 def fast_dumps(value: object) -> str:
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson.JSONEncodeError is one
-        return standard_dumps(value)
+        return _standard_with_fragments(value)

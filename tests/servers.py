@@ -39,6 +39,7 @@ SPEED_LAYERS_ON: dict[str, Any] = {
     "single_statement_append": True,
     "gc_freeze": True,
     "fast_json": True,
+    "database_json": True,
 }
 SPEED_LAYERS_OFF: dict[str, Any] = {
     name: 0 if name == "response_cache_bytes" else False for name in SPEED_LAYERS_ON

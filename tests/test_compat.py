@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import GraphQLSchema, build_schema, parse, specified_rules, validate
+from graphql import (
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    build_schema,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.execution import Executor
 from sqlalchemy.pool import Pool
 from strawberry.extensions import FieldExtension
@@ -30,6 +37,7 @@ from compat.strawberry import (
     definition_of,
     graphql_core_schema,
     max_aliases_rule,
+    raw_info,
     validation_errors,
 )
 
@@ -63,6 +71,20 @@ class Query:
 
 
 SCHEMA = strawberry.Schema(Query)
+
+
+@strawberry.type
+class InfoQuery:
+    @strawberry.field
+    def raw_field_name(self, info: strawberry.Info) -> str:
+        raw = raw_info(info)
+        # A named tuple of graphql-core's fields (Strawberry's own class, or graphql-core's):
+        # schema/encoded.py makes a subclass of its class.
+        fields = getattr(type(raw), "_fields", ())
+        assert isinstance(raw, tuple) and set(GraphQLResolveInfo._fields) <= set(fields), (
+            f"Info._raw_info is a {type(raw)}"
+        )
+        return raw.field_name
 
 
 @pytest.mark.parametrize("name", OVERRIDDEN)
@@ -102,6 +124,13 @@ def test_strawberry_schema_holds_the_graphql_core_schema_it_executes() -> None:
         schema = graphql_core_schema(SCHEMA)
         assert isinstance(schema, GraphQLSchema), f"Schema._schema is a {type(schema)}"
         assert schema.query_type is not None and "greeting" in schema.query_type.fields
+
+
+def test_strawberry_info_wraps_graphql_core_info() -> None:
+    with fenced("strawberry-graphql"):
+        result = strawberry.Schema(InfoQuery).execute_sync("{ rawFieldName }")
+        assert result.errors is None, result.errors
+        assert result.data == {"rawFieldName": "rawFieldName"}
 
 
 def test_strawberry_keeps_its_definition_on_each_graphql_core_field() -> None:
