@@ -4,6 +4,12 @@ A subscription event that many subscribers receive (speed/fanout.py) and a cache
 read (speed/response_cache.py) are SharedData. A message carrying one (graphql-transport-ws
 `next`, legacy graphql-ws `data`, an HTTP response's `{"data": …}`) is encoded around that
 text: only the envelope, the operation id mostly, is encoded per response.
+
+An HTTP response is written as UTF-8 bytes, a WebSocket or SSE message as text: a
+SharedData keeps the encoding it was first asked for (a cached read: the bytes, since
+LruData sizes its entries by them) and derives the other from it, so it holds one copy of
+its JSON. An HTTP response around shared bytes is one join of bytes, where a join of text
+and then its encoding were two copies of the whole history.
 """
 
 from collections.abc import Callable
@@ -21,7 +27,7 @@ class SharedData(dict[str, Any]):
     """A JSON object shared by many responses; encoded once for all of them, by the
     `dumps` that encodes the rest of each response (speed/json_text.py)."""
 
-    __slots__ = ("_dumps", "_json")
+    __slots__ = ("_dumps", "_json", "_utf8")
 
     def __init__(self, data: dict[str, Any], dumps: Dumps) -> None:
         super().__init__(data)
@@ -31,15 +37,45 @@ class SharedData(dict[str, Any]):
         try:
             return self._json
         except AttributeError:
+            pass
+        try:
+            return self._utf8.decode()
+        except AttributeError:
             self._json: str = self._dumps(self)
             return self._json
+
+    def utf8(self) -> bytes:
+        try:
+            return self._utf8
+        except AttributeError:
+            pass
+        try:
+            return self._json.encode()
+        except AttributeError:
+            self._utf8: bytes = self._dumps(self).encode()
+            return self._utf8
 
 
 def encode_shared(message: object, dumps: Dumps) -> str | None:
     """`message` as `dumps` would write it, when it holds SharedData; else None."""
     if not _holds_shared(message, ENVELOPE_DEPTH):
         return None
-    return _encode(message, dumps)
+    pieces: list[str | SharedData] = []
+    _append_pieces(message, pieces, dumps)
+    # One join at the end: the shared text, often hundreds of KiB, is copied once, not
+    # once per level of envelope around it.
+    return "".join(piece.json() if isinstance(piece, SharedData) else piece for piece in pieces)
+
+
+def encode_shared_body(message: object, dumps: Dumps) -> bytes | None:
+    """`encode_shared(message, dumps)` as UTF-8 bytes, for an HTTP response body."""
+    if not _holds_shared(message, ENVELOPE_DEPTH):
+        return None
+    pieces: list[str | SharedData] = []
+    _append_pieces(message, pieces, dumps)
+    return b"".join(
+        piece.utf8() if isinstance(piece, SharedData) else piece.encode() for piece in pieces
+    )
 
 
 def _holds_shared(value: object, depth: int) -> bool:
@@ -50,24 +86,16 @@ def _holds_shared(value: object, depth: int) -> bool:
     return any(_holds_shared(item, depth - 1) for item in value.values())
 
 
-def _encode(message: object, dumps: Dumps) -> str:
-    # One join at the end: the shared text, often hundreds of KiB, is copied once, not
-    # once per level of envelope around it.
-    parts: list[str] = []
-    _append_encoded(message, parts, dumps)
-    return "".join(parts)
-
-
-def _append_encoded(value: object, parts: list[str], dumps: Dumps) -> None:
+def _append_pieces(value: object, pieces: list[str | SharedData], dumps: Dumps) -> None:
     if isinstance(value, SharedData):
-        parts.append(value.json())
+        pieces.append(value)
     elif type(value) is dict:
-        parts.append("{")
+        pieces.append("{")
         for index, (key, item) in enumerate(value.items()):
-            parts.append(
+            pieces.append(
                 f",{encode_basestring_ascii(key)}:" if index else f"{encode_basestring_ascii(key)}:"
             )
-            _append_encoded(item, parts, dumps)
-        parts.append("}")
+            _append_pieces(item, pieces, dumps)
+        pieces.append("}")
     else:
-        parts.append(dumps(value))
+        pieces.append(dumps(value))
