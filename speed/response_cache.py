@@ -72,14 +72,14 @@ class LruData:
         return data
 
     def put(self, key: Hashable, data: SharedData) -> None:
-        size = len(data.utf8())
+        size = data.size()
         if size > self.max_bytes // 8 or key in self._entries:
             return
         self._entries[key] = data
         self._size += size
         while self._size > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
-            self._size -= len(evicted.utf8())
+            self._size -= evicted.size()
 
 
 class CachedReads(ExecutionContext):

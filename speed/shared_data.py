@@ -8,8 +8,9 @@ text: only the envelope, the operation id mostly, is encoded per response.
 An HTTP response is written as UTF-8 bytes, a WebSocket or SSE message as text: a
 SharedData keeps the encoding it was first asked for (a cached read: the bytes, since
 LruData sizes its entries by them) and derives the other from it, so it holds one copy of
-its JSON. An HTTP response around shared bytes is one join of bytes, where a join of text
-and then its encoding were two copies of the whole history.
+its JSON. Its bytes are kept framed by the envelope of the last HTTP response that sent
+them: a cached read sent again in the same envelope is those very bytes, not a join that
+copies the whole history for every request.
 """
 
 from collections.abc import Callable
@@ -27,7 +28,8 @@ class SharedData(dict[str, Any]):
     """A JSON object shared by many responses; encoded once for all of them, by the
     `dumps` that encodes the rest of each response (speed/json_text.py)."""
 
-    __slots__ = ("_dumps", "_json", "_utf8")
+    # `_utf8[_start:_end]` is the UTF-8 JSON, alone or inside an HTTP response's body.
+    __slots__ = ("_dumps", "_end", "_json", "_start", "_utf8")
 
     def __init__(self, data: dict[str, Any], dumps: Dumps) -> None:
         super().__init__(data)
@@ -39,21 +41,49 @@ class SharedData(dict[str, Any]):
         except AttributeError:
             pass
         try:
-            return self._utf8.decode()
+            return str(memoryview(self._utf8)[self._start : self._end], "utf-8")
         except AttributeError:
             self._json: str = self._dumps(self)
             return self._json
 
     def utf8(self) -> bytes:
         try:
-            return self._utf8
+            utf8 = self._utf8
         except AttributeError:
-            pass
-        try:
-            return self._json.encode()
-        except AttributeError:
+            try:
+                return self._json.encode()
+            except AttributeError:
+                pass
             self._utf8: bytes = self._dumps(self).encode()
+            self._start, self._end = 0, len(self._utf8)
             return self._utf8
+        if self._start == 0 and self._end == len(utf8):
+            return utf8
+        return utf8[self._start : self._end]
+
+    def size(self) -> int:
+        """The length of its UTF-8 JSON."""
+        try:
+            return self._end - self._start
+        except AttributeError:
+            return len(self.utf8())
+
+    def framed(self, prefix: bytes, suffix: bytes) -> bytes:
+        """`prefix`, its UTF-8 JSON, then `suffix`: an HTTP response's body."""
+        body = getattr(self, "_utf8", None)
+        if (
+            body is not None
+            and self._start == len(prefix)
+            and self._end + len(suffix) == len(body)
+            and body.startswith(prefix)
+            and body.endswith(suffix)
+        ):
+            return body
+        utf8 = self.utf8() if body is None else memoryview(body)[self._start : self._end]
+        body = b"".join((prefix, utf8, suffix))
+        if not hasattr(self, "_json"):  # the only copy it keeps
+            self._utf8, self._start, self._end = body, len(prefix), len(prefix) + len(utf8)
+        return body
 
 
 def encode_shared(message: object, dumps: Dumps) -> str | None:
@@ -73,9 +103,19 @@ def encode_shared_body(message: object, dumps: Dumps) -> bytes | None:
         return None
     pieces: list[str | SharedData] = []
     _append_pieces(message, pieces, dumps)
+    shared = [index for index, piece in enumerate(pieces) if isinstance(piece, SharedData)]
+    if len(shared) == 1:
+        (index,) = shared
+        data = pieces[index]
+        assert isinstance(data, SharedData)
+        return data.framed(_utf8_text(pieces[:index]), _utf8_text(pieces[index + 1 :]))
     return b"".join(
         piece.utf8() if isinstance(piece, SharedData) else piece.encode() for piece in pieces
     )
+
+
+def _utf8_text(pieces: list[str | SharedData]) -> bytes:
+    return "".join(piece for piece in pieces if isinstance(piece, str)).encode()
 
 
 def _holds_shared(value: object, depth: int) -> bool:

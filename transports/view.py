@@ -498,7 +498,9 @@ class ChatGraphQL(GraphQL[Context, None]):
         """An HTTP response's body: around shared data, UTF-8 bytes joined once
         (speed/shared_data.py); else as `encode_json` writes it."""
         encoded = self._encode_body(data) if self._encode_body is not None else None
-        return encoded if encoded is not None else self.encode_json(data)
+        if encoded is not None:
+            return encoded
+        return self._dumps(data) if self._dumps is not None else super().encode_json(data)
 
     def encode_json(self, data: object) -> str | bytes:
         # Data shared by many responses is encoded once for all (speed/shared_data.py); the
