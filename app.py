@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         ),
         drain=drain,
         encode=speed.encode,
+        encode_body=speed.encode_body,
         dumps=speed.dumps,
         answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,

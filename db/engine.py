@@ -96,8 +96,18 @@ class Database:
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        async with _connected(self._autocommit) as conn:
-            return await query(conn, *args, **kwargs)
+        # `_connected`, written out: every read of every request passes here, and a
+        # generator's context manager is a visible share of a one-row read.
+        waiting = True
+        DB_CONNECTIONS_WAITING.inc()
+        try:
+            async with self._autocommit.connect() as conn:
+                waiting = False
+                DB_CONNECTIONS_WAITING.dec()
+                return await query(conn, *args, **kwargs)
+        finally:
+            if waiting:  # no connection came
+                DB_CONNECTIONS_WAITING.dec()
 
     async def read_shared(
         self, key: Hashable, query: Query[P, T], *args: P.args, **kwargs: P.kwargs

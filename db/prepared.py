@@ -101,7 +101,14 @@ class Prepared:
         compiled = self._compiled
         if compiled is None:
             compiled = self._compiled = _Compiled.of(self.statement, conn.dialect)
-        pooled = await conn.get_raw_connection()
+        # The checked-out connection as it is, without the greenlet that get_raw_connection
+        # spawns to read it; one that was invalidated is revalidated there.
+        sync = conn.sync_connection
+        pooled = (
+            sync.connection
+            if sync is not None and not sync.invalidated
+            else await conn.get_raw_connection()
+        )
         driver = pooled.driver_connection
         assert isinstance(driver, asyncpg.Connection)
         try:

@@ -44,7 +44,7 @@ from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
 from speed.json_text import fast_dumps, standard_dumps
 from speed.response_cache import CachedReads, LruData
-from speed.shared_data import encode_shared
+from speed.shared_data import encode_shared, encode_shared_body
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,8 @@ class SpeedLayers:
     extensions: tuple[type[SchemaExtension], ...]
     # Encodes a message holding shared data; None: the message is encoded as usual.
     encode: Callable[[object], str | None] | None
+    # The same for an HTTP response's body, as UTF-8 bytes.
+    encode_body: Callable[[object], bytes | None] | None
     # Encodes any other response; None: as Strawberry does.
     dumps: Callable[[object], str] | None
     # The queries that passed validation, for the fast path; None: no fast path.
@@ -114,14 +116,12 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         if validated is None
         else type("KnownQueries", (KnownQueries,), {"validated": validated})
     )
+    shares = bool(settings.response_cache_bytes or settings.shared_fanout)
     return SpeedLayers(
         execution_context_class=executor,
         extensions=(documents,) if settings.document_cache else (),
-        encode=(
-            partial(encode_shared, dumps=dumps)
-            if settings.response_cache_bytes or settings.shared_fanout
-            else None
-        ),
+        encode=partial(encode_shared, dumps=dumps) if shares else None,
+        encode_body=partial(encode_shared_body, dumps=dumps) if shares else None,
         dumps=fast_dumps if settings.fast_json else None,
         validated=validated,
         compiled_arguments=settings.compiled_arguments,

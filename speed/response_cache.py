@@ -57,7 +57,8 @@ def _variables_key(coerced: dict[str, Any]) -> Hashable | None:
 
 
 class LruData:
-    """Least-recently-used shared data, bounded by the total size of its JSON."""
+    """Least-recently-used shared data, bounded by the total size of its JSON (the UTF-8
+    bytes an HTTP response sends, which the data then keeps: speed/shared_data.py)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -71,14 +72,14 @@ class LruData:
         return data
 
     def put(self, key: Hashable, data: SharedData) -> None:
-        size = len(data.json())
+        size = data.size()
         if size > self.max_bytes // 8 or key in self._entries:
             return
         self._entries[key] = data
         self._size += size
         while self._size > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
-            self._size -= len(evicted.json())
+            self._size -= evicted.size()
 
 
 class CachedReads(ExecutionContext):

@@ -4,6 +4,13 @@ A subscription event that many subscribers receive (speed/fanout.py) and a cache
 read (speed/response_cache.py) are SharedData. A message carrying one (graphql-transport-ws
 `next`, legacy graphql-ws `data`, an HTTP response's `{"data": …}`) is encoded around that
 text: only the envelope, the operation id mostly, is encoded per response.
+
+An HTTP response is written as UTF-8 bytes, a WebSocket or SSE message as text: a
+SharedData keeps the encoding it was first asked for (a cached read: the bytes, since
+LruData sizes its entries by them) and derives the other from it, so it holds one copy of
+its JSON. Its bytes are kept framed by the envelope of the last HTTP response that sent
+them: a cached read sent again in the same envelope is those very bytes, not a join that
+copies the whole history for every request.
 """
 
 from collections.abc import Callable
@@ -21,7 +28,8 @@ class SharedData(dict[str, Any]):
     """A JSON object shared by many responses; encoded once for all of them, by the
     `dumps` that encodes the rest of each response (speed/json_text.py)."""
 
-    __slots__ = ("_dumps", "_json")
+    # `_utf8[_start:_end]` is the UTF-8 JSON, alone or inside an HTTP response's body.
+    __slots__ = ("_dumps", "_end", "_json", "_start", "_utf8")
 
     def __init__(self, data: dict[str, Any], dumps: Dumps) -> None:
         super().__init__(data)
@@ -31,15 +39,83 @@ class SharedData(dict[str, Any]):
         try:
             return self._json
         except AttributeError:
+            pass
+        try:
+            return str(memoryview(self._utf8)[self._start : self._end], "utf-8")
+        except AttributeError:
             self._json: str = self._dumps(self)
             return self._json
+
+    def utf8(self) -> bytes:
+        try:
+            utf8 = self._utf8
+        except AttributeError:
+            try:
+                return self._json.encode()
+            except AttributeError:
+                pass
+            self._utf8: bytes = self._dumps(self).encode()
+            self._start, self._end = 0, len(self._utf8)
+            return self._utf8
+        if self._start == 0 and self._end == len(utf8):
+            return utf8
+        return utf8[self._start : self._end]
+
+    def size(self) -> int:
+        """The length of its UTF-8 JSON."""
+        try:
+            return self._end - self._start
+        except AttributeError:
+            return len(self.utf8())
+
+    def framed(self, prefix: bytes, suffix: bytes) -> bytes:
+        """`prefix`, its UTF-8 JSON, then `suffix`: an HTTP response's body."""
+        body = getattr(self, "_utf8", None)
+        if (
+            body is not None
+            and self._start == len(prefix)
+            and self._end + len(suffix) == len(body)
+            and body.startswith(prefix)
+            and body.endswith(suffix)
+        ):
+            return body
+        utf8 = self.utf8() if body is None else memoryview(body)[self._start : self._end]
+        body = b"".join((prefix, utf8, suffix))
+        if not hasattr(self, "_json"):  # the only copy it keeps
+            self._utf8, self._start, self._end = body, len(prefix), len(prefix) + len(utf8)
+        return body
 
 
 def encode_shared(message: object, dumps: Dumps) -> str | None:
     """`message` as `dumps` would write it, when it holds SharedData; else None."""
     if not _holds_shared(message, ENVELOPE_DEPTH):
         return None
-    return _encode(message, dumps)
+    pieces: list[str | SharedData] = []
+    _append_pieces(message, pieces, dumps)
+    # One join at the end: the shared text, often hundreds of KiB, is copied once, not
+    # once per level of envelope around it.
+    return "".join(piece.json() if isinstance(piece, SharedData) else piece for piece in pieces)
+
+
+def encode_shared_body(message: object, dumps: Dumps) -> bytes | None:
+    """`encode_shared(message, dumps)` as UTF-8 bytes, for an HTTP response body."""
+    if not _holds_shared(message, ENVELOPE_DEPTH):
+        return None
+    pieces: list[str | SharedData] = []
+    _append_pieces(message, pieces, dumps)
+    shared = [index for index, piece in enumerate(pieces) if isinstance(piece, SharedData)]
+    if len(shared) == 1:
+        (index,) = shared
+        data = pieces[index]
+        assert isinstance(data, SharedData)
+        return data.framed(_utf8_text(pieces[:index]), _utf8_text(pieces[index + 1 :]))
+    return b"".join(
+        piece.utf8() if isinstance(piece, SharedData) else piece.encode() for piece in pieces
+    )
+
+
+def _utf8_text(pieces: list[str | SharedData]) -> bytes:
+    return "".join(piece for piece in pieces if isinstance(piece, str)).encode()
 
 
 def _holds_shared(value: object, depth: int) -> bool:
@@ -50,24 +126,16 @@ def _holds_shared(value: object, depth: int) -> bool:
     return any(_holds_shared(item, depth - 1) for item in value.values())
 
 
-def _encode(message: object, dumps: Dumps) -> str:
-    # One join at the end: the shared text, often hundreds of KiB, is copied once, not
-    # once per level of envelope around it.
-    parts: list[str] = []
-    _append_encoded(message, parts, dumps)
-    return "".join(parts)
-
-
-def _append_encoded(value: object, parts: list[str], dumps: Dumps) -> None:
+def _append_pieces(value: object, pieces: list[str | SharedData], dumps: Dumps) -> None:
     if isinstance(value, SharedData):
-        parts.append(value.json())
+        pieces.append(value)
     elif type(value) is dict:
-        parts.append("{")
+        pieces.append("{")
         for index, (key, item) in enumerate(value.items()):
-            parts.append(
+            pieces.append(
                 f",{encode_basestring_ascii(key)}:" if index else f"{encode_basestring_ascii(key)}:"
             )
-            _append_encoded(item, parts, dumps)
-        parts.append("}")
+            _append_pieces(item, pieces, dumps)
+        pieces.append("}")
     else:
-        parts.append(dumps(value))
+        pieces.append(dumps(value))

@@ -86,3 +86,17 @@ async def test_other_documents_and_variables_are_not_confused(api: Api):
     assert [m["content"] for m in latest["session"]["messages"]] == ["pending"]
     assert [m["content"] for m in oldest["session"]["messages"]] == ["question"]
     assert other["session"]["id"] == second
+
+
+async def test_a_cached_read_beside_another_field_answers_that_field_as_it_is_now(api: Api):
+    # The cached session's bytes are sent inside the rest of the response: the count around
+    # them changes while the session's revision does not.
+    session_id = await session_with_messages(api)
+    query = "query ($id: ID!) { sessionCount session(id: $id) { id title } }"
+    counts = []
+    for _ in range(3):
+        data = await api.data(query, {"id": session_id})
+        assert data["session"] == {"id": session_id, "title": None}
+        counts.append(data["sessionCount"])
+        await new_session_id(api)
+    assert counts[1:] == [counts[0] + 1, counts[0] + 2]

@@ -22,17 +22,9 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = JSONResponse(
-            error_body(
-                f"The request body is over the limit: {self.max_bytes + 1} bytes or more are "
-                f"refused (MAX_BODY_BYTES is {self.max_bytes}).",
-                PAYLOAD_TOO_LARGE,
-            ),
-            status_code=413,
-        )
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await refusal(scope, receive, send)
+            await self.refusal()(scope, receive, send)
             return
 
         received = 0
@@ -56,4 +48,15 @@ class BodySizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await refusal(scope, receive, send)
+            await self.refusal()(scope, receive, send)
+
+    def refusal(self) -> JSONResponse:
+        """The 413 response; built only for a request that gets it."""
+        return JSONResponse(
+            error_body(
+                f"The request body is over the limit: {self.max_bytes + 1} bytes or more are "
+                f"refused (MAX_BODY_BYTES is {self.max_bytes}).",
+                PAYLOAD_TOO_LARGE,
+            ),
+            status_code=413,
+        )

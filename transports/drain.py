@@ -87,16 +87,17 @@ class Drain:
                 "Drained for %ss: %d request(s) still in flight", self.seconds, self._in_flight
             )
 
-    @contextmanager
-    def request(self) -> Iterator[None]:
+    def request(self) -> "_InFlight":
         """Counts a request in flight for as long as the block runs."""
+        return _InFlight(self)
+
+    def _request_started(self) -> None:
         self._in_flight += 1
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0 and self._idle is not None:
-                self._idle.set()
+
+    def _request_ended(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._idle is not None:
+            self._idle.set()
 
     @contextmanager
     def socket(self, websocket: WebSocket) -> Iterator[None]:
@@ -134,6 +135,21 @@ class Drain:
             return
         with suppress(RuntimeError, OSError):
             await websocket.close(code=SERVICE_RESTART, reason=RESTART_REASON)
+
+
+class _InFlight:
+    """Drain.request's block: a class, not a generator, since every request enters one."""
+
+    __slots__ = ("_drain",)
+
+    def __init__(self, drain: Drain) -> None:
+        self._drain = drain
+
+    def __enter__(self) -> None:
+        self._drain._request_started()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._drain._request_ended()
 
 
 class RefuseWhileDraining:

@@ -10,7 +10,7 @@ which skips those, is counted too.
 
 import logging
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -133,9 +133,9 @@ class Operation:
     def finish(self) -> None:
         seconds = perf_counter() - self.started
         name = self.name if self.name in self.known else OTHER
-        OPERATIONS.labels(name, self.type, self.code).inc()
+        _counted(name, self.type, self.code).inc()
         if self.type in ("query", "mutation"):
-            OPERATION_SECONDS.labels(name, self.type).observe(seconds)
+            _timed(name, self.type).observe(seconds)
         if logger.isEnabledFor(logging.INFO):
             milliseconds = round(seconds * 1000, 2)
             logger.info(
@@ -155,6 +155,18 @@ class Operation:
                     "transport": self.transport,
                 },
             )
+
+
+# The series of each label set, looked up once: `labels` checks and converts the values and
+# takes a lock on every call. Every label takes a bounded set of values (core/metrics.py).
+@cache
+def _counted(name: str, type_: str, code: str) -> Any:
+    return OPERATIONS.labels(name, type_, code)
+
+
+@cache
+def _timed(name: str, type_: str) -> Any:
+    return OPERATION_SECONDS.labels(name, type_)
 
 
 def refused_early(transport: str, code: str) -> None:

@@ -118,6 +118,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         trusted: TrustedDocuments,
         drain: Drain,
         encode: Callable[[object], str | None] | None = None,
+        encode_body: Callable[[object], bytes | None] | None = None,
         dumps: Callable[[object], str] | None = None,
         answer_query: AnswerQuery | None = None,
         known_operations: frozenset[str] = frozenset(),
@@ -131,6 +132,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self.trusted = trusted
         self.drain = drain
         self._encode = encode
+        self._encode_body = encode_body
         self._dumps = dumps
         self._answer_query = answer_query
         self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
@@ -402,7 +404,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         if answer is None:
             return None
         operation.errors(answer.get("errors"))
-        return Response(self.encode_json(answer), media_type=media_type)
+        return Response(self.encode_body(answer), media_type=media_type)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET that names a trusted document is a request, not a browser opening the page.
@@ -479,6 +481,26 @@ class ChatGraphQL(GraphQL[Context, None]):
         operation = current_operation.get()
         if operation is not None:
             operation.identify(context.identity)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """Strawberry's, with the body from `encode_body`."""
+        response = Response(self.encode_body(response_data), media_type=APPLICATION_JSON)
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
+
+    def encode_body(self, data: object) -> str | bytes:
+        """An HTTP response's body: around shared data, UTF-8 bytes joined once
+        (speed/shared_data.py); else as `encode_json` writes it."""
+        encoded = self._encode_body(data) if self._encode_body is not None else None
+        if encoded is not None:
+            return encoded
+        return self._dumps(data) if self._dumps is not None else super().encode_json(data)
 
     def encode_json(self, data: object) -> str | bytes:
         # Data shared by many responses is encoded once for all (speed/shared_data.py); the
