@@ -43,7 +43,7 @@ from schema.context import Context
 from schema.errors import ErrorCodes
 from schema.limits import RequestLimits
 from schema.operations import NamedOperation
-from speed.documents import CACHED_DOCUMENTS, DocumentCache
+from speed.documents import CACHED_DOCUMENTS, MAX_CACHED_CHARS, DocumentCache
 
 QueryKey = tuple[str, str | None]  # a document's text, the name of the operation to run
 
@@ -59,7 +59,9 @@ _left_to_full_path: ContextVar[tuple[Context, str, ExecutionResult] | None] = Co
 class ValidatedQueries:
     """Documents the full path parsed and validated without an error, by text and
     operation name, when that operation is one of `operations` (queries, and mutations
-    with FAST_MUTATIONS); the most recent CACHED_DOCUMENTS."""
+    with FAST_MUTATIONS); the most recent CACHED_DOCUMENTS of up to MAX_CACHED_CHARS, as
+    the document cache keeps them: a large document's parse can be many times its text, and
+    would be held here long after its request."""
 
     def __init__(self, operations: frozenset[OperationType]) -> None:
         self.operations = operations
@@ -68,6 +70,8 @@ class ValidatedQueries:
     def remember(
         self, query: str, operation: OperationDefinitionNode, document: DocumentNode
     ) -> None:
+        if len(query) > MAX_CACHED_CHARS:
+            return
         # A request names the operation to run or, when the document has only one, need not
         # (schema/operations.py): a text is remembered under no name only then.
         keys: list[QueryKey] = [(query, operation.name.value if operation.name else None)]

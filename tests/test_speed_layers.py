@@ -38,6 +38,7 @@ from schema.permissions import Authenticated
 from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
+from speed.documents import MAX_CACHED_CHARS
 from tests.clients import (
     SESSION_EVENTS,
     Api,
@@ -423,6 +424,22 @@ async def test_a_repeated_append_skips_strawberrys_steps_and_writes_once(
     # The fast server runs the text on the full path once, to validate it, then skips
     # Strawberry's steps; the server without FAST_MUTATIONS runs all three there.
     assert full_path_runs.count(APPEND) == 1 + 3
+
+
+@pytest.mark.speed_layer
+async def test_a_large_document_is_not_remembered_for_the_fast_path(
+    api: Api, fast: RunningServer, full_path_runs: list[str | None]
+):
+    """Only documents the document cache would keep (MAX_CACHED_CHARS) are remembered: a
+    large one's parse, many times its text, is not held after its request."""
+    session_id = (await create_session(api))["id"]
+    small = 'mutation($id: ID!) { updateSession(id: $id, input: {title: "t"}) { revision } }'
+    padding = "#" + "p" * MAX_CACHED_CHARS + "\n"
+    for query in (small, padding + small):
+        for _ in range(3):
+            status, body = await answered(fast.http_url, api.token, query, {"id": session_id})
+            assert status == 200 and "errors" not in body, body
+    assert (full_path_runs.count(small), full_path_runs.count(padding + small)) == (1, 3)
 
 
 @pytest.mark.speed_layer
