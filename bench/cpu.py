@@ -6,7 +6,8 @@ Calls the ASGI app directly (no HTTP parsing, no client in the way) and the db l
 alone, one operation at a time, on a throwaway PostgreSQL database, and prints the best
 of `--runs` runs of `time.process_time()` per operation:
 - appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
-- db.messages.append of one message, and a read of one session row, through the db layer;
+- db.messages.append of one message, a read of one session row, and a streamed chunk
+  (db.streaming.append_content), through the db layer;
 - a session of 1,000 messages read through the whole app (GetSession, and ChatPage's latest
   page), repeated and right after a write;
 - one subscription event delivered to 200 subscribers of the same document, per subscriber,
@@ -95,6 +96,7 @@ async def run(runs: int, count: int) -> None:
     from core.settings import Settings
     from db.messages import NewMessage, append
     from db.sessions import get_session
+    from db.streaming import append_content
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
@@ -120,6 +122,13 @@ async def run(runs: int, count: int) -> None:
             caller = Identity("bench-cpu")
             key = uuid.UUID(session_id)
             new = [NewMessage({"role": "USER", "content": "hello"})]
+            reply = await append(
+                database,
+                session_id=key,
+                caller=caller,
+                new=[NewMessage({"role": "ASSISTANT", "content": "", "status": "STREAMING"})],
+            )
+            reply_id = reply[0]["id"]
             operations: dict[str, Callable[[], Awaitable[object]]] = {
                 "appendMessage through the app": lambda: post(app, body, token),
                 "db.messages.append of one message": lambda: append(
@@ -127,6 +136,16 @@ async def run(runs: int, count: int) -> None:
                 ),
                 "a session row through Database.read": lambda: database.read(
                     get_session, session_id=key, caller=caller
+                ),
+                "db.streaming.append_content of a 4-byte chunk": lambda: database.write(
+                    append_content,
+                    session_id=key,
+                    caller=caller,
+                    message_id=reply_id,
+                    text="tok ",
+                    done=False,
+                    deadline=None,
+                    max_content_bytes=settings.max_content_bytes,
                 ),
             }
             for name, operation in operations.items():
