@@ -101,7 +101,11 @@ async def running_server(*, query: type = Query, **settings: Any) -> AsyncIterat
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = create_app(config, query=query)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    # A connection a test left open (a browser's subscription, say) is cancelled after a
+    # few seconds when the server stops, instead of holding the teardown until the timeout.
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
