@@ -1,8 +1,8 @@
 """The async engine, its per-connection settings, and the unit of work."""
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
@@ -96,18 +96,8 @@ class Database:
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        # `_connected`, written out: every read of every request passes here, and a
-        # generator's context manager is a visible share of a one-row read.
-        waiting = True
-        DB_CONNECTIONS_WAITING.inc()
-        try:
-            async with self._autocommit.connect() as conn:
-                waiting = False
-                DB_CONNECTIONS_WAITING.dec()
-                return await query(conn, *args, **kwargs)
-        finally:
-            if waiting:  # no connection came
-                DB_CONNECTIONS_WAITING.dec()
+        async with _Connected(self._autocommit.connect()) as conn:
+            return await query(conn, *args, **kwargs)
 
     async def read_shared(
         self, key: Hashable, query: Query[P, T], *args: P.args, **kwargs: P.kwargs
@@ -151,24 +141,14 @@ class Database:
         constraint refused it (a concurrent write got there first): `write` then tells why.
         """
         try:
-            async with _connected(self._autocommit) as conn:
+            async with _Connected(self._autocommit.connect()) as conn:
                 return await query(conn, *args, **kwargs)
         except IntegrityError:
             return None
 
     async def _transaction(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        # `engine.begin()` itself, not wrapped in a generator of ours: a write cancelled at
-        # the drain's end (tests/test_drain.py) then leaves without an answer to its client.
-        waiting = True
-        DB_CONNECTIONS_WAITING.inc()
-        try:
-            async with self.engine.begin() as conn:
-                waiting = False
-                DB_CONNECTIONS_WAITING.dec()
-                return await query(conn, *args, **kwargs)
-        finally:
-            if waiting:  # no connection came
-                DB_CONNECTIONS_WAITING.dec()
+        async with _Connected(self.engine.begin()) as conn:
+            return await query(conn, *args, **kwargs)
 
     async def is_reachable(self) -> bool:
         try:
@@ -190,16 +170,27 @@ def _checked_in(*_: Any) -> None:
     DB_CONNECTIONS_IN_USE.dec()
 
 
-@asynccontextmanager
-async def _connected(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection of `engine`'s pool, counted as waiting until the pool hands it over."""
-    waiting = True
-    DB_CONNECTIONS_WAITING.inc()
-    try:
-        async with engine.connect() as conn:
-            waiting = False
+class _Connected:
+    """`engine.connect()` or `engine.begin()`, counted as waiting until the pool hands over a
+    connection.
+
+    A class, not a generator's context manager: every read of every request enters one, and
+    a generator around `engine.begin()` changed how a write cancelled at the drain's end
+    ends (it must leave without an answer to its client: tests/test_drain.py). Here the
+    exception reaches SQLAlchemy's own context manager as in a plain `async with`.
+    """
+
+    __slots__ = ("_opening",)
+
+    def __init__(self, opening: AbstractAsyncContextManager[AsyncConnection]) -> None:
+        self._opening = opening
+
+    async def __aenter__(self) -> AsyncConnection:
+        DB_CONNECTIONS_WAITING.inc()
+        try:
+            return await self._opening.__aenter__()
+        finally:
             DB_CONNECTIONS_WAITING.dec()
-            yield conn
-    finally:
-        if waiting:  # no connection came
-            DB_CONNECTIONS_WAITING.dec()
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._opening.__aexit__(*exc_info)

@@ -498,16 +498,15 @@ class ChatGraphQL(GraphQL[Context, None]):
         """An HTTP response's body: around shared data, UTF-8 bytes joined once
         (speed/shared_data.py); else as `encode_json` writes it."""
         encoded = self._encode_body(data) if self._encode_body is not None else None
-        if encoded is not None:
-            return encoded
-        return self._dumps(data) if self._dumps is not None else super().encode_json(data)
+        return self._dumped(data) if encoded is None else encoded
 
     def encode_json(self, data: object) -> str | bytes:
-        # Data shared by many responses is encoded once for all (speed/shared_data.py); the
-        # rest by the speed layers' encoder (speed/json_text.py), if any.
+        # Data shared by many responses is encoded once for all (speed/shared_data.py).
         encoded = self._encode(data) if self._encode is not None else None
-        if encoded is not None:
-            return encoded
+        return self._dumped(data) if encoded is None else encoded
+
+    def _dumped(self, data: object) -> str | bytes:
+        """`data` by the speed layers' encoder (speed/json_text.py), else Strawberry's."""
         return self._dumps(data) if self._dumps is not None else super().encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
