@@ -42,7 +42,7 @@ from speed.database_json import DatabaseJson
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
-from speed.json_text import fast_dumps, standard_dumps
+from speed.json_text import fast_dumps, fast_dumps_utf8, standard_dumps
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared, encode_shared_body
 
@@ -55,7 +55,8 @@ class SpeedLayers:
     extensions: tuple[type[SchemaExtension], ...]
     # Encodes a message holding shared data; None: the message is encoded as usual.
     encode: Callable[[object], str | None] | None
-    # The same for an HTTP response's body, as UTF-8 bytes.
+    # An HTTP response's body as UTF-8 bytes: a message holding shared data as `encode`
+    # does, and with FAST_JSON any other; None: the body is encoded as usual.
     encode_body: Callable[[object], bytes | None] | None
     # Encodes any other response; None: as Strawberry does.
     dumps: Callable[[object], str] | None
@@ -91,6 +92,22 @@ def writes_json_in_database(settings: Settings) -> bool:
     )
 
 
+def _body_encoder(
+    dumps: Callable[[object], str], *, shares: bool, fast_json: bool
+) -> Callable[[object], bytes | None] | None:
+    """What writes an HTTP body as UTF-8 bytes (`SpeedLayers.encode_body`)."""
+    if not shares:
+        return fast_dumps_utf8 if fast_json else None
+    if not fast_json:
+        return partial(encode_shared_body, dumps=dumps)
+
+    def encode_body(message: object) -> bytes:
+        shared = encode_shared_body(message, dumps)
+        return fast_dumps_utf8(message) if shared is None else shared
+
+    return encode_body
+
+
 def speed_layers(settings: Settings) -> SpeedLayers:
     """The speed layers the settings leave on."""
     executors: list[type[ExecutionContext]] = []
@@ -121,7 +138,7 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         execution_context_class=executor,
         extensions=(documents,) if settings.document_cache else (),
         encode=partial(encode_shared, dumps=dumps) if shares else None,
-        encode_body=partial(encode_shared_body, dumps=dumps) if shares else None,
+        encode_body=_body_encoder(dumps, shares=shares, fast_json=settings.fast_json),
         dumps=fast_dumps if settings.fast_json else None,
         validated=validated,
         compiled_arguments=settings.compiled_arguments,

@@ -495,8 +495,9 @@ class ChatGraphQL(GraphQL[Context, None]):
         return response
 
     def encode_body(self, data: object) -> str | bytes:
-        """An HTTP response's body: around shared data, UTF-8 bytes joined once
-        (speed/shared_data.py); else as `encode_json` writes it."""
+        """An HTTP response's body: UTF-8 bytes where the speed layers write it (shared data
+        joined once, speed/shared_data.py; orjson's bytes, speed/json_text.py); else as
+        `encode_json` writes it."""
         encoded = self._encode_body(data) if self._encode_body is not None else None
         return self._dumped(data) if encoded is None else encoded
 
