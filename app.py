@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         ),
         prepared_statements=settings.prepared_statements,
         single_statement_append=settings.single_statement_append,
+        single_statement_chunk=settings.single_statement_chunk,
         shared_reads=settings.shared_fanout,
         # The API's tracer follows the provider start_tracing installs.
         tracer=trace.get_tracer("chatstore.db") if settings.otel_traces else None,

@@ -7,7 +7,7 @@ alone, one operation at a time, on a throwaway PostgreSQL database, and prints t
 of `--runs` runs of `time.process_time()` per operation:
 - appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
 - db.messages.append of one message, a read of one session row, and a streamed chunk
-  (db.streaming.append_content), through the db layer;
+  (db.streaming.append_chunk), through the db layer;
 - a session of 1,000 messages read through the whole app (GetSession, and ChatPage's latest
   page), repeated and right after a write;
 - one subscription event delivered to 200 subscribers of the same document, per subscriber,
@@ -96,7 +96,7 @@ async def run(runs: int, count: int) -> None:
     from core.settings import Settings
     from db.messages import NewMessage, append
     from db.sessions import get_session
-    from db.streaming import append_content
+    from db.streaming import append_chunk
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
@@ -137,8 +137,8 @@ async def run(runs: int, count: int) -> None:
                 "a session row through Database.read": lambda: database.read(
                     get_session, session_id=key, caller=caller
                 ),
-                "db.streaming.append_content of a 4-byte chunk": lambda: database.write(
-                    append_content,
+                "db.streaming.append_chunk of a 4-byte chunk": lambda: append_chunk(
+                    database,
                     session_id=key,
                     caller=caller,
                     message_id=reply_id,

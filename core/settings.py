@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     shared_fanout: bool = True
     prepared_statements: bool = True
     single_statement_append: bool = True
+    single_statement_chunk: bool = True
     gc_freeze: bool = True
     fast_json: bool = True
     database_json: bool = True  # PostgreSQL only; needs compiled_reads and fast_json

@@ -58,10 +58,11 @@ async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
 class Database:
     """The engine plus the two ways the service talks to it: reads and atomic writes.
 
-    Three speed layers are switched here (app.py passes the settings): `prepared_statements`
+    Four speed layers are switched here (app.py passes the settings): `prepared_statements`
     lets db/prepared.py run the hot statements on asyncpg itself; `single_statement_append`
-    lets a one-message append on PostgreSQL be one statement; `shared_reads` lets
-    concurrent `read_shared` calls under one key share one query. With a `tracer`
+    lets a one-message append on PostgreSQL be one statement, and `single_statement_chunk`
+    a streamed chunk; `shared_reads` lets concurrent `read_shared` calls under one key share
+    one query. With a `tracer`
     (OpenTelemetry), the statements asyncpg runs itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
@@ -74,6 +75,7 @@ class Database:
         *,
         prepared_statements: bool = True,
         single_statement_append: bool = True,
+        single_statement_chunk: bool = True,
         shared_reads: bool = True,
         tracer: Any = None,
     ) -> None:
@@ -84,8 +86,11 @@ class Database:
         # Each checkout is checked in once (an invalidated connection too).
         event.listen(engine.sync_engine.pool, "checkout", _checked_out)
         event.listen(engine.sync_engine.pool, "checkin", _checked_in)
-        # PostgreSQL takes writes inside WITH: a claim and an insert can be one statement.
-        self.writes_in_with = single_statement_append and engine.dialect.name == "postgresql"
+        # PostgreSQL takes writes inside WITH: a claim and an insert (or an update) can be
+        # one statement.
+        in_with = engine.dialect.name == "postgresql"
+        self.writes_in_with = single_statement_append and in_with
+        self.chunks_in_with = single_statement_chunk and in_with
         self.shared_reads = shared_reads
         self._shared: dict[Hashable, asyncio.Future[Any]] = {}
 

@@ -4,7 +4,9 @@ A message is COMPLETE (what every message appended without a status is), PENDING
 operation started, no result yet), STREAMING (its content is being written) or FAILED
 (it ended without a result; `failure_reason` says why). Each change here is one write with
 its own revision, like every other: claim the session's next revision, then change the
-message, in one transaction.
+message, in one transaction; on PostgreSQL a chunk does both in one statement
+(SINGLE_STATEMENT_CHUNK), which relies on that order: a message changes only in a write
+that claimed its session's revision first.
 """
 
 import uuid
@@ -17,10 +19,12 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Update,
     and_,
     bindparam,
     case,
     cast,
+    exists,
     func,
     select,
     update,
@@ -31,8 +35,8 @@ from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
 from db.prepared import Prepared
-from db.sessions import claim_revision
-from db.tables import COMPLETE, FAILED, OPEN, STREAMING, Row, messages
+from db.sessions import ForCaller, claim_revision, claim_statement, utc_now
+from db.tables import COMPLETE, FAILED, OPEN, STREAMING, Row, messages, sessions
 from db.text import utf16_units
 
 MESSAGE_NOT_FOUND = "The session has no message with this id."
@@ -41,6 +45,35 @@ DEADLINE_PASSED = "The deadline passed before the operation ended."
 
 # Who expires overdue operations: the server itself, on any user's session.
 SERVER = Identity(user_id="chatstore", is_service=True)
+
+
+async def append_chunk(
+    database: Database,
+    *,
+    session_id: uuid.UUID,
+    caller: Identity,
+    message_id: uuid.UUID,
+    text: str,
+    done: bool,
+    deadline: datetime | None,
+    max_content_bytes: int,
+) -> Row:
+    """`append_content` as one write. On PostgreSQL it is tried first as a single
+    statement, without BEGIN and COMMIT round trips."""
+    chunk: dict[str, Any] = {
+        "session_id": session_id,
+        "caller": caller,
+        "message_id": message_id,
+        "text": text,
+        "done": done,
+        "deadline": deadline,
+        "max_content_bytes": max_content_bytes,
+    }
+    if database.chunks_in_with:
+        row = await database.write_at_once(append_content_at_once, **chunk)
+        if row is not None:
+            return row
+    return await database.write(append_content, **chunk)
 
 
 async def append_content(
@@ -70,18 +103,56 @@ async def append_content(
     row = await _ADD_CHUNK.first(
         conn,
         {
-            "message_id": message_id,
-            "text": text,
-            "units": utf16_units(text),
-            "status": COMPLETE if done else STREAMING,
-            "keep_deadline": not done and deadline is None,
-            "deadline": None if done else deadline,
+            **_chunk_parameters(message_id, text, done, deadline),
             "revision": claim["revision"],
             "updated_at": claim["updated_at"],
         },
     )
     assert row is not None  # found above, and the session's row lock keeps it
     return row
+
+
+async def append_content_at_once(
+    conn: AsyncConnection,
+    *,
+    session_id: uuid.UUID,
+    caller: Identity,
+    message_id: uuid.UUID,
+    text: str,
+    done: bool,
+    deadline: datetime | None,
+    max_content_bytes: int,
+) -> Row | None:
+    """`append_content` with one statement, on an autocommit connection (PostgreSQL only:
+    SQLite has no writes in WITH). None when that statement wrote nothing: `append_content`
+    then answers as it would have (NOT_FOUND, CONFLICT, BAD_USER_INPUT), or takes the chunk
+    if a concurrent write was all that stood in the way."""
+    return await _CHUNK_AT_ONCE.first(
+        conn,
+        caller,
+        {
+            **_chunk_parameters(message_id, text, done, deadline),
+            "key": session_id,
+            "text_bytes": len(text.encode()),
+            "max_content_bytes": max_content_bytes,
+            "new_messages": 0,
+            "now": utc_now(),
+        },
+    )
+
+
+def _chunk_parameters(
+    message_id: uuid.UUID, text: str, done: bool, deadline: datetime | None
+) -> dict[str, Any]:
+    """The parameters of `_added_chunk` but the revision and the time."""
+    return {
+        "message_id": message_id,
+        "text": text,
+        "units": utf16_units(text),
+        "status": COMPLETE if done else STREAMING,
+        "keep_deadline": not done and deadline is None,
+        "deadline": None if done else deadline,
+    }
 
 
 def _streamed_size(content_bytes: ColumnElement[Any]) -> Prepared:
@@ -94,31 +165,80 @@ def _streamed_size(content_bytes: ColumnElement[Any]) -> Prepared:
     )
 
 
+def _added_chunk(revision: ColumnElement[Any], updated_at: ColumnElement[Any]) -> Update:
+    """The message `message_id` with the chunk `text` added, at `revision`."""
+    return (
+        update(messages)
+        .where(messages.c.id == bindparam("message_id"))
+        .values(
+            content=func.coalesce(messages.c.content, "") + bindparam("text", type_=String),
+            content_units=messages.c.content_units + bindparam("units", type_=Integer),
+            last_chunk=bindparam("text", type_=String),
+            last_chunk_offset=messages.c.content_units,
+            previous_revision=messages.c.revision,
+            status=bindparam("status", type_=String),
+            deadline=case(
+                (bindparam("keep_deadline", type_=Boolean), messages.c.deadline),
+                else_=bindparam("deadline", type_=messages.c.deadline.type),
+            ),
+            revision=revision,
+            updated_at=updated_at,
+        )
+        .returning(*messages.c)
+    )
+
+
+def _content_bytes(dialect: str) -> ColumnElement[Any]:
+    """The UTF-8 size of a message's content, as `dialect` computes it."""
+    if dialect == "postgresql":
+        return func.octet_length(messages.c.content)
+    return func.length(cast(messages.c.content, LargeBinary))
+
+
 # Built once, so that a chunk (the most frequent write there is) costs SQLAlchemy no
 # statement building or cache key of its own; by dialect, for the content's size.
 _STREAMED_SIZE = {
-    "postgresql": _streamed_size(func.octet_length(messages.c.content)),
-    "sqlite": _streamed_size(func.length(cast(messages.c.content, LargeBinary))),
+    dialect: _streamed_size(_content_bytes(dialect)) for dialect in ("postgresql", "sqlite")
 }
 _ADD_CHUNK = Prepared(
-    update(messages)
-    .where(messages.c.id == bindparam("message_id"))
-    .values(
-        content=func.coalesce(messages.c.content, "") + bindparam("text", type_=String),
-        content_units=messages.c.content_units + bindparam("units", type_=Integer),
-        last_chunk=bindparam("text", type_=String),
-        last_chunk_offset=messages.c.content_units,
-        previous_revision=messages.c.revision,
-        status=bindparam("status", type_=String),
-        deadline=case(
-            (bindparam("keep_deadline", type_=Boolean), messages.c.deadline),
-            else_=bindparam("deadline", type_=messages.c.deadline.type),
-        ),
-        revision=bindparam("revision", type_=Integer),
-        updated_at=bindparam("updated_at", type_=messages.c.updated_at.type),
+    _added_chunk(
+        bindparam("revision", type_=Integer),
+        bindparam("updated_at", type_=messages.c.updated_at.type),
     )
-    .returning(*messages.c)
 )
+
+
+def _chunk_added_at_once(accessible: ColumnElement[bool]) -> Update:
+    """A chunk as one statement: the claim of db.sessions.claim_revision and the message's
+    update, which commit together or not at all. The claim matches nothing, and so nothing
+    is written, when the statement cannot decide alone: the session is not the caller's,
+    the message is not a STREAMING one of the session, the chunk would take its content
+    past `max_content_bytes`, or the session changed after the statement began.
+
+    That last condition keeps the checks true. The statement checks the message as it was
+    when the statement began, and a write holding the session's row lock then may change
+    the message before it commits and hands the lock over (a chunk with `done`, a failure).
+    Every change to a message claims its session's revision first, so the revision the
+    statement began with, still the session's once the lock is its own, says the message
+    is as the statement checked it.
+    """
+    began = sessions.alias("began")
+    revision_read = select(began.c.revision).where(began.c.id == bindparam("key")).scalar_subquery()
+    size = func.coalesce(_content_bytes("postgresql"), 0)
+    takes_chunk = exists().where(
+        messages.c.id == bindparam("message_id"),
+        messages.c.session_id == bindparam("key"),
+        messages.c.status == STREAMING,
+        size + bindparam("text_bytes", type_=Integer) <= bindparam("max_content_bytes"),
+    )
+    claim = claim_statement(accessible, takes_chunk, sessions.c.revision == revision_read).cte(
+        "claim"
+    )
+    # The claim's columns make it the update's FROM: no claim, no row to update.
+    return _added_chunk(claim.c.revision, claim.c.updated_at)
+
+
+_CHUNK_AT_ONCE = ForCaller(_chunk_added_at_once)
 
 
 async def fail(

@@ -1,6 +1,7 @@
 """Message mutations: appends, tool results, streamed content and failures. Each publishes
 a hint after its commit."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import strawberry
 from core.errors import BadUserInput
 from db import messages as db
 from db import streaming
+from db.tables import Row
 from resolvers.arguments import parse_id, require_future, require_size, require_storable
 from schema.context import Info
 from schema.fields import graphql_name, value_fields
@@ -111,17 +113,22 @@ async def append_message_content(
     done: bool = False,
     deadline: datetime | None = None,
 ) -> ChatMessage:
-    settings = info.context.settings
-    return await _changed(
-        info,
-        session_id,
-        streaming.append_content,
-        message_id=parse_id(message_id, "messageId"),
-        text=require_size(require_storable(text, "text"), settings.max_content_bytes, "text"),
+    limit = info.context.settings.max_content_bytes
+    message_key = parse_id(message_id, "messageId")
+    text = require_size(require_storable(text, "text"), limit, "text")
+    deadline = require_future(deadline, "deadline")
+    key = parse_id(session_id, "sessionId")
+    row = await streaming.append_chunk(
+        info.context.database,
+        session_id=key,
+        caller=info.context.caller,
+        message_id=message_key,
+        text=text,
         done=done,
-        deadline=require_future(deadline, "deadline"),
-        max_content_bytes=settings.max_content_bytes,
+        deadline=deadline,
+        max_content_bytes=limit,
     )
+    return await _announced(info, key, row)
 
 
 async def fail_message(
@@ -149,5 +156,10 @@ async def _changed(
     row = await info.context.database.write(
         write, session_id=key, caller=info.context.caller, **arguments
     )
-    await info.context.events.publish_revision(key, row["revision"])
+    return await _announced(info, key, row)
+
+
+async def _announced(info: Info, session_id: uuid.UUID, row: Row) -> ChatMessage:
+    """The changed message `row`, once its revision is announced to subscribers."""
+    await info.context.events.publish_revision(session_id, row["revision"])
     return ChatMessage.from_row(row)

@@ -15,6 +15,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - PREPARED_STATEMENTS: the hot statements run by asyncpg itself (db/prepared.py).
 - SINGLE_STATEMENT_APPEND: a one-message append on PostgreSQL as one statement
   (db/messages.py).
+- SINGLE_STATEMENT_CHUNK: a streamed chunk on PostgreSQL as one statement
+  (db/streaming.py).
 - GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
 - FAST_JSON: responses written by orjson instead of the standard library's encoder
   (speed/json_text.py).

@@ -37,6 +37,7 @@ SPEED_LAYERS_ON: dict[str, Any] = {
     "shared_fanout": True,
     "prepared_statements": True,
     "single_statement_append": True,
+    "single_statement_chunk": True,
     "gc_freeze": True,
     "fast_json": True,
     "database_json": True,

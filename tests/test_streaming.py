@@ -20,6 +20,7 @@ from tests.clients import (
     Reader,
     append,
     chunk,
+    counted_statements,
     create_session,
     in_future,
     load_session,
@@ -232,6 +233,77 @@ async def test_chunks_that_cannot_be_taken_are_refused_and_change_nothing(
     # The content limit counts the content so far: exactly up to it is taken.
     room = server.settings.max_content_bytes - len("so far")
     assert (await chunk(api, session_id, reply["id"], "y" * room))["status"] == "STREAMING"
+
+
+async def test_each_refused_chunk_says_why_as_the_transaction_does_and_changes_nothing(
+    api: Api, server: RunningServer
+):
+    session_id = (await create_session(api))["id"]
+    other_id = (await create_session(api))["id"]
+    reply = await streaming_reply(api, session_id, "so far")
+    finished = await append(api, session_id, {"role": "ASSISTANT", "content": "whole"})
+    before = [await load_session(api, key) for key in (session_id, other_id)]
+    limit = server.settings.max_content_bytes
+    cases = [
+        (other_id, reply["id"], "x", "NOT_FOUND", "The session has no message with this id."),
+        (
+            "00000000-0000-4000-8000-000000000000",
+            reply["id"],
+            "x",
+            "NOT_FOUND",
+            "No chat session with this id.",
+        ),
+        (
+            session_id,
+            finished["id"],
+            "x",
+            "CONFLICT",
+            "The message is COMPLETE: only a STREAMING message takes content.",
+        ),
+        (
+            session_id,
+            reply["id"],
+            "x" * (limit - len("so far") + 1),
+            "BAD_USER_INPUT",
+            f"content would be larger than the limit of {limit} bytes.",
+        ),
+    ]
+    for target, message_id, text, code, message in cases:
+        error = await chunk_error(api, target, message_id, text)
+        assert (error["extensions"]["code"], error["message"]) == (code, message), error
+    assert [await load_session(api, key) for key in (session_id, other_id)] == before
+    # A service's chunk goes into any user's session.
+    service = api.as_user("worker", role="service")
+    taken = await chunk(service, session_id, reply["id"], "!")
+    assert taken["revision"] == before[0]["revision"] + 1
+
+
+@pytest.mark.speed_layer
+async def test_a_chunk_on_postgresql_is_one_statement(api: Api, server: RunningServer):
+    """On PostgreSQL the claim, the message's checks and its update are one statement, with
+    no transaction around it; SQLite has no writes in WITH, so there it takes a transaction.
+    A chunk the statement refuses takes the transaction too, which says why."""
+    session_id = (await create_session(api))["id"]
+    reply = await streaming_reply(api, session_id, "a")
+    on_postgresql = server.settings.database_url.startswith("postgresql")
+    chunks: list[dict[str, Any]] = [{"deadline": in_future(60)}, {}, {"done": True}]
+    for index, more in enumerate(chunks):
+        with counted_statements(server) as statements:
+            taken = await chunk(api, session_id, reply["id"], "b", **more)
+        assert taken["revision"] == reply["revision"] + index + 1, taken
+        if on_postgresql:
+            assert len(statements) == 1 and statements[0].startswith("WITH"), statements
+        else:  # the claim, the check of the message and its update
+            assert len(statements) == 3, statements
+    with counted_statements(server) as statements:
+        error = await chunk_error(api, session_id, reply["id"], "c")
+    assert error["extensions"]["code"] == "CONFLICT", error
+    if on_postgresql:  # then the transaction's claim and check of the message
+        assert statements[0].startswith("WITH"), statements
+        assert any(statement.startswith("UPDATE chat_session") for statement in statements)
+    assert taken["status"] == "COMPLETE"
+    stored = (await load_session(api, session_id))["messages"][0]
+    assert (stored["content"], stored["revision"]) == ("abbb", taken["revision"])
 
 
 async def test_a_chunk_keeps_moves_or_clears_the_deadline_as_it_says(api: Api):
