@@ -62,8 +62,8 @@ class Database:
     lets db/prepared.py run the hot statements on asyncpg itself; `single_statement_append`
     lets a one-message append on PostgreSQL be one statement, and `single_statement_chunk`
     a streamed chunk; `shared_reads` lets concurrent `read_shared` calls under one key share
-    one query. With a `tracer`
-    (OpenTelemetry), the statements asyncpg runs itself get a span each.
+    one query. With a `tracer` (OpenTelemetry), the statements asyncpg runs itself get a
+    span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
