@@ -9,9 +9,10 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from compat.sqlalchemy import close_pooled
 from core.errors import Conflict
 from core.metrics import DB_CONNECTIONS_IN_USE, DB_CONNECTIONS_WAITING
-from db.prepared import PREPARED, TRACER
+from db.prepared import PREPARED, TRACER, Leased, PreparedRead
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -59,7 +60,9 @@ class Database:
     """The engine plus the two ways the service talks to it: reads and atomic writes.
 
     Three speed layers are switched here (app.py passes the settings): `prepared_statements`
-    lets db/prepared.py run the hot statements on asyncpg itself; `single_statement_append`
+    lets db/prepared.py run the hot statements on asyncpg itself, and a read made of them
+    alone (a PreparedRead) on a pooled connection without SQLAlchemy's Connection around
+    it; `single_statement_append`
     lets a one-message append on PostgreSQL be one statement; `shared_reads` lets
     concurrent `read_shared` calls under one key share one query. With a `tracer`
     (OpenTelemetry), the statements asyncpg runs itself get a span each.
@@ -81,6 +84,8 @@ class Database:
         self._autocommit = engine.execution_options(
             isolation_level="AUTOCOMMIT", **{PREPARED: prepared_statements, TRACER: tracer}
         )
+        self._leases = prepared_statements and engine.dialect.name == "postgresql"
+        self._tracer = tracer
         # Each checkout is checked in once (an invalidated connection too).
         event.listen(engine.sync_engine.pool, "checkout", _checked_out)
         event.listen(engine.sync_engine.pool, "checkin", _checked_in)
@@ -96,8 +101,24 @@ class Database:
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._leases and isinstance(query, PreparedRead):
+            return await self._read_leased(query, *args, **kwargs)
         async with _Connected(self._autocommit.connect()) as conn:
             return await query(conn, *args, **kwargs)
+
+    async def _read_leased(self, query: PreparedRead[P, T], *args: Any, **kwargs: Any) -> T:
+        """`query` on a connection checked out of the pool as it is: asyncpg, which runs its
+        statements, is in autocommit outside a transaction of its own."""
+        DB_CONNECTIONS_WAITING.inc()
+        try:
+            pooled = await self.engine.raw_connection()
+        finally:
+            DB_CONNECTIONS_WAITING.dec()
+        try:
+            leased = Leased(pooled, self.engine.sync_engine.pool, self.engine.dialect, self._tracer)
+            return await query(leased, *args, **kwargs)
+        finally:
+            await close_pooled(pooled)
 
     async def read_shared(
         self, key: Hashable, query: Query[P, T], *args: P.args, **kwargs: P.kwargs
