@@ -6,8 +6,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
   alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
 - FAST_MUTATIONS: the same for a mutation (an append, a chunk, a tool result) whose text
   the full path has validated before (speed/fast_queries.py; needs FAST_QUERIES).
-- COMPILED_ARGUMENTS: a mutation's arguments converted to its input types by a plan made
-  once per field (speed/arguments.py).
+- COMPILED_ARGUMENTS: a root field's arguments (a query's or a mutation's) converted to
+  their input types by a plan made once per field (speed/arguments.py).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
@@ -36,7 +36,7 @@ from strawberry.extensions import SchemaExtension
 from compat.strawberry import ExecutionContext
 from core.settings import Settings
 from schema.context import Context
-from speed.arguments import compile_mutations
+from speed.arguments import compile_root_fields
 from speed.completion import PlainObjects
 from speed.database_json import DatabaseJson
 from speed.documents import DocumentCache
@@ -61,14 +61,14 @@ class SpeedLayers:
     dumps: Callable[[object], str] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
-    # Convert the mutations' arguments by plans made once (COMPILED_ARGUMENTS).
+    # Convert the root fields' arguments by plans made once (COMPILED_ARGUMENTS).
     compiled_arguments: bool
 
     def compile_arguments(self, schema: Schema) -> None:
-        """Convert the arguments of `schema`'s mutations by plans made once
-        (speed/arguments.py), when COMPILED_ARGUMENTS is on."""
+        """Convert the arguments of `schema`'s root queries and mutations by plans made
+        once (speed/arguments.py), when COMPILED_ARGUMENTS is on."""
         if self.compiled_arguments:
-            compile_mutations(schema)
+            compile_root_fields(schema)
 
     def fast_queries(
         self, schema: Schema

@@ -19,6 +19,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema import schema_converter
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.field import StrawberryField
 
@@ -610,3 +611,34 @@ async def test_compiled_arguments_convert_without_walking_the_types(
         # Strawberry names each field of MessageInput: graphql-core gives them all, with
         # their defaults filled in.
         assert len(named) == names, named
+
+
+@pytest.mark.speed_layer
+async def test_compiled_arguments_convert_a_root_querys_arguments_too(
+    api: Api,
+    fast: RunningServer,
+    plain_mutations: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A read of one session converts its `id` by the plan, without Strawberry's
+    get_arguments, when COMPILED_ARGUMENTS is on; with the same answer."""
+    session_id = (await create_session(api))["id"]
+    converted: list[str] = []
+    get_arguments = schema_converter.get_arguments
+
+    def counted(*, field: StrawberryField, **kwargs: Any) -> Any:
+        converted.append(field.python_name)
+        return get_arguments(field=field, **kwargs)
+
+    monkeypatch.setattr(schema_converter, "get_arguments", counted)
+    answers = []
+    for url, conversions in ((fast.http_url, 0), (plain_mutations.http_url, 2)):
+        converted.clear()
+        for _ in range(2):
+            status, body = await answered(
+                url, api.token, operation("GetSession"), {"id": session_id}
+            )
+            assert status == 200 and "errors" not in body, body
+            answers.append(body)
+        assert converted.count("session") == conversions, converted
+    assert all(body == answers[0] for body in answers)
