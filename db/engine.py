@@ -98,6 +98,8 @@ class Database:
         """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
         round trips around its statements, each of which sees what had committed when it
         began (as in a READ COMMITTED transaction)."""
+        if self._leases and isinstance(query, PreparedRead):
+            return await self._read_leased(query, *args, **kwargs)
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -108,7 +110,14 @@ class Database:
 
     async def _read_leased(self, query: PreparedRead[P, T], *args: Any, **kwargs: Any) -> T:
         """`query` on a connection checked out of the pool as it is: asyncpg, which runs its
-        statements, is in autocommit outside a transaction of its own."""
+        statements, is in autocommit outside a transaction of its own.
+
+        It needs no task of its own to run to its end (`to_the_end`, which costs a task and
+        a turn of the event loop per read): cancelled, it gives its connection back all the
+        same. The checkout is the pool's own, which a cancellation leaves as it was; a
+        statement cancelled mid-way is cancelled by asyncpg, whose next statement on that
+        connection waits until PostgreSQL has acknowledged it.
+        """
         DB_CONNECTIONS_WAITING.inc()
         try:
             pooled = await self.engine.raw_connection()
