@@ -20,18 +20,26 @@ P = ParamSpec("P")
 Query = Callable[Concatenate[AsyncConnection, P], Awaitable[T]]
 
 
-def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 10,
+    json_loads: Callable[[str], Any] | None = None,
+) -> AsyncEngine:
     """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
 
     On PostgreSQL each process keeps up to `pool_size` connections open and opens up to
     `max_overflow` more while busy: every worker process counts against the server's
-    `max_connections`.
+    `max_connections`. JSON columns are read by `json_loads` (FAST_JSON), or by the
+    standard library.
     """
+    options: dict[str, Any] = {} if json_loads is None else {"json_deserializer": json_loads}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

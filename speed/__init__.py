@@ -16,8 +16,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - SINGLE_STATEMENT_APPEND: a one-message append on PostgreSQL as one statement
   (db/messages.py).
 - GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
-- FAST_JSON: responses written by orjson instead of the standard library's encoder
-  (speed/json_text.py).
+- FAST_JSON: responses written, and JSON columns read, by orjson instead of the standard
+  library (speed/json_text.py).
 - DATABASE_JSON: on PostgreSQL, with COMPILED_READS and FAST_JSON, a list of plain messages
   written as JSON text by the database and spliced into the response
   (speed/database_json.py, db/message_json.py).
@@ -42,7 +42,7 @@ from speed.database_json import DatabaseJson
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
-from speed.json_text import fast_dumps, standard_dumps
+from speed.json_text import fast_dumps, fast_loads, standard_dumps
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared, encode_shared_body
 
@@ -59,6 +59,8 @@ class SpeedLayers:
     encode_body: Callable[[object], bytes | None] | None
     # Encodes any other response; None: as Strawberry does.
     dumps: Callable[[object], str] | None
+    # Reads a JSON column's text; None: as the standard library does.
+    loads: Callable[[str], Any] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
     # Convert the root fields' arguments by plans made once (COMPILED_ARGUMENTS).
@@ -123,6 +125,7 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         encode=partial(encode_shared, dumps=dumps) if shares else None,
         encode_body=partial(encode_shared_body, dumps=dumps) if shares else None,
         dumps=fast_dumps if settings.fast_json else None,
+        loads=fast_loads if settings.fast_json else None,
         validated=validated,
         compiled_arguments=settings.compiled_arguments,
     )

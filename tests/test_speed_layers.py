@@ -40,6 +40,7 @@ from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
 from speed.documents import MAX_CACHED_CHARS
+from speed.json_text import fast_loads
 from tests.clients import (
     SESSION_EVENTS,
     Api,
@@ -642,3 +643,20 @@ async def test_compiled_arguments_convert_a_root_querys_arguments_too(
             answers.append(body)
         assert converted.count("session") == conversions, converted
     assert all(body == answers[0] for body in answers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"credentials": {"key": "ü 🚀", "n": [1, 2.5, null, true, {}]}}',
+        '{"beyond": 18446744073709551616, "below": -9223372036854775809}',
+        "[1e400, -1e400, 5e-324, 0.1, 1234567890.0987654321]",
+        "12345678901234567.5",
+        '"\\ud83d\\ude80 \\u00fc"',
+    ],
+)
+def test_fast_loads_reads_what_the_standard_library_reads(text: str) -> None:
+    """FAST_JSON reads a JSON column by orjson only where that reads the same values, of
+    the same types: an integer beyond 64 bits, which orjson would read as a float, and a
+    number orjson refuses are read by the standard library."""
+    assert repr(fast_loads(text)) == repr(json.loads(text))
