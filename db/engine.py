@@ -70,10 +70,9 @@ class Database:
     Three speed layers are switched here (app.py passes the settings): `prepared_statements`
     lets db/prepared.py run the hot statements on asyncpg itself, and a read made of them
     alone (a PreparedRead) on a pooled connection without SQLAlchemy's Connection around
-    it; `single_statement_append`
-    lets a one-message append on PostgreSQL be one statement; `shared_reads` lets
-    concurrent `read_shared` calls under one key share one query. With a `tracer`
-    (OpenTelemetry), the statements asyncpg runs itself get a span each.
+    it; `single_statement_append` lets a one-message append on PostgreSQL be one statement;
+    `shared_reads` lets concurrent `read_shared` calls under one key share one query. With
+    a `tracer` (OpenTelemetry), the statements asyncpg runs itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
