@@ -65,11 +65,13 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
     secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret is not None else None
     if dev_key:
         secret = generate_dev_secret()
+    speed = speed_layers(settings)
     database = Database(
         create_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
+            json_loads=speed.loads,
         ),
         prepared_statements=settings.prepared_statements,
         single_statement_append=settings.single_statement_append,
@@ -80,7 +82,6 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
     )
     events = Events(settings.broadcast_url, heartbeat_seconds=settings.broker_heartbeat_seconds)
     drain = Drain(settings.drain_seconds)
-    speed = speed_layers(settings)
     # Tracing is a schema extension: the fast path then turns itself off (FAST_QUERIES).
     tracing = (OpenTelemetryExtension,) if settings.otel_traces else ()
     schema = build_schema(

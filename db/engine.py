@@ -9,9 +9,10 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from compat.sqlalchemy import close_pooled
 from core.errors import Conflict
 from core.metrics import DB_CONNECTIONS_IN_USE, DB_CONNECTIONS_WAITING
-from db.prepared import PREPARED, TRACER
+from db.prepared import PREPARED, TRACER, Leased, PreparedRead
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -19,18 +20,26 @@ P = ParamSpec("P")
 Query = Callable[Concatenate[AsyncConnection, P], Awaitable[T]]
 
 
-def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int = 10,
+    json_loads: Callable[[str], Any] | None = None,
+) -> AsyncEngine:
     """An engine for `url`; SQLite connections get WAL, a busy timeout and foreign keys.
 
     On PostgreSQL each process keeps up to `pool_size` connections open and opens up to
     `max_overflow` more while busy: every worker process counts against the server's
-    `max_connections`.
+    `max_connections`. JSON columns are read by `json_loads` (FAST_JSON), or by the
+    standard library.
     """
+    options: dict[str, Any] = {} if json_loads is None else {"json_deserializer": json_loads}
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, **options)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -59,11 +68,12 @@ class Database:
     """The engine plus the two ways the service talks to it: reads and atomic writes.
 
     Four speed layers are switched here (app.py passes the settings): `prepared_statements`
-    lets db/prepared.py run the hot statements on asyncpg itself; `single_statement_append`
-    lets a one-message append on PostgreSQL be one statement, and `single_statement_chunk`
-    a streamed chunk; `shared_reads` lets concurrent `read_shared` calls under one key share
-    one query. With a `tracer` (OpenTelemetry), the statements asyncpg runs itself get a
-    span each.
+    lets db/prepared.py run the hot statements on asyncpg itself, and a read made of them
+    alone (a PreparedRead) on a pooled connection without SQLAlchemy's Connection around
+    it; `single_statement_append` lets a one-message append on PostgreSQL be one statement,
+    and `single_statement_chunk` a streamed chunk; `shared_reads` lets concurrent
+    `read_shared` calls under one key share one query. With a `tracer` (OpenTelemetry), the
+    statements asyncpg runs itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
@@ -83,6 +93,8 @@ class Database:
         self._autocommit = engine.execution_options(
             isolation_level="AUTOCOMMIT", **{PREPARED: prepared_statements, TRACER: tracer}
         )
+        self._leases = prepared_statements and engine.dialect.name == "postgresql"
+        self._tracer = tracer
         # Each checkout is checked in once (an invalidated connection too).
         event.listen(engine.sync_engine.pool, "checkout", _checked_out)
         event.listen(engine.sync_engine.pool, "checkin", _checked_in)
@@ -98,11 +110,36 @@ class Database:
         """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
         round trips around its statements, each of which sees what had committed when it
         began (as in a READ COMMITTED transaction)."""
+        if self._leases and isinstance(query, PreparedRead):
+            return await self._read_leased(query, *args, **kwargs)
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._leases and isinstance(query, PreparedRead):
+            return await self._read_leased(query, *args, **kwargs)
         async with _Connected(self._autocommit.connect()) as conn:
             return await query(conn, *args, **kwargs)
+
+    async def _read_leased(self, query: PreparedRead[P, T], *args: Any, **kwargs: Any) -> T:
+        """`query` on a connection checked out of the pool as it is: asyncpg, which runs its
+        statements, is in autocommit outside a transaction of its own.
+
+        It needs no task of its own to run to its end (`to_the_end`, which costs a task and
+        a turn of the event loop per read): cancelled, it gives its connection back all the
+        same. The checkout is the pool's own, which a cancellation leaves as it was; a
+        statement cancelled mid-way is cancelled by asyncpg, whose next statement on that
+        connection waits until PostgreSQL has acknowledged it.
+        """
+        DB_CONNECTIONS_WAITING.inc()
+        try:
+            pooled = await self.engine.raw_connection()
+        finally:
+            DB_CONNECTIONS_WAITING.dec()
+        try:
+            leased = Leased(pooled, self.engine.sync_engine.pool, self.engine.dialect, self._tracer)
+            return await query(leased, *args, **kwargs)
+        finally:
+            await close_pooled(pooled)
 
     async def read_shared(
         self, key: Hashable, query: Query[P, T], *args: P.args, **kwargs: P.kwargs

@@ -15,20 +15,25 @@ SQLAlchemy's events do not see these statements, so neither does its OpenTelemet
 instrumentation: with a tracer in the TRACER execution option, each gets a span here.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from functools import update_wrapper
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import asyncpg
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Dialect, Insert, Select, Update, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import Pool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from compat.sqlalchemy import invalidate_pool
 from db.tables import Row
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 # The execution option, set by Database on its autocommit engine, that lets asyncpg run the
 # statements itself.
@@ -87,6 +92,43 @@ class _Compiled:
         return row
 
 
+class Leased:
+    """A connection of the engine's pool as asyncpg runs a Prepared statement on it: checked
+    out by Database.read for a PreparedRead, without SQLAlchemy's Connection around it, or
+    the one under an autocommit AsyncConnection."""
+
+    __slots__ = ("dialect", "pool", "pooled", "tracer")
+
+    def __init__(
+        self, pooled: PoolProxiedConnection, pool: Pool, dialect: Dialect, tracer: Any
+    ) -> None:
+        self.pooled = pooled
+        self.pool = pool
+        self.dialect = dialect
+        self.tracer = tracer  # an OpenTelemetry tracer, or None: no spans
+
+
+# What a query made of Prepared statements alone runs on.
+Connection = AsyncConnection | Leased
+
+
+class PreparedRead(Generic[P, T]):
+    """A query made of Prepared statements alone (decorate it with `@PreparedRead`).
+
+    On PostgreSQL with PREPARED_STATEMENTS, Database.read runs it on a Leased connection:
+    SQLAlchemy's Connection around a one-statement read (its checkout, the isolation level
+    set and reset, its events) costs more CPU than asyncpg's run of the statement. Called
+    with an AsyncConnection (a transaction's), it runs as any query does.
+    """
+
+    def __init__(self, query: Callable[Concatenate[Connection, P], Awaitable[T]]) -> None:
+        self.query = query
+        update_wrapper(self, query)
+
+    def __call__(self, conn: Connection, /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]:
+        return self.query(conn, *args, **kwargs)
+
+
 class Prepared:
     """A statement (a Select, or DML with RETURNING) whose rows every request reads."""
 
@@ -94,13 +136,12 @@ class Prepared:
         self.statement = statement
         self._compiled: _Compiled | None = None  # for PostgreSQL, on first use
 
-    async def rows(self, conn: AsyncConnection, parameters: Mapping[str, Any]) -> list[Row]:
+    async def rows(self, conn: Connection, parameters: Mapping[str, Any]) -> list[Row]:
+        if isinstance(conn, Leased):
+            return await self._fetch(conn, parameters)
         options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
         if conn.dialect.name != "postgresql" or not _prepared(options):
             return list((await conn.execute(self.statement, parameters)).mappings())
-        compiled = self._compiled
-        if compiled is None:
-            compiled = self._compiled = _Compiled.of(self.statement, conn.dialect)
         # The checked-out connection as it is, without the greenlet that get_raw_connection
         # spawns to read it; one that was invalidated is revalidated there.
         sync = conn.sync_connection
@@ -109,21 +150,28 @@ class Prepared:
             if sync is not None and not sync.invalidated
             else await conn.get_raw_connection()
         )
-        driver = pooled.driver_connection
+        leased = Leased(pooled, conn.sync_engine.pool, conn.dialect, options.get(TRACER))
+        return await self._fetch(leased, parameters)
+
+    async def _fetch(self, conn: Leased, parameters: Mapping[str, Any]) -> list[Row]:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = _Compiled.of(self.statement, conn.dialect)
+        driver = conn.pooled.driver_connection
         assert isinstance(driver, asyncpg.Connection)
         try:
-            with _span(options.get(TRACER), compiled.sql):
+            with _span(conn.tracer, compiled.sql):
                 records = await driver.fetch(compiled.sql, *compiled.arguments(parameters))
         except asyncpg.IntegrityConstraintViolationError as error:
             # As SQLAlchemy raises it, so that callers handle one kind of refusal.
             raise IntegrityError(compiled.sql, parameters, error) from error
         except BaseException as error:
             if driver.is_closed():
-                invalidate_pool(conn, pooled, error)
+                invalidate_pool(conn.pool, conn.pooled, error)
             raise
         return [compiled.row(record) for record in records]
 
-    async def first(self, conn: AsyncConnection, parameters: Mapping[str, Any]) -> Row | None:
+    async def first(self, conn: Connection, parameters: Mapping[str, Any]) -> Row | None:
         rows = await self.rows(conn, parameters)
         return rows[0] if rows else None
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
-from db.prepared import Prepared, Statement
+from db.prepared import Connection, Prepared, PreparedRead, Statement
 from db.tables import Row, sessions
 
 MAX_TOKEN_TOTAL = 2**31 - 1  # GraphQL's Int is 32-bit
@@ -47,16 +47,14 @@ class ForCaller:
         self._any = Prepared(build(true()))
 
     async def first(
-        self, conn: AsyncConnection, caller: Identity, parameters: dict[str, Any]
+        self, conn: Connection, caller: Identity, parameters: dict[str, Any]
     ) -> Row | None:
         """The statement's first row (its only one: these touch one session), or None."""
         if caller.is_service:
             return await self._any.first(conn, parameters)
         return await self._own.first(conn, {**parameters, "caller_id": caller.user_id})
 
-    async def first_of_anyone(
-        self, conn: AsyncConnection, parameters: dict[str, Any]
-    ) -> Row | None:
+    async def first_of_anyone(self, conn: Connection, parameters: dict[str, Any]) -> Row | None:
         """The statement's first row, whoever the session's owner (as for a service)."""
         return await self._any.first(conn, parameters)
 
@@ -93,13 +91,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def get_session(
-    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
-) -> Row | None:
+@PreparedRead
+async def get_session(conn: Connection, *, session_id: uuid.UUID, caller: Identity) -> Row | None:
     return await _SESSION.first(conn, caller, {"key": session_id})
 
 
-async def get_session_of_anyone(conn: AsyncConnection, *, session_id: uuid.UUID) -> Row | None:
+@PreparedRead
+async def get_session_of_anyone(conn: Connection, *, session_id: uuid.UUID) -> Row | None:
     """The session, whoever owns it: for readers whose caller was checked already (a
     subscription, when it started)."""
     return await _SESSION.first_of_anyone(conn, {"key": session_id})
@@ -248,9 +246,8 @@ async def revisions_by_id(
     return revisions
 
 
-async def get_revision(
-    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity
-) -> int | None:
+@PreparedRead
+async def get_revision(conn: Connection, *, session_id: uuid.UUID, caller: Identity) -> int | None:
     """The session's revision, or None when it does not exist or the caller may not see it."""
     row = await _REVISION.first(conn, caller, {"key": session_id})
     return None if row is None else row["revision"]

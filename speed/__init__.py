@@ -6,8 +6,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
   alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
 - FAST_MUTATIONS: the same for a mutation (an append, a chunk, a tool result) whose text
   the full path has validated before (speed/fast_queries.py; needs FAST_QUERIES).
-- COMPILED_ARGUMENTS: a mutation's arguments converted to its input types by a plan made
-  once per field (speed/arguments.py).
+- COMPILED_ARGUMENTS: a root field's arguments (a query's or a mutation's) converted to
+  their input types by a plan made once per field (speed/arguments.py).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
@@ -18,8 +18,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - SINGLE_STATEMENT_CHUNK: a streamed chunk on PostgreSQL as one statement
   (db/streaming.py).
 - GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
-- FAST_JSON: responses written by orjson instead of the standard library's encoder
-  (speed/json_text.py).
+- FAST_JSON: responses written, and JSON columns read, by orjson instead of the standard
+  library (speed/json_text.py).
 - DATABASE_JSON: on PostgreSQL, with COMPILED_READS and FAST_JSON, a list of plain messages
   written as JSON text by the database and spliced into the response
   (speed/database_json.py, db/message_json.py).
@@ -38,13 +38,13 @@ from strawberry.extensions import SchemaExtension
 from compat.strawberry import ExecutionContext
 from core.settings import Settings
 from schema.context import Context
-from speed.arguments import compile_mutations
+from speed.arguments import compile_root_fields
 from speed.completion import PlainObjects
 from speed.database_json import DatabaseJson
 from speed.documents import DocumentCache
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
-from speed.json_text import fast_dumps, fast_dumps_utf8, standard_dumps
+from speed.json_text import fast_dumps, fast_dumps_utf8, fast_loads, standard_dumps
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared, encode_shared_body
 
@@ -62,16 +62,18 @@ class SpeedLayers:
     encode_body: Callable[[object], bytes | None] | None
     # Encodes any other response; None: as Strawberry does.
     dumps: Callable[[object], str] | None
+    # Reads a JSON column's text; None: as the standard library does.
+    loads: Callable[[str], Any] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
-    # Convert the mutations' arguments by plans made once (COMPILED_ARGUMENTS).
+    # Convert the root fields' arguments by plans made once (COMPILED_ARGUMENTS).
     compiled_arguments: bool
 
     def compile_arguments(self, schema: Schema) -> None:
-        """Convert the arguments of `schema`'s mutations by plans made once
-        (speed/arguments.py), when COMPILED_ARGUMENTS is on."""
+        """Convert the arguments of `schema`'s root queries and mutations by plans made
+        once (speed/arguments.py), when COMPILED_ARGUMENTS is on."""
         if self.compiled_arguments:
-            compile_mutations(schema)
+            compile_root_fields(schema)
 
     def fast_queries(
         self, schema: Schema
@@ -142,6 +144,7 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         encode=partial(encode_shared, dumps=dumps) if shares else None,
         encode_body=_body_encoder(dumps, shares=shares, fast_json=settings.fast_json),
         dumps=fast_dumps if settings.fast_json else None,
+        loads=fast_loads if settings.fast_json else None,
         validated=validated,
         compiled_arguments=settings.compiled_arguments,
     )

@@ -1,4 +1,4 @@
-"""The JSON text of responses (FAST_JSON).
+"""The JSON text of responses, and of JSON columns as they are read (FAST_JSON).
 
 Strawberry writes a response with `json.dumps`: the standard library's encoder, which for
 the history of a long session is a large share of the answer's CPU. With FAST_JSON on,
@@ -8,10 +8,17 @@ writes a non-finite float as null, where the standard library writes `NaN`, whic
 JSON. A value orjson refuses (an integer beyond 64 bits in a `JSON` scalar, say) is written
 by the standard library (text written already, an `orjson.Fragment` of speed/database_json.py,
 as the standard library writes what it holds).
+
+A JSON column's text (a session's credentials, a message's tool calls) is read by orjson
+too, where it reads the same values as the standard library: a text with a run of 19 digits
+or more (which may be an integer beyond 64 bits, which orjson reads as a float) or one it
+refuses (`1e400`, the standard library's infinity) is read by the standard library.
 """
 
 import json
+import re
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 
@@ -42,3 +49,17 @@ def fast_dumps_utf8(value: object) -> bytes:
         return orjson.dumps(value)
     except TypeError:
         return _standard_with_fragments(value).encode()
+
+
+# A run of digits that may be an integer orjson reads otherwise.
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def fast_loads(text: str) -> Any:
+    """`json.loads(text)`, by orjson where it reads the same (see above)."""
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)

@@ -3,6 +3,7 @@ names the library and its installed version: compat/ is the place to adapt. (A n
 gone fails the import of compat/strawberry.py, with the version too.)
 """
 
+import asyncio
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
 from compat.graphql_core import OVERRIDDEN, error_count
+from compat.sqlalchemy import greenlet_spawn
 from compat.strawberry import (
     DEFINITION_KEY,
     CannotGetOperationTypeError,
@@ -188,6 +190,18 @@ def test_sqlalchemy_pool_invalidate_takes_a_connection_and_the_error() -> None:
         assert all(p.default is not p.empty for p in parameters[2:]), (
             f"Pool._invalidate requires more than a connection and an error: {names}"
         )
+
+
+async def test_sqlalchemy_greenlet_spawn_runs_a_function_that_awaits_through_await_only() -> None:
+    # compat.sqlalchemy.close_pooled returns a pooled connection this way, as SQLAlchemy's
+    # AsyncConnection.close does: closing one past the pool's size awaits the driver.
+    with fenced("SQLAlchemy"):
+        from sqlalchemy.util import await_only
+
+        def sync_close() -> str:
+            return await_only(asyncio.sleep(0, "closed"))
+
+        assert await greenlet_spawn(sync_close) == "closed"
 
 
 # --- compiled_resolver: Strawberry's resolver, its arguments converted by a plan ----------

@@ -1008,6 +1008,28 @@ async def test_a_failure_that_escapes_execution_is_still_coded_and_masked(tmp_pa
     assert "recursion" not in error["message"].lower()
 
 
+async def test_a_session_read_cancelled_by_a_failing_sibling_gives_its_connection_back(
+    api: Api,
+):
+    """The read of `session(id:)` runs on a pooled connection without SQLAlchemy's
+    Connection around it (db/prepared.PreparedRead) and without a task of its own: when a
+    sibling non-null root field fails, graphql-core cancels it, and its connection must go
+    back to the pool fit for the reads after it."""
+    session_id = (await create_session(api))["id"]
+    both = "query ($id: ID!) { session(id: $id) { id } sessions(limit: -1) { id } }"
+    for _ in range(20):
+        error = await api.error(both, {"id": session_id})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gc.collect()
+    assert [str(w.message) for w in caught if "non-checked-in" in str(w.message)] == []
+    reads = await asyncio.gather(
+        *[api.data(operation("GetSession"), {"id": session_id}) for _ in range(30)]
+    )
+    assert all(read["session"]["id"] == session_id for read in reads)
+
+
 async def test_a_failing_root_field_leaves_no_database_connection_behind(api: Api):
     """Found by tests/test_fuzz.py: when a non-null root field fails, graphql-core cancels
     its siblings; a sibling cancelled amid its database read never returned its

@@ -17,7 +17,7 @@ from core.identity import Identity
 from db.engine import Database, create_engine
 from db.messages import NewMessage, append, list_tool_messages_after
 from db.migrate import migrate
-from db.prepared import Prepared
+from db.prepared import Prepared, PreparedRead
 from db.sessions import claim_revision, create_session, get_revision, get_session
 from db.tables import messages
 from tests.servers import database_url, postgres_or_skip
@@ -82,6 +82,52 @@ async def test_rows_read_through_asyncpg_equal_sqlalchemys_in_values_and_types(
     assert [row["tool_call_id"] for row in fast_tools] == ["c1", "c2"]
     assert isinstance(fast_session["id"], uuid.UUID)
     assert fast_session["created_at"].tzinfo is not None
+
+
+async def test_a_prepared_read_runs_on_a_pooled_connection_and_gives_it_back(
+    database: Database,
+) -> None:
+    """Database.read runs a PreparedRead without SQLAlchemy's Connection around it."""
+    assert isinstance(get_session, PreparedRead) and isinstance(get_revision, PreparedRead)
+    key = await new_session(database)
+    connections: list[object] = []
+
+    def engine_connect(connection: object) -> None:
+        connections.append(connection)
+
+    listen(database.engine.sync_engine, "engine_connect", engine_connect)
+    try:
+        row = await database.read(get_session, session_id=key, caller=CALLER)
+        revision = await database.read(get_revision, session_id=key, caller=CALLER)
+        shared = await database.read_shared(
+            ("revision", key), get_revision, session_id=key, caller=CALLER
+        )
+        unknown = await database.read(get_session, session_id=uuid.uuid4(), caller=CALLER)
+    finally:
+        remove(database.engine.sync_engine, "engine_connect", engine_connect)
+    assert connections == []
+    assert row is not None and row["id"] == key and row["title"] == "t"
+    assert revision == shared == 0 and unknown is None
+    assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_prepared_reads_beyond_the_pool_wait_for_a_connection_and_return_them_all(
+    tmp_path: Path,
+) -> None:
+    async with database_url("postgres", tmp_path) as url:
+        database = Database(create_engine(url, pool_size=1, max_overflow=1))
+        try:
+            await migrate(database.engine)
+            key = await new_session(database)
+            rows = await asyncio.gather(
+                *[database.read(get_session, session_id=key, caller=CALLER) for _ in range(30)]
+            )
+            pool: Any = database.engine.sync_engine.pool
+            # The connection opened past the pool's size was closed on its return.
+            assert (pool.checkedout(), pool.checkedin(), pool.overflow()) == (0, 1, 0)
+        finally:
+            await database.dispose()
+    assert all(row is not None and row["id"] == key for row in rows)
 
 
 async def test_a_prepared_statement_in_a_transaction_rolls_back_with_it(

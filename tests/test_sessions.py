@@ -272,6 +272,31 @@ async def test_update_session_json_fields_accept_empty_and_nested_objects(api: A
     assert stored["successfulAgentRuns"] == nested  # type: ignore[index]
 
 
+async def test_update_session_json_fields_keep_every_number_as_it_was_sent(api: Api) -> None:
+    """Integers beyond 64 bits stay integers, and fractions keep every digit, whichever
+    parser reads the column back (speed/json_text.py)."""
+    before = await populated_session(api)
+    numbers = {
+        "beyond": 2**70,
+        "below": -(2**64) - 1,
+        "edge": 2**63,
+        "nineteen": 1234567890123456789,
+        "exact": 9007199254740993,
+        "fraction": 0.1,
+        "tiny": 5e-324,
+        "list": [0, -1, 2.5, 10**30],
+    }
+
+    await update(api, before["id"], credentials=numbers)
+    stored = await get(api, before["id"])
+
+    assert stored is not None
+    assert sorted(stored["credentials"].items()) == sorted(numbers.items())
+    assert {k: repr(v) for k, v in stored["credentials"].items()} == {
+        k: repr(v) for k, v in numbers.items()
+    }
+
+
 @pytest.mark.parametrize("field", TOKEN_FIELDS)
 @pytest.mark.parametrize("value", [-1, 2.5, "7", 2**31])
 async def test_update_session_token_totals_must_be_whole_numbers_not_below_zero(

@@ -19,6 +19,7 @@ import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
+from strawberry.schema import schema_converter
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types.field import StrawberryField
 
@@ -39,6 +40,7 @@ from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
 from speed.documents import MAX_CACHED_CHARS
+from speed.json_text import fast_loads
 from tests.clients import (
     SESSION_EVENTS,
     Api,
@@ -612,3 +614,51 @@ async def test_compiled_arguments_convert_without_walking_the_types(
         # Strawberry names each field of MessageInput: graphql-core gives them all, with
         # their defaults filled in.
         assert len(named) == names, named
+
+
+@pytest.mark.speed_layer
+async def test_compiled_arguments_convert_a_root_querys_arguments_too(
+    api: Api,
+    fast: RunningServer,
+    plain_mutations: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A read of one session converts its `id` by the plan, without Strawberry's
+    get_arguments, when COMPILED_ARGUMENTS is on; with the same answer."""
+    session_id = (await create_session(api))["id"]
+    converted: list[str] = []
+    get_arguments = schema_converter.get_arguments
+
+    def counted(*, field: StrawberryField, **kwargs: Any) -> Any:
+        converted.append(field.python_name)
+        return get_arguments(field=field, **kwargs)
+
+    monkeypatch.setattr(schema_converter, "get_arguments", counted)
+    answers = []
+    for url, conversions in ((fast.http_url, 0), (plain_mutations.http_url, 2)):
+        converted.clear()
+        for _ in range(2):
+            status, body = await answered(
+                url, api.token, operation("GetSession"), {"id": session_id}
+            )
+            assert status == 200 and "errors" not in body, body
+            answers.append(body)
+        assert converted.count("session") == conversions, converted
+    assert all(body == answers[0] for body in answers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"credentials": {"key": "ü 🚀", "n": [1, 2.5, null, true, {}]}}',
+        '{"beyond": 18446744073709551616, "below": -9223372036854775809}',
+        "[1e400, -1e400, 5e-324, 0.1, 1234567890.0987654321]",
+        "12345678901234567.5",
+        '"\\ud83d\\ude80 \\u00fc"',
+    ],
+)
+def test_fast_loads_reads_what_the_standard_library_reads(text: str) -> None:
+    """FAST_JSON reads a JSON column by orjson only where that reads the same values, of
+    the same types: an integer beyond 64 bits, which orjson would read as a float, and a
+    number orjson refuses are read by the standard library."""
+    assert repr(fast_loads(text)) == repr(json.loads(text))

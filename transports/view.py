@@ -312,10 +312,14 @@ class ChatGraphQL(GraphQL[Context, None]):
     def is_page_or_stream(self, request: Request) -> bool:
         """True for GraphiQL's page and for a streamed response the view speaks: Strawberry
         answers those as they are."""
-        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+        # Strawberry renders the page for a GET alone: a POST needs no adapter to say no.
+        if request.method == "GET" and self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
             return True
-        accept = request.headers.get("accept") or ""
-        return any(
+        accept = (request.headers.get("accept") or "").lower()
+        # Read as media ranges only when it names a streamed media type at all.
+        return any(media_type in accept for media_type in STREAMED_MEDIA_TYPES) and any(
             STREAMED_MEDIA_TYPES.get(media_range) in self.protocols
             for media_range in accepted_ranges(accept)
         )
