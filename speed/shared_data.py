@@ -14,6 +14,7 @@ copies the whole history for every request.
 """
 
 from collections.abc import Callable
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -22,6 +23,8 @@ Dumps = Callable[[object], str]
 # How deep in a message's objects SharedData is looked for: `{"payload": {"data": shared}}`
 # and `{"data": {"session": shared}}` are the deepest there are.
 ENVELOPE_DEPTH = 3
+# The longest operation id (or type) whose message head is remembered (_operation_head).
+MAX_HEAD_TEXT = 128
 
 
 class SharedData(dict[str, Any]):
@@ -88,6 +91,10 @@ class SharedData(dict[str, Any]):
 
 def encode_shared(message: object, dumps: Dumps) -> str | None:
     """`message` as `dumps` would write it, when it holds SharedData; else None."""
+    data = _alone_in_payload(message)
+    if data is not None:
+        assert isinstance(message, dict)
+        return "".join((_operation_head(tuple(message.items())[:-1], dumps), data.json(), "}}"))
     if not _holds_shared(message, ENVELOPE_DEPTH):
         return None
     pieces: list[str | SharedData] = []
@@ -112,6 +119,36 @@ def encode_shared_body(message: object, dumps: Dumps) -> bytes | None:
     return b"".join(
         piece.utf8() if isinstance(piece, SharedData) else piece.encode() for piece in pieces
     )
+
+
+def _alone_in_payload(message: object) -> SharedData | None:
+    """The SharedData of a WebSocket operation message whose last field is a payload of
+    that data alone, and whose other fields are short texts: graphql-transport-ws `next`
+    and graphql-ws `data`, with their operation id and type. Every subscriber of a shared
+    event is sent one."""
+    if type(message) is not dict:
+        return None
+    payload = message.get("payload")
+    if type(payload) is not dict or len(payload) != 1 or next(reversed(message)) != "payload":
+        return None
+    data = payload.get("data")
+    if not isinstance(data, SharedData):
+        return None
+    for key, value in message.items():
+        if key != "payload" and (type(value) is not str or len(value) > MAX_HEAD_TEXT):
+            return None
+    return data
+
+
+@lru_cache(maxsize=1024)
+def _operation_head(fields: tuple[tuple[str, str], ...], dumps: Dumps) -> str:
+    """The text of an operation message up to its shared data: its other `fields`, then
+    `"payload":{"data":`. The same for every subscriber of a document that uses the same
+    operation id: made once."""
+    pieces: list[str | SharedData] = []
+    _append_pieces({**dict(fields), "payload": {}}, pieces, dumps)
+    # The pieces of `{…,"payload":{}}`, but its last two braces.
+    return "".join(piece for piece in pieces[:-2] if isinstance(piece, str)) + '"data":'
 
 
 def _utf8_text(pieces: list[str | SharedData]) -> bytes:
