@@ -88,6 +88,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         settings,
         execution_context_class=speed.execution_context_class,
         extensions=(*speed.extensions, *tracing),
+        extensions_runner=speed.extensions_runner,
         query=query,
     )
     speed.compile_arguments(schema)

@@ -33,7 +33,9 @@ from strawberry.types.unset import UNSET
 from strawberry.utils.await_maybe import await_maybe
 
 try:
+    from strawberry.extensions.context import StreamResultContextManager, WrappedHook
     from strawberry.extensions.max_aliases import create_validator
+    from strawberry.extensions.runner import SchemaExtensionsRunner
     from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
     from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
     from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -56,6 +58,9 @@ __all__ = [
     "CannotGetOperationTypeError",
     "ExecutionContext",
     "InvalidOperationTypeError",
+    "SchemaExtensionsRunner",
+    "StreamResultContextManager",
+    "WrappedHook",
     "compiled_arguments",
     "compiled_resolver",
     "definition_of",

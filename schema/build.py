@@ -11,6 +11,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from compat.strawberry import SchemaExtensionsRunner
 from core.settings import Settings
 from schema.errors import ErrorCodes, log_unexpected, with_code
 from schema.limits import RequestLimits, limit_rules
@@ -22,6 +23,16 @@ Extension = type[SchemaExtension] | Callable[[], SchemaExtension]
 
 
 class ChatSchema(Schema):
+    # What runs an operation's extensions (a speed layer's); None: Strawberry's runner.
+    extensions_runner: type[SchemaExtensionsRunner] | None = None
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        if self.extensions_runner is None:
+            return super().create_extensions_runner(execution_context, extensions)
+        return self.extensions_runner(execution_context, extensions)
+
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         # An exception that escapes execution (it cannot escape a resolver) skips the
         # ErrorCodes extension: it must still leave with a code, masked.
@@ -43,11 +54,12 @@ def build_schema(
     query: type = Query,
     execution_context_class: type[Executor] | None = None,
     extensions: Sequence[Extension] = (),
+    extensions_runner: type[SchemaExtensionsRunner] | None = None,
 ) -> Schema:
-    """The service's schema with the settings' limits. `execution_context_class` and
-    `extensions` are the speed layers app.py plugs in (speed/); `query` lets a test add a
-    rule to a root field and check that every path obeys it."""
-    return ChatSchema(
+    """The service's schema with the settings' limits. `execution_context_class`,
+    `extensions` and `extensions_runner` are the speed layers app.py plugs in (speed/);
+    `query` lets a test add a rule to a root field and check that every path obeys it."""
+    schema = ChatSchema(
         query=query,
         mutation=Mutation,
         subscription=Subscription,
@@ -62,3 +74,5 @@ def build_schema(
             ErrorCodes,
         ],
     )
+    schema.extensions_runner = extensions_runner
+    return schema

@@ -12,6 +12,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
   subscribers (speed/fanout.py, speed/shared_data.py, Database.read_shared).
+- EXTENSION_HOOKS_ONCE: the schema extensions' hooks for each result of a subscription
+  looked up once per operation, not once per result (speed/extension_hooks.py).
 - PREPARED_STATEMENTS: the hot statements run by asyncpg itself (db/prepared.py).
 - SINGLE_STATEMENT_APPEND: a one-message append on PostgreSQL as one statement
   (db/messages.py).
@@ -35,13 +37,14 @@ from graphql.execution import Executor
 from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 
-from compat.strawberry import ExecutionContext
+from compat.strawberry import ExecutionContext, SchemaExtensionsRunner
 from core.settings import Settings
 from schema.context import Context
 from speed.arguments import compile_root_fields
 from speed.completion import PlainObjects
 from speed.database_json import DatabaseJson
 from speed.documents import DocumentCache
+from speed.extension_hooks import HooksOnce
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
 from speed.json_text import fast_dumps, fast_dumps_utf8, fast_loads, standard_dumps
@@ -55,6 +58,8 @@ class SpeedLayers:
 
     execution_context_class: type[Executor] | None
     extensions: tuple[type[SchemaExtension], ...]
+    # Runs an operation's schema extensions; None: Strawberry's runner.
+    extensions_runner: type[SchemaExtensionsRunner] | None
     # Encodes a message holding shared data; None: the message is encoded as usual.
     encode: Callable[[object], str | None] | None
     # An HTTP response's body as UTF-8 bytes: a message holding shared data as `encode`
@@ -141,6 +146,7 @@ def speed_layers(settings: Settings) -> SpeedLayers:
     return SpeedLayers(
         execution_context_class=executor,
         extensions=(documents,) if settings.document_cache else (),
+        extensions_runner=HooksOnce if settings.extension_hooks_once else None,
         encode=partial(encode_shared, dumps=dumps) if shares else None,
         encode_body=_body_encoder(dumps, shares=shares, fast_json=settings.fast_json),
         dumps=fast_dumps if settings.fast_json else None,

@@ -1,0 +1,66 @@
+"""The schema extensions' hooks looked up once per operation (EXTENSION_HOOKS_ONCE).
+
+Strawberry runs the extensions of an operation through a runner, which for every result of
+a subscription asks each extension anew whether it has an `on_stream_result` hook (making a
+context manager of it each time) and collects every extension's `get_results`, though
+almost none has either. For 1,000 subscribers of a session, that is 1,000 lookups per
+event. This runner makes them at an operation's first result, then calls the same hooks in
+the same order with each result: ErrorCodes still rewrites every result's errors.
+"""
+
+from typing import Any
+
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+from strawberry.utils.await_maybe import await_maybe
+
+from compat.strawberry import SchemaExtensionsRunner, StreamResultContextManager, WrappedHook
+
+
+class HooksOnce(SchemaExtensionsRunner):
+    _stream_hooks: list[WrappedHook] | None = None
+    _with_results: list[SchemaExtension] | None = None
+
+    def on_stream_result(self, result: Any) -> StreamResultContextManager:
+        hooks = self._stream_hooks
+        if hooks is None:
+            # Strawberry's own lookup, made once.
+            hooks = self._stream_hooks = StreamResultContextManager(self.extensions, result).hooks
+        return _KnownStreamHooks(hooks, result)
+
+    async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
+        extensions = self._with_results
+        if extensions is None:
+            extensions = self._with_results = [e for e in self.extensions if _has_results(e)]
+        data: dict[str, Any] = {}
+        for extension in extensions:
+            data.update(await await_maybe(extension.get_results()))
+        data.update(ctx.extensions_results)
+        return data
+
+
+def _has_results(extension: SchemaExtension) -> bool:
+    """False when its `get_results` is SchemaExtension's own, which returns nothing."""
+    return getattr(extension.get_results, "__func__", None) is not SchemaExtension.get_results
+
+
+class _KnownStreamHooks(StreamResultContextManager):
+    """Strawberry's context manager around a streamed result, with its hooks looked up
+    before. Synchronous hooks alone are entered and left as Strawberry's `with` does, without
+    an asynchronous exit stack; no hooks, not at all."""
+
+    def __init__(self, hooks: list[WrappedHook], result: Any) -> None:
+        self.result = result
+        self.hooks = hooks
+
+    async def __aenter__(self) -> None:
+        if any(hook.is_async for hook in self.hooks):
+            await super().__aenter__()
+        elif self.hooks:
+            self.__enter__()
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if any(hook.is_async for hook in self.hooks):
+            await super().__aexit__(*exc_info)
+        elif self.hooks:
+            self.__exit__(*exc_info)
