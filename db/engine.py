@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from contextlib import AbstractAsyncContextManager
+from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
@@ -104,7 +105,8 @@ class Database:
         self.writes_in_with = single_statement_append and in_with
         self.chunks_in_with = single_statement_chunk and in_with
         self.shared_reads = shared_reads
-        self._shared: dict[Hashable, asyncio.Future[Any]] = {}
+        # The callers waiting for each shared read in flight, by key.
+        self._shared: dict[Hashable, list[asyncio.Future[Any]]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
@@ -151,13 +153,30 @@ class Database:
         """
         if not self.shared_reads:
             return await self.read(query, *args, **kwargs)
-        shared = self._shared.get(key)
-        if shared is None:
+        waiters = self._shared.get(key)
+        if waiters is None:
+            waiters = self._shared[key] = []
             shared = asyncio.ensure_future(self._read(query, *args, **kwargs))
-            self._shared[key] = shared
-            shared.add_done_callback(lambda _: self._shared.pop(key, None))
-        # One caller going away must not cancel the read of the others.
-        return await asyncio.shield(shared)
+            shared.add_done_callback(partial(self._answer_shared, key, waiters))
+        # Each caller waits on a future of its own, as asyncio.shield would have it: one
+        # going away does not cancel the read of the others. One callback answers them all.
+        waiter = asyncio.get_running_loop().create_future()
+        waiters.append(waiter)
+        return await waiter
+
+    def _answer_shared(
+        self, key: Hashable, waiters: list[asyncio.Future[Any]], shared: asyncio.Future[Any]
+    ) -> None:
+        del self._shared[key]
+        for waiter in waiters:
+            if waiter.done():  # its caller went away
+                continue
+            if shared.cancelled():
+                waiter.cancel()
+            elif (error := shared.exception()) is not None:
+                waiter.set_exception(error)
+            else:
+                waiter.set_result(shared.result())
 
     async def write(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` in one transaction: all of it commits, or none of it.

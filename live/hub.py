@@ -24,29 +24,46 @@ class Change:
 
 
 class Mailbox:
+    """The news of one subscription, read by its task alone: a flag and the future that
+    task waits on, if it waits (an asyncio.Event, without its list of waiters)."""
+
+    __slots__ = ("_deleted", "_news", "_resync", "_revision", "_waiter")
+
     def __init__(self) -> None:
         self._revision = -1
         self._deleted = False
         self._resync = False
-        self._news = asyncio.Event()
+        self._news = False
+        self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, revision: int) -> None:
         if revision > self._revision:
             self._revision = revision
-            self._news.set()
+            self._notify()
 
     def delete(self) -> None:
         self._deleted = True
-        self._news.set()
+        self._notify()
 
     def resync(self) -> None:
         """Ask for a re-read from the database (hints may have been lost)."""
         self._resync = True
-        self._news.set()
+        self._notify()
+
+    def _notify(self) -> None:
+        self._news = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def next_change(self) -> Change:
-        await self._news.wait()
-        self._news.clear()
+        if not self._news:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        self._news = False
         change = Change(revision=self._revision, deleted=self._deleted, resync=self._resync)
         self._resync = False
         return change
