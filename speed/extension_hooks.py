@@ -8,7 +8,8 @@ event. This runner makes them at an operation's first result, then calls the sam
 the same order with each result: ErrorCodes still rewrites every result's errors.
 """
 
-from typing import Any
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import Any, cast
 
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
@@ -21,12 +22,17 @@ class HooksOnce(SchemaExtensionsRunner):
     _stream_hooks: list[WrappedHook] | None = None
     _with_results: list[SchemaExtension] | None = None
 
-    def on_stream_result(self, result: Any) -> StreamResultContextManager:
+    # Strawberry only enters what this returns, with `async with`.
+    def on_stream_result(self, result: Any) -> AbstractAsyncContextManager[None]:  # type: ignore[override]
         hooks = self._stream_hooks
         if hooks is None:
             # Strawberry's own lookup, made once.
             hooks = self._stream_hooks = StreamResultContextManager(self.extensions, result).hooks
-        return _KnownStreamHooks(hooks, result)
+        if not hooks:
+            return _NO_HOOKS
+        if len(hooks) == 1 and not hooks[0].is_async:
+            return _OneHook(hooks[0], result)
+        return _KnownHooks(hooks, result)
 
     async def get_extensions_results(self, ctx: ExecutionContext) -> dict[str, Any]:
         extensions = self._with_results
@@ -44,23 +50,39 @@ def _has_results(extension: SchemaExtension) -> bool:
     return getattr(extension.get_results, "__func__", None) is not SchemaExtension.get_results
 
 
-class _KnownStreamHooks(StreamResultContextManager):
+class _KnownHooks(StreamResultContextManager):
     """Strawberry's context manager around a streamed result, with its hooks looked up
-    before. Synchronous hooks alone are entered and left as Strawberry's `with` does, without
-    an asynchronous exit stack; no hooks, not at all."""
+    before."""
 
     def __init__(self, hooks: list[WrappedHook], result: Any) -> None:
         self.result = result
         self.hooks = hooks
 
+
+class _OneHook:
+    """The same, for one synchronous hook (ErrorCodes'): entered and left as the exit stack
+    of Strawberry's would, which discards what it returns."""
+
+    __slots__ = ("_manager",)
+
+    def __init__(self, hook: WrappedHook, result: Any) -> None:
+        self._manager = cast(AbstractContextManager[None], hook.hook(result))  # type: ignore[call-arg]
+
     async def __aenter__(self) -> None:
-        if any(hook.is_async for hook in self.hooks):
-            await super().__aenter__()
-        elif self.hooks:
-            self.__enter__()
+        self._manager.__enter__()
 
     async def __aexit__(self, *exc_info: Any) -> None:
-        if any(hook.is_async for hook in self.hooks):
-            await super().__aexit__(*exc_info)
-        elif self.hooks:
-            self.__exit__(*exc_info)
+        self._manager.__exit__(*exc_info)
+
+
+class _NoHooks:
+    __slots__ = ()
+
+    async def __aenter__(self) -> None:
+        pass
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        pass
+
+
+_NO_HOOKS = _NoHooks()
