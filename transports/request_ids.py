@@ -5,6 +5,7 @@ header (on a WebSocket, the handshake's), and every log line of the request carr
 
 import os
 import re
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -35,10 +36,11 @@ class RequestIds:
         token = request_id.set(value)
         header = (HEADER, value.encode())
 
-        async def send_with_id(message: Message) -> None:
+        # Not a coroutine of its own: it hands on `send`'s, once per message sent.
+        def send_with_id(message: Message) -> Awaitable[None]:
             if message["type"] in ("http.response.start", "websocket.accept"):
                 message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_with_id)

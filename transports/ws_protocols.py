@@ -90,11 +90,12 @@ class ObservedOperations:
         if operation is None:
             return
         payload = message.get("payload")
-        if isinstance(payload, Mapping):
+        if type(payload) is dict or isinstance(payload, Mapping):
             errors = [payload] if kind == "error" else payload.get("errors")
         else:
             errors = payload
-        operation.errors(errors)
+        if errors:  # every event of a subscription passes here, nearly all without
+            operation.errors(errors)
 
 
 class TransportWsHandler(BaseGraphQLTransportWSHandler[Context, None]):
