@@ -109,6 +109,12 @@ def _past_cursor(
 _INF = float("inf")
 
 
+# Bound once: the events each subscription field yields.
+DELIVERED = {
+    field: EVENTS_DELIVERED.labels(field) for field in ("toolMessageUpdated", "sessionEvents")
+}
+
+
 async def tool_message_updated(
     info: Info,
     session_id: strawberry.ID,
@@ -116,12 +122,14 @@ async def tool_message_updated(
     after_sequence: int | None = None,
 ) -> AsyncGenerator[ChatMessage, None]:
     """TOOL messages as they are created or change; completes when the session is deleted."""
-    delivered = EVENTS_DELIVERED.labels("toolMessageUpdated")
-    async for message in replay_then_live(
-        info, session_id, after_revision, after_sequence, tool_messages_after
-    ):
-        delivered.inc()
-        yield message
+    return replay_then_live(
+        info,
+        session_id,
+        after_revision,
+        after_sequence,
+        tool_messages_after,
+        counted_as="toolMessageUpdated",
+    )
 
 
 async def session_events(
@@ -132,17 +140,15 @@ async def session_events(
 ) -> AsyncGenerator[SessionEvent, None]:
     """Every committed change of the session; a DELETED event, then the end, when it is
     deleted."""
-    delivered = EVENTS_DELIVERED.labels("sessionEvents")
-    async for event in replay_then_live(
+    return replay_then_live(
         info,
         session_id,
         after_revision,
         after_sequence,
         session_events_after,
         deleted=SessionEvent.deleted,
-    ):
-        delivered.inc()
-        yield event
+        counted_as="sessionEvents",
+    )
 
 
 async def replay_then_live(
@@ -153,10 +159,13 @@ async def replay_then_live(
     read: "ReadPast[Event]",
     *,
     deleted: Callable[[uuid.UUID, int], Event] | None = None,
+    counted_as: str,
 ) -> AsyncGenerator[Event, None]:
     """What `read` finds past the cursor, first from `after_revision` (if given), then each
     time the session changes; when the session is deleted, `deleted(session, revision)` (if
-    given) and the end."""
+    given) and the end. Each event is counted as one of the subscription field
+    `counted_as`."""
+    delivered = DELIVERED[counted_as]
     key = parse_id(session_id, "sessionId")
     if after_sequence is not None and after_revision is None:
         raise BadUserInput("afterSequence needs afterRevision.")
@@ -191,10 +200,12 @@ async def replay_then_live(
         while True:
             for event in events:
                 revision, sequence = event.revision, event.sequence
+                delivered.inc()
                 yield event
             change = await mailbox.next_change()
             if change.deleted:
                 if deleted is not None:
+                    delivered.inc()
                     yield deleted(key, revision)
                 return
             if change.resync:
