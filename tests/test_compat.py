@@ -5,7 +5,7 @@ gone fails the import of compat/strawberry.py, with the version too.)
 
 import asyncio
 import inspect
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from importlib.metadata import version
@@ -23,7 +23,7 @@ from graphql import (
 )
 from graphql.execution import Executor
 from sqlalchemy.pool import Pool
-from strawberry.extensions import FieldExtension
+from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
@@ -35,6 +35,9 @@ from compat.strawberry import (
     CannotGetOperationTypeError,
     ExecutionContext,
     InvalidOperationTypeError,
+    SchemaExtensionsRunner,
+    StreamResultContextManager,
+    WrappedHook,
     compiled_resolver,
     definition_of,
     graphql_core_schema,
@@ -179,6 +182,53 @@ async def test_strawberry_execute_raises_what_the_http_view_codes() -> None:
                 "query { greeting }", allowed_operation_types={OperationType.MUTATION}
             )
         assert refused.value.operation_type is OperationType.QUERY, refused.value
+
+
+@strawberry.type
+class Counting:
+    @strawberry.subscription
+    async def counts(self) -> AsyncGenerator[int, None]:
+        for count in range(2):
+            yield count
+
+
+async def test_strawberry_streams_each_result_through_the_runner_the_schema_creates() -> None:
+    """speed/extension_hooks.py: Strawberry asks `create_extensions_runner` for the runner
+    of an operation, then for each streamed result calls its `get_extensions_results` and
+    enters its `on_stream_result`; StreamResultContextManager looks the hooks up as
+    WrappedHooks."""
+    calls: list[str] = []
+
+    class CountingRunner(SchemaExtensionsRunner):
+        def on_stream_result(self, result: Any) -> StreamResultContextManager:
+            calls.append("on_stream_result")
+            return super().on_stream_result(result)
+
+        async def get_extensions_results(self, ctx: Any) -> dict[str, Any]:
+            calls.append("get_extensions_results")
+            return await super().get_extensions_results(ctx)
+
+    class Counted(strawberry.Schema):
+        def create_extensions_runner(
+            self, execution_context: Any, extensions: list[SchemaExtension]
+        ) -> SchemaExtensionsRunner:
+            return CountingRunner(execution_context, extensions)
+
+    class Hooked(SchemaExtension):
+        def on_stream_result(self, result: Any) -> Iterator[None]:
+            yield
+
+    with fenced("strawberry-graphql"):
+        stream = await Counted(query=Query, subscription=Counting).subscribe(
+            "subscription { counts }"
+        )
+        assert [result.data async for result in stream] == [{"counts": 0}, {"counts": 1}]
+        assert calls == ["get_extensions_results", "on_stream_result"] * 2, calls
+        hooks = StreamResultContextManager([Hooked(), SchemaExtension()], None).hooks  # type: ignore[arg-type]
+        assert [type(hook) for hook in hooks] == [WrappedHook], hooks
+        assert hooks[0].is_async is False, hooks
+        with hooks[0].hook(None):  # type: ignore[union-attr]
+            pass
 
 
 def test_sqlalchemy_pool_invalidate_takes_a_connection_and_the_error() -> None:
