@@ -8,6 +8,7 @@ around a mutation: with the same answers, errors included, one write and one pub
 per request, and never a second run of a mutation answered with errors.
 """
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -155,6 +156,50 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
         await migrate(database.engine)
         yield database
         await database.dispose()
+
+
+async def gated(conn: Any, *, gate: asyncio.Event, runs: list[int], fail: bool = False) -> str:
+    """A read that waits for `gate`, counting its runs."""
+    runs.append(1)
+    await gate.wait()
+    if fail:
+        raise NotFound("gone")
+    return "answer"
+
+
+@pytest.mark.speed_layer
+async def test_callers_of_a_shared_read_share_one_run_and_one_leaving_cancels_nothing(
+    database: Database,
+):
+    gate, runs = asyncio.Event(), list[int]()
+    callers = [
+        asyncio.ensure_future(database.read_shared("key", gated, gate=gate, runs=runs))
+        for _ in range(3)
+    ]
+    await asyncio.sleep(0.05)
+    callers[0].cancel()
+    gate.set()
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    assert isinstance(outcomes[0], asyncio.CancelledError)
+    assert outcomes[1:] == ["answer", "answer"]
+    assert runs == [1]
+    # Done, the read is forgotten: the next caller runs its own.
+    assert await database.read_shared("key", gated, gate=gate, runs=runs) == "answer"
+    assert runs == [1, 1]
+
+
+@pytest.mark.speed_layer
+async def test_a_shared_read_that_fails_fails_for_each_of_its_callers(database: Database):
+    gate, runs = asyncio.Event(), list[int]()
+    callers = [
+        asyncio.ensure_future(database.read_shared("key", gated, gate=gate, runs=runs, fail=True))
+        for _ in range(2)
+    ]
+    await asyncio.sleep(0.05)
+    gate.set()
+    outcomes = await asyncio.gather(*callers, return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [NotFound, NotFound]
+    assert runs == [1]
 
 
 async def fields_executed(database: Database, settings: Settings, messages: int) -> int:
