@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import pytest
 import strawberry
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from strawberry.permission import BasePermission
@@ -26,6 +27,7 @@ from speed.fanout import (
     read_by_events,
 )
 from speed.json_text import fast_dumps, standard_dumps
+from speed.shared_data import SharedData, encode_shared
 from tests.clients import (
     LEGACY_WS,
     QUIET,
@@ -294,3 +296,28 @@ def test_every_subscription_of_the_service_shares_its_events() -> None:
     every event again."""
     schema = build_schema(Settings.model_construct())
     assert depends_on_event_only(graphql_core_schema(schema))
+
+
+@pytest.mark.parametrize("dumps", [standard_dumps, fast_dumps])
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        {"id": "1", "type": "next"},
+        {"type": "data", "id": 't\u00e9l "\u00e9"'},
+        {"id": "x" * 1000, "type": "next"},  # too long to remember: encoded as it comes
+        {},
+    ],
+    ids=["transport-ws", "legacy", "long id", "bare"],
+)
+def test_a_message_around_shared_data_is_encoded_as_the_data_alone_would_be(
+    dumps: Any, envelope: dict[str, Any]
+):
+    data = {"toolMessageUpdated": {"id": "m1", "content": 'd\u00f6ne "quoted"', "n": [1, None]}}
+    shared = SharedData(data, dumps)
+    for _ in range(2):  # the second time, the head remembered
+        encoded = encode_shared({**envelope, "payload": {"data": shared}}, dumps)
+        assert encoded == dumps({**envelope, "payload": {"data": data}})
+    with_errors = {**envelope, "payload": {"data": shared, "errors": [{"message": "x"}]}}
+    assert encode_shared(with_errors, dumps) == dumps(
+        {**envelope, "payload": {"data": data, "errors": [{"message": "x"}]}}
+    )
