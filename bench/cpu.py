@@ -11,7 +11,8 @@ of `--runs` runs of `time.process_time()` per operation:
 - a session of 1,000 messages read through the whole app (GetSession, and ChatPage's latest
   page), repeated and right after a write;
 - one subscription event delivered to 200 subscribers of the same document, per subscriber,
-  through Strawberry's subscribe with the app's executor (speed/fanout.py), no socket.
+  through Strawberry's subscribe with the app's executor (speed/fanout.py) and extension
+  runner (speed/extension_hooks.py), no socket.
 The process's CPU includes asyncpg's side of each round trip, as the server's does.
 """
 
@@ -202,7 +203,9 @@ async def shared_event_cpu_us(runs: int, subscribers: int = 200, events: int = 2
 
     import strawberry
 
+    from schema.build import ChatSchema
     from speed.documents import DocumentCache
+    from speed.extension_hooks import HooksOnce
     from speed.fanout import SharedEvents
 
     @strawberry.type
@@ -223,12 +226,13 @@ async def shared_event_cpu_us(runs: int, subscribers: int = 200, events: int = 2
             for item in items:
                 yield item
 
-    schema = strawberry.Schema(
+    schema = ChatSchema(
         query=Query,
         subscription=Subscription,
         execution_context_class=SharedEvents,
         extensions=[DocumentCache],
     )
+    schema.extensions_runner = HooksOnce
 
     async def subscriber() -> None:
         stream = await schema.subscribe("subscription { items { name count } }")
