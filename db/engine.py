@@ -168,12 +168,15 @@ class Database:
         self, key: Hashable, waiters: list[asyncio.Future[Any]], shared: asyncio.Future[Any]
     ) -> None:
         del self._shared[key]
+        # Retrieved even when every caller went away, as asyncio.shield does: no "exception
+        # never retrieved" in the log.
+        error = None if shared.cancelled() else shared.exception()
         for waiter in waiters:
             if waiter.done():  # its caller went away
                 continue
             if shared.cancelled():
                 waiter.cancel()
-            elif (error := shared.exception()) is not None:
+            elif error is not None:
                 waiter.set_exception(error)
             else:
                 waiter.set_result(shared.result())
