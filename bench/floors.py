@@ -14,10 +14,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import strawberry
+from graphql import FieldNode, OperationDefinitionNode, parse
 
 from bench.seed import MESSAGE_COLUMNS, Stream, message_input, message_row
 from bench.stats import Samples
@@ -122,6 +124,34 @@ def _shape(type_: type) -> Shape:
 _MESSAGE = _shape(ChatMessage)
 _SESSION = _shape(ChatSession)
 
+OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
+
+
+def _selected(operation: str) -> tuple[Shape, Shape]:
+    """The shapes of the session's and its messages' fields that `operation` (a query of
+    `session(id:)` with its `messages`) selects: the floor writes what the response holds."""
+    document = parse((OPERATIONS / f"{operation}.graphql").read_text())
+    definition = document.definitions[0]
+    assert isinstance(definition, OperationDefinitionNode)
+    (session,) = definition.selection_set.selections
+    assert isinstance(session, FieldNode) and session.selection_set is not None
+    fields = [field for field in session.selection_set.selections if isinstance(field, FieldNode)]
+    (messages,) = [field for field in fields if field.name.value == "messages"]
+    assert messages.selection_set is not None
+    message_keys = {
+        field.name.value
+        for field in messages.selection_set.selections
+        if isinstance(field, FieldNode)
+    }
+    session_keys = {field.name.value for field in fields}
+    return (
+        tuple(field for field in _SESSION if field[1] in session_keys),
+        tuple(field for field in _MESSAGE if field[1] in message_keys),
+    )
+
+
+_HISTORY_SESSION, _HISTORY_MESSAGE = _selected("GetSession")
+
 
 def message_json(row: asyncpg.Record) -> dict[str, Any]:
     return _response_object(row, _MESSAGE)
@@ -157,8 +187,8 @@ async def history(conn: asyncpg.Connection, session_id: uuid.UUID) -> bytes:
     rows = await conn.fetch(
         "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence", session_id
     )
-    body = session_json(session)
-    body["messages"] = [message_json(row) for row in rows]
+    body = _response_object(session, _HISTORY_SESSION)
+    body["messages"] = [_response_object(row, _HISTORY_MESSAGE) for row in rows]
     return dumps({"data": {"session": body}})
 
 
