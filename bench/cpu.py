@@ -26,10 +26,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import uvloop
 
 from bench.procs import sqlalchemy_url, throwaway_database
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
@@ -79,6 +83,38 @@ async def post(app: Callable[..., Awaitable[None]], body: bytes, token: str) -> 
     return answer
 
 
+def app_settings(dsn: str, secret: str, **layers: Any) -> "Settings":
+    """The in-process app's settings on database `dsn`: one caller at thousands of requests
+    a second, so no per-caller rate limit and no line per operation; `layers` sets speed
+    layers (`fast_json=False`, say)."""
+    from core.settings import Settings
+
+    return Settings(
+        database_url=sqlalchemy_url(dsn),
+        jwt_secret=secret,
+        rate_limit_per_second=0,
+        log_level="WARNING",
+        **layers,
+    )
+
+
+async def create_session(app: Callable[..., Awaitable[None]], token: str) -> str:
+    """A new session's id."""
+    create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
+    return str(json.loads(await post(app, create, token))["data"]["createSession"]["id"])
+
+
+async def session_of_1000(app: Callable[..., Awaitable[None]], token: str) -> str:
+    """A new session of 1,000 messages of 200-500 characters, appended in ten batches."""
+    session_id = await create_session(app, token)
+    sizes = random.Random(1)
+    for _ in range(10):
+        batch = [{"role": "USER", "content": "x" * sizes.randint(200, 500)} for _ in range(100)]
+        variables = {"sessionId": session_id, "messages": batch}
+        await post(app, json.dumps({"query": APPEND_BATCH, "variables": variables}).encode(), token)
+    return session_id
+
+
 async def best_cpu_us(operation: Callable[[], Awaitable[object]], runs: int, count: int) -> float:
     for _ in range(300):  # warm: caches, prepared statements, the pool
         await operation()
@@ -94,27 +130,17 @@ async def best_cpu_us(operation: Callable[[], Awaitable[object]], runs: int, cou
 async def run(runs: int, count: int) -> None:
     from app import create_app
     from core.identity import Identity, issue_token
-    from core.settings import Settings
     from db.messages import NewMessage, append
     from db.sessions import get_session
     from db.streaming import append_chunk
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
-        # One caller at thousands of requests a second: no per-caller rate limit, and no
-        # line per operation.
-        settings = Settings(
-            database_url=sqlalchemy_url(dsn),
-            jwt_secret=secret,
-            rate_limit_per_second=0,
-            log_level="WARNING",
-        )
+        settings = app_settings(dsn, secret)
         app = create_app(settings)
         token = issue_token(secret, "bench-cpu")
         async with app.router.lifespan_context(app):
-            create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
-            created = json.loads(await post(app, create, token))
-            session_id = created["data"]["createSession"]["id"]
+            session_id = await create_session(app, token)
             message = {"role": "USER", "content": "hello " * 30}
             body = json.dumps(
                 {"query": APPEND, "variables": {"sessionId": session_id, "message": message}}
@@ -163,13 +189,7 @@ async def session_reads_cpu_us(
     """Best of `runs`: CPU per read of a session of 1,000 messages of 200-500 characters
     through the app, repeated (the session unchanged), and right after a write (the read's
     CPU alone)."""
-    create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
-    session_id = json.loads(await post(app, create, token))["data"]["createSession"]["id"]
-    sizes = random.Random(1)
-    for _ in range(10):
-        batch = [{"role": "USER", "content": "x" * sizes.randint(200, 500)} for _ in range(100)]
-        variables = {"sessionId": session_id, "messages": batch}
-        await post(app, json.dumps({"query": APPEND_BATCH, "variables": variables}).encode(), token)
+    session_id = await session_of_1000(app, token)
     rename = json.dumps(
         {"query": RENAME, "variables": {"id": session_id, "input": {"title": "t"}}}
     ).encode()

@@ -17,7 +17,6 @@ Instruction counts are not times, but they do not move with the machine's load.
 import argparse
 import json
 import os
-import random
 import re
 import secrets
 import subprocess
@@ -27,8 +26,8 @@ from contextlib import asynccontextmanager
 
 import uvloop
 
-from bench.cpu import APPEND_BATCH, operation_text, post
-from bench.procs import RESULTS, sqlalchemy_url, throwaway_database
+from bench.cpu import app_settings, operation_text, post, session_of_1000
+from bench.procs import RESULTS, throwaway_database
 
 DOCUMENTS = ("GetSession", "ChatPage")
 
@@ -39,31 +38,13 @@ async def session_read(document: str) -> AsyncIterator[Callable[[], Awaitable[by
     returns the response's body), with the app and its database up meanwhile."""
     from app import create_app
     from core.identity import issue_token
-    from core.settings import Settings
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
-        settings = Settings(
-            database_url=sqlalchemy_url(dsn),
-            jwt_secret=secret,
-            rate_limit_per_second=0,
-            log_level="WARNING",
-        )
-        app = create_app(settings)
+        app = create_app(app_settings(dsn, secret))
         token = issue_token(secret, "bench-instructions")
         async with app.router.lifespan_context(app):
-            create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
-            answer = json.loads(await post(app, create, token))
-            session_id = answer["data"]["createSession"]["id"]
-            sizes = random.Random(1)
-            for _ in range(10):
-                batch = [
-                    {"role": "USER", "content": "x" * sizes.randint(200, 500)} for _ in range(100)
-                ]
-                variables = {"sessionId": session_id, "messages": batch}
-                await post(
-                    app, json.dumps({"query": APPEND_BATCH, "variables": variables}).encode(), token
-                )
+            session_id = await session_of_1000(app, token)
             variables = {"id": session_id} | ({"last": 50} if document == "ChatPage" else {})
             body = json.dumps({"query": operation_text(document), "variables": variables}).encode()
 

@@ -20,8 +20,8 @@ from typing import Any
 
 import uvloop
 
-from bench.cpu import APPEND, post
-from bench.procs import sqlalchemy_url, throwaway_database
+from bench.cpu import APPEND, app_settings, create_session, post
+from bench.procs import throwaway_database
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "both off": {"fast_mutations": False, "compiled_arguments": False},
@@ -33,24 +33,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
 async def run(batches: int, size: int) -> None:
     from app import create_app
     from core.identity import issue_token
-    from core.settings import Settings
 
     secret = secrets.token_urlsafe(48)
     token = issue_token(secret, "bench-mutation-layers")
     async with throwaway_database() as dsn, AsyncExitStack() as stack:
         bodies = {}
         for name, layers in VARIANTS.items():
-            settings = Settings(
-                database_url=sqlalchemy_url(dsn),
-                jwt_secret=secret,
-                rate_limit_per_second=0,
-                log_level="WARNING",
-                **layers,
-            )
-            app = create_app(settings)
+            app = create_app(app_settings(dsn, secret, **layers))
             await stack.enter_async_context(app.router.lifespan_context(app))
-            create = json.dumps({"query": "mutation { createSession { id } }"}).encode()
-            session_id = json.loads(await post(app, create, token))["data"]["createSession"]["id"]
+            session_id = await create_session(app, token)
             message = {"role": "USER", "content": "hello " * 30}
             variables = {"sessionId": session_id, "message": message}
             bodies[name] = (app, json.dumps({"query": APPEND, "variables": variables}).encode())
