@@ -281,6 +281,12 @@ async def latest_page(ctx: Context, server: Server) -> dict[str, Any]:
         ("small", ctx.data.history, ctx.config.history),
     ):
         query = body(operation("ChatPage"), id=str(session_id), last=50)
+        client = GraphQLClient(server, ctx.token)
+        try:
+            served = await client.post(query)
+        finally:
+            await client.close()
+        identical = served == json.loads(await floors.latest_page(ctx.floor, session_id, 50))
         load = wrk.run(
             server.http_url,
             ctx.token,
@@ -307,6 +313,7 @@ async def latest_page(ctx: Context, server: Server) -> dict[str, Any]:
             "server": load.as_dict(),
             "after_write": _latency(missed, paired),
             "floor": {"p50_ms": floor.p50, "p99_ms": floor.p99},
+            "floor_json_identical": identical,
             "ratio_p50": load.p50_ms / floor.p50,
         }
     out["growth_p50"] = out["big"]["server"]["p50_ms"] / out["small"]["server"]["p50_ms"]

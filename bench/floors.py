@@ -127,30 +127,34 @@ _SESSION = _shape(ChatSession)
 OPERATIONS = Path(__file__).resolve().parent.parent / "graphql" / "operations"
 
 
-def _selected(operation: str) -> tuple[Shape, Shape]:
-    """The shapes of the session's and its messages' fields that `operation` (a query of
-    `session(id:)` with its `messages`) selects: the floor writes what the response holds."""
+def _selected(operation: str) -> tuple[Shape, dict[str, Shape]]:
+    """The shapes of the fields that `operation` (a query of `session(id:)` with its
+    `messages`, once or more under aliases) selects: the session's, and its messages' by
+    response key. The floor writes what the response holds."""
     document = parse((OPERATIONS / f"{operation}.graphql").read_text())
     definition = document.definitions[0]
     assert isinstance(definition, OperationDefinitionNode)
     (session,) = definition.selection_set.selections
     assert isinstance(session, FieldNode) and session.selection_set is not None
     fields = [field for field in session.selection_set.selections if isinstance(field, FieldNode)]
-    (messages,) = [field for field in fields if field.name.value == "messages"]
-    assert messages.selection_set is not None
-    message_keys = {
-        field.name.value
-        for field in messages.selection_set.selections
-        if isinstance(field, FieldNode)
-    }
+    lists = {}
+    for field in fields:
+        if field.name.value == "messages":
+            assert field.selection_set is not None
+            keys = {
+                selected.name.value
+                for selected in field.selection_set.selections
+                if isinstance(selected, FieldNode)
+            }
+            lists[(field.alias or field.name).value] = tuple(
+                shape for shape in _MESSAGE if shape[1] in keys
+            )
     session_keys = {field.name.value for field in fields}
-    return (
-        tuple(field for field in _SESSION if field[1] in session_keys),
-        tuple(field for field in _MESSAGE if field[1] in message_keys),
-    )
+    return tuple(field for field in _SESSION if field[1] in session_keys), lists
 
 
-_HISTORY_SESSION, _HISTORY_MESSAGE = _selected("GetSession")
+_HISTORY_SESSION, _HISTORY_LISTS = _selected("GetSession")
+_PAGE_SESSION, _PAGE_LISTS = _selected("ChatPage")
 
 
 def message_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -188,7 +192,7 @@ async def history(conn: asyncpg.Connection, session_id: uuid.UUID) -> bytes:
         "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence", session_id
     )
     body = _response_object(session, _HISTORY_SESSION)
-    body["messages"] = [_response_object(row, _HISTORY_MESSAGE) for row in rows]
+    body["messages"] = [_response_object(row, _HISTORY_LISTS["messages"]) for row in rows]
     return dumps({"data": {"session": body}})
 
 
@@ -201,22 +205,20 @@ async def history_fetch(conn: asyncpg.Connection, session_id: uuid.UUID) -> None
 
 
 async def latest_page(conn: asyncpg.Connection, session_id: uuid.UUID, last: int) -> bytes:
-    """ChatPage's response: the header and the last `last` messages, ascending."""
-    session = await conn.fetchrow(
-        "SELECT id, title, revision, message_count FROM chat_session WHERE id = $1", session_id
+    """ChatPage's response: the header, the first 5 messages (`opening`) and the last `last`
+    messages, ascending, from three raw queries."""
+    session = await conn.fetchrow("SELECT * FROM chat_session WHERE id = $1", session_id)
+    opening = await conn.fetch(
+        "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence LIMIT 5", session_id
     )
     rows = await conn.fetch(
         "SELECT * FROM chat_message WHERE session_id = $1 ORDER BY sequence DESC LIMIT $2",
         session_id,
         last,
     )
-    body = {
-        "id": str(session["id"]),
-        "title": session["title"],
-        "revision": session["revision"],
-        "messageCount": session["message_count"],
-        "messages": [message_json(row) for row in reversed(rows)],
-    }
+    body = _response_object(session, _PAGE_SESSION)
+    body["opening"] = [_response_object(row, _PAGE_LISTS["opening"]) for row in opening]
+    body["messages"] = [_response_object(row, _PAGE_LISTS["messages"]) for row in reversed(rows)]
     return dumps({"data": {"session": body}})
 
 

@@ -126,6 +126,8 @@ def table_rows(report: dict[str, Any]) -> tuple[list[Row], list[str]]:
         f2 = figs["2_latest_page"]
         for key in ("big", "small"):
             watch("2", f2[key]["server"])
+            if not f2[key]["floor_json_identical"]:
+                notes.append(f"2 ({key}): the floor's JSON differs from the server's response")
             hit, miss = f2[key]["server"], f2[key]["after_write"]
             rows.append(
                 (
