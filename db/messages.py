@@ -26,7 +26,7 @@ from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
 from db.message_json import JsonMembers, json_window
-from db.prepared import Prepared
+from db.prepared import Connection, Prepared
 from db.sessions import (
     SESSION_NOT_FOUND,
     ForCaller,
@@ -478,7 +478,7 @@ def _window_statement(
 
 
 async def list_tool_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
 ) -> list[Row]:
     """The session's TOOL messages past the cursor, in (revision, sequence) order (see
     `list_messages_after`)."""
@@ -488,7 +488,7 @@ async def list_tool_messages_after(
 
 
 async def list_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
 ) -> list[Row]:
     """The session's messages past the cursor, in (revision, sequence) order.
 

@@ -14,12 +14,12 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, NotFound
 from core.metrics import CATCH_UP_EVENTS, EVENTS_DELIVERED
 from db.engine import Database
 from db.messages import list_messages_after, list_tool_messages_after
+from db.prepared import Connection, PreparedRead
 from db.sessions import SESSION_NOT_FOUND, get_revision, get_session_of_anyone
 from db.tables import Row
 from resolvers.arguments import parse_id
@@ -46,8 +46,9 @@ CATCH_UP = {reason: CATCH_UP_EVENTS.labels(reason) for reason in ("replay", "new
 ReadPast = Callable[..., Awaitable[list[Event]]]
 
 
+@PreparedRead
 async def tool_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None
 ) -> list[ChatMessage]:
     """The TOOL messages past the cursor, as the objects the subscription yields.
 
@@ -61,8 +62,9 @@ async def tool_messages_after(
     return [ChatMessage.from_row(row) for row in rows]
 
 
+@PreparedRead
 async def session_events_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None
 ) -> list[SessionEvent]:
     """Every change past the cursor, in commit order: the messages changed since, each in
     its current state, and the session's own fields when they changed since.
