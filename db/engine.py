@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from compat.sqlalchemy import close_pooled
 from core.errors import Conflict
 from core.metrics import DB_CONNECTIONS_IN_USE, DB_CONNECTIONS_WAITING
-from db.prepared import PREPARED, TRACER, Leased, PreparedRead
+from db.prepared import PREPARED, TRACER, Leased, PreparedQuery, PreparedRead, PreparedWrite
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -70,12 +70,13 @@ class Database:
 
     Five speed layers are switched here (app.py passes the settings): `prepared_statements`
     lets db/prepared.py run the hot statements on asyncpg itself, and a read made of them
-    alone (a PreparedRead) on a pooled connection without SQLAlchemy's Connection around
-    it; `single_statement_append` lets a one-message append on PostgreSQL be one statement,
-    and `single_statement_chunk` a streamed chunk; `shared_reads` lets concurrent
-    `read_shared` calls under one key share one query, and `answers_from_writes` (with
-    it) lets a write's own rows answer such a read (`answer_shared`). With a `tracer`
-    (OpenTelemetry), the statements asyncpg runs itself get a span each.
+    alone (a PreparedRead) or a write of one (a PreparedWrite) on a pooled connection
+    without SQLAlchemy's Connection around it; `single_statement_append` lets a
+    one-message append on PostgreSQL be one statement, and `single_statement_chunk` a
+    streamed chunk; `shared_reads` lets concurrent `read_shared` calls under one key share
+    one query, and `answers_from_writes` (with it) lets a write's own rows answer such a
+    read (`answer_shared`). With a `tracer` (OpenTelemetry), the statements asyncpg runs
+    itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
@@ -118,24 +119,24 @@ class Database:
         round trips around its statements, each of which sees what had committed when it
         began (as in a READ COMMITTED transaction)."""
         if self._leases and isinstance(query, PreparedRead):
-            return await self._read_leased(query, *args, **kwargs)
+            return await self._leased(query, *args, **kwargs)
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._leases and isinstance(query, PreparedRead):
-            return await self._read_leased(query, *args, **kwargs)
+            return await self._leased(query, *args, **kwargs)
         async with _Connected(self._autocommit.connect()) as conn:
             return await query(conn, *args, **kwargs)
 
-    async def _read_leased(self, query: PreparedRead[P, T], *args: Any, **kwargs: Any) -> T:
+    async def _leased(self, query: PreparedQuery[P, T], *args: Any, **kwargs: Any) -> T:
         """`query` on a connection checked out of the pool as it is: asyncpg, which runs its
         statements, is in autocommit outside a transaction of its own.
 
         It needs no task of its own to run to its end (`to_the_end`, which costs a task and
-        a turn of the event loop per read): cancelled, it gives its connection back all the
-        same. The checkout is the pool's own, which a cancellation leaves as it was; a
-        statement cancelled mid-way is cancelled by asyncpg, whose next statement on that
-        connection waits until PostgreSQL has acknowledged it.
+        a turn of the event loop per read; a write never has one): cancelled, it gives its
+        connection back all the same. The checkout is the pool's own, which a cancellation
+        leaves as it was; a statement cancelled mid-way is cancelled by asyncpg, whose next
+        statement on that connection waits until PostgreSQL has acknowledged it.
         """
         DB_CONNECTIONS_WAITING.inc()
         try:
@@ -233,6 +234,8 @@ class Database:
         constraint refused it (a concurrent write got there first): `write` then tells why.
         """
         try:
+            if self._leases and isinstance(query, PreparedWrite):
+                return await self._leased(query, *args, **kwargs)
             async with _Connected(self._autocommit.connect()) as conn:
                 return await query(conn, *args, **kwargs)
         except IntegrityError:

@@ -26,7 +26,7 @@ from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
 from db.message_json import JsonMembers, json_window
-from db.prepared import Connection, Prepared
+from db.prepared import Connection, Prepared, PreparedWrite
 from db.sessions import (
     SESSION_NOT_FOUND,
     ForCaller,
@@ -234,8 +234,9 @@ def _appended_at_once(accessible: ColumnElement[bool]) -> Insert:
 _APPEND_AT_ONCE = ForCaller(_appended_at_once)
 
 
+@PreparedWrite
 async def append_message_at_once(
-    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity, new: NewMessage
+    conn: Connection, *, session_id: uuid.UUID, caller: Identity, new: NewMessage
 ) -> Row | None:
     """Append `new` with one statement, on an autocommit connection (PostgreSQL only: SQLite
     has no writes in WITH). None when that statement wrote nothing: `append_messages` then

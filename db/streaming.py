@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
-from db.prepared import Prepared
+from db.prepared import Connection, Prepared, PreparedWrite
 from db.sessions import ForCaller, claim_revision, claim_statement, utc_now
 from db.tables import COMPLETE, FAILED, OPEN, STREAMING, Row, messages, sessions
 from db.text import utf16_units
@@ -129,8 +129,9 @@ async def append_content(
     return Chunked(row, claim if with_session else None)
 
 
+@PreparedWrite
 async def append_content_at_once(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     session_id: uuid.UUID,
     caller: Identity,
