@@ -77,6 +77,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         single_statement_append=settings.single_statement_append,
         single_statement_chunk=settings.single_statement_chunk,
         shared_reads=settings.shared_fanout,
+        answers_from_writes=settings.events_from_writes,
         # The API's tracer follows the provider start_tracing installs.
         tracer=trace.get_tracer("chatstore.db") if settings.otel_traces else None,
     )

@@ -7,7 +7,8 @@ alone, one operation at a time, on a throwaway PostgreSQL database, and prints t
 of `--runs` runs of `time.process_time()` per operation:
 - appendMessage through the whole app (Starlette, Strawberry, the db layer, asyncpg);
 - db.messages.append of one message, a read of one session row, and a streamed chunk
-  (db.streaming.append_chunk), through the db layer;
+  (db.streaming.append_chunk), through the db layer; a chunk and its subscriber's events,
+  read from the database or built from the chunk's rows (EVENTS_FROM_WRITES);
 - a session of 1,000 messages read through the whole app (GetSession, and ChatPage's latest
   page), repeated and right after a write;
 - one subscription event delivered to 200 subscribers of the same document, per subscriber,
@@ -175,12 +176,56 @@ async def run(runs: int, count: int) -> None:
                     max_content_bytes=settings.max_content_bytes,
                 ),
             }
+            operations |= chunk_and_events(database, key, caller, reply_id, settings)
             for name, operation in operations.items():
                 print(f"{await best_cpu_us(operation, runs, count):7.0f} µs CPU  {name}")
             for name, cpu_us in (await session_reads_cpu_us(app, token, runs)).items():
                 print(f"{cpu_us:7.0f} µs CPU  {name}")
     shared = await shared_event_cpu_us(runs)
     print(f"{shared:7.1f} µs CPU  one subscription event, per subscriber of 200")
+
+
+def chunk_and_events(
+    database: Any, key: uuid.UUID, caller: Any, reply_id: uuid.UUID, settings: "Settings"
+) -> dict[str, Callable[[], Awaitable[object]]]:
+    """A chunk, then the events its subscriber's shared read gets: read from the database
+    (EVENTS_FROM_WRITES off), or built from the rows the chunk's write returned (on)."""
+    from db.streaming import append_chunk
+    from resolvers.subscriptions import answer_from_write, session_events_after
+
+    async def chunk_and_read(*, from_write: bool) -> object:
+        chunked = await append_chunk(
+            database,
+            session_id=key,
+            caller=caller,
+            message_id=reply_id,
+            text="tok ",
+            done=False,
+            deadline=None,
+            max_content_bytes=settings.max_content_bytes,
+            with_session=from_write,
+        )
+        if chunked.session is not None:
+            answer_from_write(database, key, chunked.session, [chunked.message])
+        revision = chunked.message["revision"]
+        events = await database.read_shared(
+            (session_events_after, key, revision - 1, None, revision),
+            session_events_after,
+            session_id=key,
+            revision=revision - 1,
+            sequence=None,
+        )
+        assert len(events) == 2, events
+        return events
+
+    return {
+        "a chunk, then its events read from the database": partial(
+            chunk_and_read, from_write=False
+        ),
+        "a chunk, then its events from its own rows (EVENTS_FROM_WRITES)": partial(
+            chunk_and_read, from_write=True
+        ),
+    }
 
 
 async def session_reads_cpu_us(

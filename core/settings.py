@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     compiled_arguments: bool = True
     compiled_reads: bool = True
     shared_fanout: bool = True
+    events_from_writes: bool = True  # needs shared_fanout
     extension_hooks_once: bool = True
     prepared_statements: bool = True
     single_statement_append: bool = True

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from compat.sqlalchemy import close_pooled
 from core.errors import Conflict
 from core.metrics import DB_CONNECTIONS_IN_USE, DB_CONNECTIONS_WAITING
-from db.prepared import PREPARED, TRACER, Leased, PreparedRead
+from db.prepared import PREPARED, TRACER, Leased, PreparedQuery, PreparedRead, PreparedWrite
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -68,13 +68,15 @@ async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
 class Database:
     """The engine plus the two ways the service talks to it: reads and atomic writes.
 
-    Four speed layers are switched here (app.py passes the settings): `prepared_statements`
+    Five speed layers are switched here (app.py passes the settings): `prepared_statements`
     lets db/prepared.py run the hot statements on asyncpg itself, and a read made of them
-    alone (a PreparedRead) on a pooled connection without SQLAlchemy's Connection around
-    it; `single_statement_append` lets a one-message append on PostgreSQL be one statement,
-    and `single_statement_chunk` a streamed chunk; `shared_reads` lets concurrent
-    `read_shared` calls under one key share one query. With a `tracer` (OpenTelemetry), the
-    statements asyncpg runs itself get a span each.
+    alone (a PreparedRead) or a write of one (a PreparedWrite) on a pooled connection
+    without SQLAlchemy's Connection around it; `single_statement_append` lets a
+    one-message append on PostgreSQL be one statement, and `single_statement_chunk` a
+    streamed chunk; `shared_reads` lets concurrent `read_shared` calls under one key share
+    one query, and `answers_from_writes` (with it) lets a write's own rows answer such a
+    read (`answer_shared`). With a `tracer` (OpenTelemetry), the statements asyncpg runs
+    itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
@@ -88,6 +90,7 @@ class Database:
         single_statement_append: bool = True,
         single_statement_chunk: bool = True,
         shared_reads: bool = True,
+        answers_from_writes: bool = True,
         tracer: Any = None,
     ) -> None:
         self.engine = engine
@@ -107,30 +110,33 @@ class Database:
         self.shared_reads = shared_reads
         # The callers waiting for each shared read in flight, by key.
         self._shared: dict[Hashable, list[asyncio.Future[Any]]] = {}
+        self.answers_from_writes = answers_from_writes and shared_reads
+        # The answers writes offered for a shared read, by key, for a turn of the loop.
+        self._answers: dict[Hashable, _Answer[Any]] = {}
 
     async def read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`query(conn, ...)` on a connection of its own, in autocommit: no BEGIN and ROLLBACK
         round trips around its statements, each of which sees what had committed when it
         began (as in a READ COMMITTED transaction)."""
         if self._leases and isinstance(query, PreparedRead):
-            return await self._read_leased(query, *args, **kwargs)
+            return await self._leased(query, *args, **kwargs)
         return await to_the_end(self._read(query, *args, **kwargs))
 
     async def _read(self, query: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._leases and isinstance(query, PreparedRead):
-            return await self._read_leased(query, *args, **kwargs)
+            return await self._leased(query, *args, **kwargs)
         async with _Connected(self._autocommit.connect()) as conn:
             return await query(conn, *args, **kwargs)
 
-    async def _read_leased(self, query: PreparedRead[P, T], *args: Any, **kwargs: Any) -> T:
+    async def _leased(self, query: PreparedQuery[P, T], *args: Any, **kwargs: Any) -> T:
         """`query` on a connection checked out of the pool as it is: asyncpg, which runs its
         statements, is in autocommit outside a transaction of its own.
 
         It needs no task of its own to run to its end (`to_the_end`, which costs a task and
-        a turn of the event loop per read): cancelled, it gives its connection back all the
-        same. The checkout is the pool's own, which a cancellation leaves as it was; a
-        statement cancelled mid-way is cancelled by asyncpg, whose next statement on that
-        connection waits until PostgreSQL has acknowledged it.
+        a turn of the event loop per read; a write never has one): cancelled, it gives its
+        connection back all the same. The checkout is the pool's own, which a cancellation
+        leaves as it was; a statement cancelled mid-way is cancelled by asyncpg, whose next
+        statement on that connection waits until PostgreSQL has acknowledged it.
         """
         DB_CONNECTIONS_WAITING.inc()
         try:
@@ -153,6 +159,9 @@ class Database:
         """
         if not self.shared_reads:
             return await self.read(query, *args, **kwargs)
+        answer = self._answers.get(key)
+        if answer is not None:
+            return answer()  # type: ignore[no-any-return]
         waiters = self._shared.get(key)
         if waiters is None:
             waiters = self._shared[key] = []
@@ -163,6 +172,26 @@ class Database:
         waiter = asyncio.get_running_loop().create_future()
         waiters.append(waiter)
         return await waiter
+
+    def answer_shared(self, key: Hashable, answer: Callable[[], Any]) -> None:
+        """Let `answer()`, built once on first use, be what `read_shared(key)` returns to
+        the callers that ask before the event loop's next turn is over, and forget it then
+        (`answers_from_writes`; the caller vouches that it is what the read would return).
+
+        A write offers it before it announces its revision: the subscriptions the news
+        wakes ask in the loop's next turn, their first step, in which nothing else has
+        run that they could wait for. A read of the same key already in flight is left to
+        answer. Held for one turn, the answers of a busy process's writes stay few.
+        """
+        if not self.answers_from_writes or key in self._shared or key in self._answers:
+            return
+        self._answers[key] = _Answer(answer)
+        # Run in the next turn, after the wake-ups scheduled in this one: it forgets the
+        # answer in the turn after that.
+        asyncio.get_running_loop().call_soon(self._forget_answer_soon, key)
+
+    def _forget_answer_soon(self, key: Hashable) -> None:
+        asyncio.get_running_loop().call_soon(self._answers.pop, key)
 
     def _answer_shared(
         self, key: Hashable, waiters: list[asyncio.Future[Any]], shared: asyncio.Future[Any]
@@ -205,6 +234,8 @@ class Database:
         constraint refused it (a concurrent write got there first): `write` then tells why.
         """
         try:
+            if self._leases and isinstance(query, PreparedWrite):
+                return await self._leased(query, *args, **kwargs)
             async with _Connected(self._autocommit.connect()) as conn:
                 return await query(conn, *args, **kwargs)
         except IntegrityError:
@@ -224,6 +255,21 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _Answer(Generic[T]):
+    """An answer made on first demand, then the same object for every caller."""
+
+    __slots__ = ("_made", "_make")
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make: Callable[[], T] | None = make
+        self._made: T | None = None
+
+    def __call__(self) -> T:
+        if self._make is not None:
+            self._made, self._make = self._make(), None
+        return self._made  # type: ignore[return-value]
 
 
 def _checked_out(*_: Any) -> None:

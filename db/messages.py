@@ -26,7 +26,7 @@ from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
 from db.message_json import JsonMembers, json_window
-from db.prepared import Prepared
+from db.prepared import Connection, Prepared, PreparedWrite
 from db.sessions import (
     SESSION_NOT_FOUND,
     ForCaller,
@@ -234,8 +234,9 @@ def _appended_at_once(accessible: ColumnElement[bool]) -> Insert:
 _APPEND_AT_ONCE = ForCaller(_appended_at_once)
 
 
+@PreparedWrite
 async def append_message_at_once(
-    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity, new: NewMessage
+    conn: Connection, *, session_id: uuid.UUID, caller: Identity, new: NewMessage
 ) -> Row | None:
     """Append `new` with one statement, on an autocommit connection (PostgreSQL only: SQLite
     has no writes in WITH). None when that statement wrote nothing: `append_messages` then
@@ -478,7 +479,7 @@ def _window_statement(
 
 
 async def list_tool_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
 ) -> list[Row]:
     """The session's TOOL messages past the cursor, in (revision, sequence) order (see
     `list_messages_after`)."""
@@ -488,7 +489,7 @@ async def list_tool_messages_after(
 
 
 async def list_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None = None
 ) -> list[Row]:
     """The session's messages past the cursor, in (revision, sequence) order.
 

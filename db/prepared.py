@@ -15,6 +15,7 @@ SQLAlchemy's events do not see these statements, so neither does its OpenTelemet
 instrumentation: with a tracer in the TRACER execution option, each gets a span here.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -112,14 +113,10 @@ class Leased:
 Connection = AsyncConnection | Leased
 
 
-class PreparedRead(Generic[P, T]):
-    """A query made of Prepared statements alone (decorate it with `@PreparedRead`).
-
-    On PostgreSQL with PREPARED_STATEMENTS, Database.read runs it on a Leased connection:
-    SQLAlchemy's Connection around a one-statement read (its checkout, the isolation level
-    set and reset, its events) costs more CPU than asyncpg's run of the statement. Called
-    with an AsyncConnection (a transaction's), it runs as any query does.
-    """
+class PreparedQuery(Generic[P, T]):
+    """A query made of Prepared statements alone, which Database may run on a Leased
+    connection: a PreparedRead or a PreparedWrite. Called with an AsyncConnection (a
+    transaction's), it runs as any query does."""
 
     def __init__(self, query: Callable[Concatenate[Connection, P], Awaitable[T]]) -> None:
         self.query = query
@@ -127,6 +124,22 @@ class PreparedRead(Generic[P, T]):
 
     def __call__(self, conn: Connection, /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]:
         return self.query(conn, *args, **kwargs)
+
+
+class PreparedRead(PreparedQuery[P, T]):
+    """A read made of Prepared statements alone (decorate it with `@PreparedRead`).
+
+    On PostgreSQL with PREPARED_STATEMENTS, Database.read runs it on a Leased connection:
+    SQLAlchemy's Connection around a one-statement read (its checkout, the isolation level
+    set and reset, its events) costs more CPU than asyncpg's run of the statement.
+    """
+
+
+class PreparedWrite(PreparedQuery[P, T]):
+    """A write of one Prepared statement, atomic by itself (decorate it with
+    `@PreparedWrite`). On PostgreSQL with PREPARED_STATEMENTS, Database.write_at_once runs
+    it on a Leased connection, where asyncpg commits each statement, as Database.read runs
+    a PreparedRead: without SQLAlchemy's Connection around it."""
 
 
 class Prepared:
@@ -202,7 +215,9 @@ def observed_statements(engine: AsyncEngine, record: Callable[[str], None]) -> I
     meanwhile."""
 
     def before_cursor_execute(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        record(statement)
+        # asyncpg calls its query loggers a turn of the event loop after each statement:
+        # these are recorded a turn later too, so that the record keeps the order they ran in.
+        asyncio.get_running_loop().call_soon(record, statement)
 
     def logged(query: Any) -> None:
         record(query.query)

@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -69,9 +70,16 @@ _REVISION = ForCaller(
 )
 
 
-def claim_statement(*conditions: ColumnElement[bool]) -> Update:
+def claim_statement(*conditions: ColumnElement[bool], whole: bool = False) -> Update:
     """claim_revision's UPDATE of session `key` where `conditions` hold: revision + 1,
-    `new_messages` sequences reserved, updated at `now` (all bound parameters)."""
+    `new_messages` sequences reserved, updated at `now` (all bound parameters). It returns
+    the claim (the new revision, message count and time), or with `whole` the session's
+    every column as the write leaves it."""
+    claimed = (
+        sessions.c
+        if whole
+        else (sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
+    )
     return (
         update(sessions)
         .where(sessions.c.id == bindparam("key"), *conditions)
@@ -80,11 +88,12 @@ def claim_statement(*conditions: ColumnElement[bool]) -> Update:
             message_count=sessions.c.message_count + bindparam("new_messages"),
             updated_at=bindparam("now"),
         )
-        .returning(sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
+        .returning(*claimed)
     )
 
 
 _CLAIM = ForCaller(claim_statement)
+_CLAIM_WHOLE = ForCaller(partial(claim_statement, whole=True))
 
 
 def utc_now() -> datetime:
@@ -207,15 +216,21 @@ async def add_token_usage(
 
 
 async def claim_revision(
-    conn: AsyncConnection, *, session_id: uuid.UUID, caller: Identity, new_messages: int = 0
+    conn: AsyncConnection,
+    *,
+    session_id: uuid.UUID,
+    caller: Identity,
+    new_messages: int = 0,
+    whole: bool = False,
 ) -> Row:
     """Start a write on a session: bump its revision, reserve `new_messages` sequences.
 
     The UPDATE locks the session row until the transaction ends, so concurrent writers
     to one session queue here and each gets its own revision and sequence range.
-    Returns the new `revision` and `message_count` (the end of the reserved range).
+    Returns the new `revision` and `message_count` (the end of the reserved range), and
+    with `whole` every column of the session as the write leaves it.
     """
-    row = await _CLAIM.first(
+    row = await (_CLAIM_WHOLE if whole else _CLAIM).first(
         conn, caller, {"key": session_id, "new_messages": new_messages, "now": utc_now()}
     )
     if row is None:

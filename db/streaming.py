@@ -10,7 +10,9 @@ that claimed its session's revision first.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.errors import BadUserInput, Conflict, NotFound
 from core.identity import Identity
 from db.engine import Database
-from db.prepared import Prepared
+from db.prepared import Connection, Prepared, PreparedWrite
 from db.sessions import ForCaller, claim_revision, claim_statement, utc_now
 from db.tables import COMPLETE, FAILED, OPEN, STREAMING, Row, messages, sessions
 from db.text import utf16_units
@@ -47,6 +49,15 @@ DEADLINE_PASSED = "The deadline passed before the operation ended."
 SERVER = Identity(user_id="chatstore", is_service=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    """What a chunk's write returns: the message as it changed, and, when asked for, the
+    session's row (every column) as the same write left it."""
+
+    message: Row
+    session: Row | None
+
+
 async def append_chunk(
     database: Database,
     *,
@@ -57,9 +68,11 @@ async def append_chunk(
     done: bool,
     deadline: datetime | None,
     max_content_bytes: int,
-) -> Row:
+    with_session: bool = False,
+) -> Chunked:
     """`append_content` as one write. On PostgreSQL it is tried first as a single
-    statement, without BEGIN and COMMIT round trips."""
+    statement, without BEGIN and COMMIT round trips. With `with_session`, the write returns
+    the session's row too."""
     chunk: dict[str, Any] = {
         "session_id": session_id,
         "caller": caller,
@@ -68,11 +81,12 @@ async def append_chunk(
         "done": done,
         "deadline": deadline,
         "max_content_bytes": max_content_bytes,
+        "with_session": with_session,
     }
     if database.chunks_in_with:
-        row = await database.write_at_once(append_content_at_once, **chunk)
-        if row is not None:
-            return row
+        chunked = await database.write_at_once(append_content_at_once, **chunk)
+        if chunked is not None:
+            return chunked
     return await database.write(append_content, **chunk)
 
 
@@ -86,11 +100,14 @@ async def append_content(
     done: bool,
     deadline: datetime | None,
     max_content_bytes: int,
-) -> Row:
+    with_session: bool = False,
+) -> Chunked:
     """Add `text` to the end of a STREAMING message; `done` makes it COMPLETE. The chunk,
     where it starts and the message's revision before it are kept with the message, so a
-    subscriber that had that revision gets the chunk alone (resolvers/subscriptions.py)."""
-    claim = await claim_revision(conn, session_id=session_id, caller=caller)
+    subscriber that had that revision gets the chunk alone (resolvers/subscriptions.py).
+    The claim is the write's only change to the session's row: with `with_session`, the
+    row it returns is the session as the write leaves it."""
+    claim = await claim_revision(conn, session_id=session_id, caller=caller, whole=with_session)
     found = await _STREAMED_SIZE[conn.dialect.name].first(
         conn, {"message_id": message_id, "session_id": session_id}
     )
@@ -109,11 +126,12 @@ async def append_content(
         },
     )
     assert row is not None  # found above, and the session's row lock keeps it
-    return row
+    return Chunked(row, claim if with_session else None)
 
 
+@PreparedWrite
 async def append_content_at_once(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     session_id: uuid.UUID,
     caller: Identity,
@@ -122,12 +140,13 @@ async def append_content_at_once(
     done: bool,
     deadline: datetime | None,
     max_content_bytes: int,
-) -> Row | None:
+    with_session: bool = False,
+) -> Chunked | None:
     """`append_content` with one statement, on an autocommit connection (PostgreSQL only:
     SQLite has no writes in WITH). None when that statement wrote nothing: `append_content`
     then answers as it would have (NOT_FOUND, CONFLICT, BAD_USER_INPUT), or takes the chunk
     if a concurrent write was all that stood in the way."""
-    return await _CHUNK_AT_ONCE.first(
+    row = await (_CHUNK_AT_ONCE_WITH_SESSION if with_session else _CHUNK_AT_ONCE).first(
         conn,
         caller,
         {
@@ -138,6 +157,14 @@ async def append_content_at_once(
             "new_messages": 0,
             "now": utc_now(),
         },
+    )
+    if row is None:
+        return None
+    if not with_session:
+        return Chunked(row, None)
+    return Chunked(
+        {column: row[column] for column in _MESSAGE_COLUMNS},
+        {column: row[label] for column, label in _SESSION_LABELS.items()},
     )
 
 
@@ -208,7 +235,7 @@ _ADD_CHUNK = Prepared(
 )
 
 
-def _chunk_added_at_once(accessible: ColumnElement[bool]) -> Update:
+def _chunk_added_at_once(accessible: ColumnElement[bool], *, with_session: bool = False) -> Update:
     """A chunk as one statement: the claim of db.sessions.claim_revision and the message's
     update, which commit together or not at all. The claim matches nothing, and so nothing
     is written, when the statement cannot decide alone: the session is not the caller's,
@@ -221,6 +248,9 @@ def _chunk_added_at_once(accessible: ColumnElement[bool]) -> Update:
     Every change to a message claims its session's revision first, so the revision the
     statement began with, still the session's once the lock is its own, says the message
     is as the statement checked it.
+
+    With `with_session`, the claim returns the session's every column and the statement
+    returns them after the message's, each under its `_SESSION_LABELS` name.
     """
     began = sessions.alias("began")
     revision_read = select(began.c.revision).where(began.c.id == bindparam("key")).scalar_subquery()
@@ -231,14 +261,23 @@ def _chunk_added_at_once(accessible: ColumnElement[bool]) -> Update:
         messages.c.status == STREAMING,
         size + bindparam("text_bytes", type_=Integer) <= bindparam("max_content_bytes"),
     )
-    claim = claim_statement(accessible, takes_chunk, sessions.c.revision == revision_read).cte(
-        "claim"
-    )
+    claim = claim_statement(
+        accessible, takes_chunk, sessions.c.revision == revision_read, whole=with_session
+    ).cte("claim")
     # The claim's columns make it the update's FROM: no claim, no row to update.
-    return _added_chunk(claim.c.revision, claim.c.updated_at)
+    added = _added_chunk(claim.c.revision, claim.c.updated_at)
+    if not with_session:
+        return added
+    return added.returning(
+        *(claim.c[column].label(label) for column, label in _SESSION_LABELS.items())
+    )
 
 
+# The message's columns, and the session's under names of their own beside them.
+_MESSAGE_COLUMNS = tuple(column.key for column in messages.c)
+_SESSION_LABELS = {column.key: f"session.{column.key}" for column in sessions.c}
 _CHUNK_AT_ONCE = ForCaller(_chunk_added_at_once)
+_CHUNK_AT_ONCE_WITH_SESSION = ForCaller(partial(_chunk_added_at_once, with_session=True))
 
 
 async def fail(

@@ -47,6 +47,10 @@ class Events:
         self.hub.delete(session_id)
         await self.broker.publish(json.dumps({"session": session_id.hex, "deleted": True}))
 
+    def watched(self, session_id: uuid.UUID) -> bool:
+        """True when a subscription of this process follows the session."""
+        return self.hub.watched(session_id)
+
     @contextmanager
     def subscribe(self, session_id: uuid.UUID) -> Iterator[Mailbox]:
         """The session's news from the moment this context is entered until it exits."""

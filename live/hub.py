@@ -82,6 +82,10 @@ class Hub:
     def sessions(self) -> list[uuid.UUID]:
         return list(self._mailboxes)
 
+    def watched(self, session_id: uuid.UUID) -> bool:
+        """True when a subscription of this process follows the session."""
+        return session_id in self._mailboxes
+
     @contextmanager
     def subscribe(self, session_id: uuid.UUID) -> Iterator[Mailbox]:
         mailbox = Mailbox()

@@ -12,6 +12,7 @@ from db import messages as db
 from db import streaming
 from db.tables import Row
 from resolvers.arguments import parse_id, require_future, require_size, require_storable
+from resolvers.subscriptions import answer_from_write
 from schema.context import Info
 from schema.fields import graphql_name, value_fields
 from schema.inputs import MessageInput
@@ -118,8 +119,9 @@ async def append_message_content(
     text = require_size(require_storable(text, "text"), limit, "text")
     deadline = require_future(deadline, "deadline")
     key = parse_id(session_id, "sessionId")
-    row = await streaming.append_chunk(
-        info.context.database,
+    database = info.context.database
+    chunked = await streaming.append_chunk(
+        database,
         session_id=key,
         caller=info.context.caller,
         message_id=message_key,
@@ -127,8 +129,12 @@ async def append_message_content(
         done=done,
         deadline=deadline,
         max_content_bytes=limit,
+        # The session's row too, for its subscribers here (answer_from_write).
+        with_session=database.answers_from_writes and info.context.events.watched(key),
     )
-    return await _announced(info, key, row)
+    if chunked.session is not None:
+        answer_from_write(database, key, chunked.session, [chunked.message])
+    return await _announced(info, key, chunked.message)
 
 
 async def fail_message(

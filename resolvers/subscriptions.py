@@ -10,14 +10,16 @@ not at all (caught up by a resync or the periodic recheck) loses nothing.
 
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from functools import partial
 from typing import Protocol, TypeVar
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import BadUserInput, NotFound
 from core.metrics import CATCH_UP_EVENTS, EVENTS_DELIVERED
+from db.engine import Database
 from db.messages import list_messages_after, list_tool_messages_after
+from db.prepared import Connection, PreparedRead
 from db.sessions import SESSION_NOT_FOUND, get_revision, get_session_of_anyone
 from db.tables import Row
 from resolvers.arguments import parse_id
@@ -44,8 +46,9 @@ CATCH_UP = {reason: CATCH_UP_EVENTS.labels(reason) for reason in ("replay", "new
 ReadPast = Callable[..., Awaitable[list[Event]]]
 
 
+@PreparedRead
 async def tool_messages_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None
 ) -> list[ChatMessage]:
     """The TOOL messages past the cursor, as the objects the subscription yields.
 
@@ -59,8 +62,9 @@ async def tool_messages_after(
     return [ChatMessage.from_row(row) for row in rows]
 
 
+@PreparedRead
 async def session_events_after(
-    conn: AsyncConnection, *, session_id: uuid.UUID, revision: int, sequence: int | None
+    conn: Connection, *, session_id: uuid.UUID, revision: int, sequence: int | None
 ) -> list[SessionEvent]:
     """Every change past the cursor, in commit order: the messages changed since, each in
     its current state, and the session's own fields when they changed since.
@@ -73,6 +77,14 @@ async def session_events_after(
     rows = await list_messages_after(
         conn, session_id=session_id, revision=revision, sequence=sequence
     )
+    return session_events_of(session, rows, revision, sequence)
+
+
+def session_events_of(
+    session: Row | None, rows: list[Row], revision: int, sequence: int | None
+) -> list[SessionEvent]:
+    """The events of `session_events_after` for the session's row and its messages' rows
+    past the cursor (revision, sequence), in (revision, sequence) order."""
     events = [
         SessionEvent.of_delta(row)
         if _had_it_before(row, revision, sequence)
@@ -84,6 +96,28 @@ async def session_events_after(
         at = next((i for i, e in enumerate(events) if e.revision > changed.revision), len(events))
         events.insert(at, changed)
     return events
+
+
+def answer_from_write(
+    database: Database, session_id: uuid.UUID, session: Row, rows: list[Row]
+) -> None:
+    """Let the rows a write returned answer the shared read of the subscribers it wakes
+    (EVENTS_FROM_WRITES): those of sessionEvents whose cursor is at the revision before,
+    (revision - 1, no sequence), and whose news is the write's revision, as it is after they
+    took every event of the write before.
+
+    `session` is the session's row as the write left it, `rows` every message the write
+    changed. Revisions of a session are claimed one at a time under its row's lock and a
+    message changes only at a revision its write claimed: so at the write's commit, past
+    that cursor the database held exactly these rows, and `session_events_after` would
+    have read them. The events are built by `session_events_of` from the same rows. A
+    subscriber at another cursor or with other news reads the database as ever.
+    """
+    revision = session["revision"]
+    database.answer_shared(
+        (session_events_after, session_id, revision - 1, None, revision),
+        partial(session_events_of, session, rows, revision - 1, None),
+    )
 
 
 def _had_it_before(row: Row, revision: int, sequence: int | None) -> bool:
@@ -186,6 +220,7 @@ async def replay_then_live(
                     read, session_id=key, revision=revision, sequence=sequence
                 )
             else:
+                # answer_from_write offers a write's events under the same key.
                 found = await database.read_shared(
                     (read, key, revision, sequence, news),
                     read,

@@ -35,6 +35,7 @@ SPEED_LAYERS_ON: dict[str, Any] = {
     "compiled_arguments": True,
     "compiled_reads": True,
     "shared_fanout": True,
+    "events_from_writes": True,
     "extension_hooks_once": True,
     "prepared_statements": True,
     "single_statement_append": True,

@@ -11,7 +11,7 @@ order; PostgreSQL hands the row to its waiters in that order.
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +57,15 @@ async def streaming_reply(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
     return session["id"], reply["id"]
 
 
-def chunk(
+async def chunk(
     database: Database,
     session_id: uuid.UUID,
     message_id: uuid.UUID,
     text: str,
     done: bool = False,
-) -> Coroutine[Any, Any, Row]:
-    return append_chunk(
+) -> Row:
+    """The message as the chunk's write changed it."""
+    chunked = await append_chunk(
         database,
         session_id=session_id,
         caller=CALLER,
@@ -74,6 +75,7 @@ def chunk(
         deadline=None,
         max_content_bytes=LIMIT,
     )
+    return chunked.message
 
 
 async def queued_in_order(

@@ -9,17 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.event import listen, remove
 from sqlalchemy.exc import IntegrityError
 
 from core.identity import Identity
 from db.engine import Database, create_engine
-from db.messages import NewMessage, append, list_tool_messages_after
+from db.messages import NewMessage, append, append_message_at_once, list_tool_messages_after
 from db.migrate import migrate
-from db.prepared import Prepared, PreparedRead
+from db.prepared import Connection, Prepared, PreparedRead, PreparedWrite
 from db.sessions import claim_revision, create_session, get_revision, get_session
-from db.tables import messages
+from db.streaming import append_content_at_once
+from db.tables import Row, messages
 from tests.servers import database_url, postgres_or_skip
 
 CALLER = Identity("prepared-user")
@@ -109,6 +110,43 @@ async def test_a_prepared_read_runs_on_a_pooled_connection_and_gives_it_back(
     assert row is not None and row["id"] == key and row["title"] == "t"
     assert revision == shared == 0 and unknown is None
     assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_prepared_write_runs_on_a_pooled_connection_commits_and_gives_it_back(
+    database: Database,
+) -> None:
+    """Database.write_at_once runs a PreparedWrite without SQLAlchemy's Connection around
+    it; a unique constraint's refusal is None, with nothing written."""
+    assert isinstance(append_message_at_once, PreparedWrite)
+    assert isinstance(append_content_at_once, PreparedWrite)
+    key = await new_session(database)
+    connections: list[object] = []
+
+    def engine_connect(connection: object) -> None:
+        connections.append(connection)
+
+    listen(database.engine.sync_engine, "engine_connect", engine_connect)
+    try:
+        [stored] = await append(
+            database, session_id=key, caller=CALLER, new=[NewMessage({"role": "USER"})]
+        )
+        again = Prepared(
+            insert(messages).values({**stored, "sequence": 5}).returning(messages.c.id)
+        )
+
+        @PreparedWrite
+        async def insert_again(conn: Connection) -> Row | None:
+            return await again.first(conn, {})
+
+        refused = await database.write_at_once(insert_again)
+    finally:
+        remove(database.engine.sync_engine, "engine_connect", engine_connect)
+    assert connections == [] and refused is None
+    assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await database.read(get_revision, session_id=key, caller=CALLER) == 1
+    async with database.engine.connect() as conn:
+        ids = await conn.execute(select(messages.c.id).where(messages.c.session_id == key))
+        assert list(ids.scalars()) == [stored["id"]]
 
 
 async def test_prepared_reads_beyond_the_pool_wait_for_a_connection_and_return_them_all(
