@@ -73,12 +73,12 @@ _REVISION = ForCaller(
 def claim_statement(*conditions: ColumnElement[bool], whole: bool = False) -> Update:
     """claim_revision's UPDATE of session `key` where `conditions` hold: revision + 1,
     `new_messages` sequences reserved, updated at `now` (all bound parameters). It returns
-    the claim (the new revision, message count and time), or with `whole` the session's
-    every column as the write leaves it."""
+    the claim (the session's id, its new revision, message count and time), or with `whole`
+    the session's every column as the write leaves it."""
     claimed = (
         sessions.c
         if whole
-        else (sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
+        else (sessions.c.id, sessions.c.revision, sessions.c.message_count, sessions.c.updated_at)
     )
     return (
         update(sessions)

@@ -265,7 +265,9 @@ def _chunk_added_at_once(accessible: ColumnElement[bool], *, with_session: bool 
         accessible, takes_chunk, sessions.c.revision == revision_read, whole=with_session
     ).cte("claim")
     # The claim's columns make it the update's FROM: no claim, no row to update.
-    added = _added_chunk(claim.c.revision, claim.c.updated_at)
+    added = _added_chunk(claim.c.revision, claim.c.updated_at).where(
+        messages.c.session_id == claim.c.id
+    )
     if not with_session:
         return added
     return added.returning(
