@@ -107,10 +107,11 @@ _shared_plans: OrderedDict[Hashable, Plan | None] = OrderedDict()
 class PlainObjects(ExecutionContext):
     """Strawberry's executor, completing plain objects from a plan."""
 
-    # Per (type, selection): the plan, or None; the selection is kept alive with it so that
-    # its id is not reused during this execution. Made by the first plan asked for: one
-    # __init__ fewer for every execution.
-    _plans: dict[tuple[str, int], tuple[object, Plan | None]] | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Per (type, selection): the plan, or None; the selection is kept alive with it so
+        # that its id is not reused during this execution.
+        self._plans: dict[tuple[str, int], tuple[object, Plan | None]] = {}
 
     def complete_object_value(
         self,
@@ -159,8 +160,6 @@ class PlainObjects(ExecutionContext):
 
     def _plan(self, object_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         key = (object_type.name, id(field_details_list))
-        if self._plans is None:
-            self._plans = {}
         known = self._plans.get(key)
         if known is None:
             shared = self._shared_key(object_type, field_details_list)
