@@ -16,9 +16,17 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "collect_subfields": ("return_type", "field_details_list"),
     "execute_field": ("parent_type", "source", "field_details_list", "path", "position_context"),
     "build_resolve_info": ("field_def", "field_nodes", "parent_type", "path"),
+    "build_response": ("data",),
 }
 
 
 def error_count(executor: Executor) -> int:
     """How many field errors `executor` has collected so far."""
     return len(executor.collected_errors.errors)
+
+
+def release_async_helpers(executor: Executor) -> None:
+    """Let go of the helpers `executor` hands its resolvers (`info.async_helpers`), which
+    hold two of its own bound methods: a reference cycle that only the garbage collector
+    would free, with everything the execution touched (its context, variables, errors)."""
+    executor.async_helpers = None  # type: ignore[assignment]

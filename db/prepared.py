@@ -195,11 +195,15 @@ def _prepared(options: Mapping[str, Any]) -> bool:
     return options.get("isolation_level") == "AUTOCOMMIT" and bool(options.get(PREPARED))
 
 
+# What a statement runs in without a tracer: one for all, as nullcontext is reusable.
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
+
+
 def _span(tracer: Any, sql: str) -> AbstractContextManager[Any]:
     """A client span for `sql` (named by its first word, as OpenTelemetry's SQLAlchemy
     instrumentation names its own), or nothing without a tracer."""
     if tracer is None:
-        return nullcontext()
+        return _NO_SPAN
     return tracer.start_as_current_span(
         sql.split(None, 1)[0],
         kind=SpanKind.CLIENT,

@@ -1,6 +1,7 @@
 """What every resolver receives: built once per HTTP request or WebSocket connection."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -25,10 +26,12 @@ class Context:
     # Set by Strawberry from the WebSocket `connection_init` payload.
     connection_params: dict[str, Any] | None = None
     websocket: WebSocket | None = None
-    loaders: Loaders = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.loaders = Loaders(self.database)
+    @cached_property
+    def loaders(self) -> Loaders:
+        """Made by the first resolver that loads: a read answered from the response cache
+        loads nothing."""
+        return Loaders(self.database)
 
     @property
     def caller(self) -> Identity:

@@ -22,7 +22,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
   (db/messages.py).
 - SINGLE_STATEMENT_CHUNK: a streamed chunk on PostgreSQL as one statement
   (db/streaming.py).
-- GC_FREEZE: garbage collection tuned once start-up is done (speed/gc.py).
+- GC_FREEZE: garbage collection tuned once start-up is done, and each query's and
+  mutation's executor freed as its request ends, not left to the collector (speed/gc.py).
 - FAST_JSON: responses written, and JSON columns read, by orjson instead of the standard
   library (speed/json_text.py).
 - DATABASE_JSON: on PostgreSQL, with COMPILED_READS and FAST_JSON, a list of plain messages
@@ -50,6 +51,7 @@ from speed.documents import DocumentCache
 from speed.extension_hooks import HooksOnce
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
+from speed.gc import FreedExecutors
 from speed.json_text import fast_dumps, fast_dumps_utf8, fast_loads, standard_dumps
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared, encode_shared_body
@@ -130,6 +132,8 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         executors.append(DatabaseJson if writes_json_in_database(settings) else PlainObjects)
     if settings.shared_fanout:
         executors.append(SharedEvents)
+    if settings.gc_freeze:
+        executors.append(FreedExecutors)
     dumps = fast_dumps if settings.fast_json else standard_dumps
     executor = (
         type("Executor", tuple(executors), {"dumps": staticmethod(dumps)}) if executors else None

@@ -19,7 +19,7 @@ may change a result's data after execution (our extensions only rewrite errors).
 
 import weakref
 from collections.abc import Hashable, Mapping
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, cast
 
 from graphql import (
@@ -103,10 +103,13 @@ class SharedEvents(ExecutionContext):
     def dumps(value: object) -> str:
         return standard_dumps(value)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Once per subscription: graphql-core executes each event on a shallow copy.
-        self.event_key = self._event_key()
+    @cached_property
+    def event_key(self) -> Hashable | None:
+        """What an event's execution depends on besides the event; None if more. Worked out
+        once per subscription, by its first event (build_per_event_executor), before
+        graphql-core executes it on a shallow copy, which then holds it too; never for a
+        query or a mutation."""
+        return self._event_key()
 
     def build_per_event_executor(self, payload: Any) -> Executor:
         # graphql-core executes each event on a copy of this executor; a remembered result

@@ -48,8 +48,14 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 def _variables_key(coerced: dict[str, Any]) -> Hashable | None:
     """The coerced variables as a key: their items when all are plain, else their JSON
     (None when they have none)."""
-    if all(type(value) in _PLAIN for value in coerced.values()):
-        return tuple((name, type(value), value) for name, value in coerced.items())
+    items = []
+    for name, value in coerced.items():
+        kind = type(value)
+        if kind not in _PLAIN:
+            break
+        items.append((name, kind, value))
+    else:
+        return tuple(items)
     try:
         return json.dumps(coerced, sort_keys=True, default=str)
     except (TypeError, ValueError, RecursionError):

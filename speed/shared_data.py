@@ -106,6 +106,10 @@ def encode_shared(message: object, dumps: Dumps) -> str | None:
 
 def encode_shared_body(message: object, dumps: Dumps) -> bytes | None:
     """`encode_shared(message, dumps)` as UTF-8 bytes, for an HTTP response body."""
+    alone = _alone_in_data(message)
+    if alone is not None:
+        field, shared_data = alone
+        return shared_data.framed(_data_head(field), b"}}")
     if not _holds_shared(message, ENVELOPE_DEPTH):
         return None
     pieces: list[str | SharedData] = []
@@ -119,6 +123,24 @@ def encode_shared_body(message: object, dumps: Dumps) -> bytes | None:
     return b"".join(
         piece.utf8() if isinstance(piece, SharedData) else piece.encode() for piece in pieces
     )
+
+
+def _alone_in_data(message: object) -> tuple[str, SharedData] | None:
+    """The root field's name and its SharedData, for a response of that field alone and
+    nothing else (`{"data": {"session": shared}}`): every cached read is one."""
+    if type(message) is not dict or len(message) != 1:
+        return None
+    data = message.get("data")
+    if type(data) is not dict or len(data) != 1:
+        return None
+    ((name, value),) = data.items()
+    return (name, value) if isinstance(value, SharedData) else None
+
+
+@lru_cache(maxsize=1024)
+def _data_head(name: str) -> bytes:
+    """`{"data":{"<name>":`, the text of a response up to its one root field's data."""
+    return f'{{"data":{{{encode_basestring_ascii(name)}:'.encode()
 
 
 def _alone_in_payload(message: object) -> SharedData | None:

@@ -4,6 +4,7 @@ gone fails the import of compat/strawberry.py, with the version too.)
 """
 
 import asyncio
+import gc
 import inspect
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
-from compat.graphql_core import OVERRIDDEN, error_count
+from compat.graphql_core import OVERRIDDEN, error_count, release_async_helpers
 from compat.sqlalchemy import greenlet_spawn
 from compat.strawberry import (
     DEFINITION_KEY,
@@ -114,6 +115,17 @@ def test_graphql_core_executor_counts_the_errors_it_collected() -> None:
         assert error_count(executor) == 0
         executor.execute_operation()
         assert error_count(executor) == 1, "collected_errors.errors misses the field error"
+
+
+def test_graphql_core_executor_helpers_hold_it_until_released() -> None:
+    with fenced("graphql-core"):
+        schema = build_schema("type Query { greeting: String }")
+        executor = Executor.build(schema, parse("{ greeting }"), {"greeting": "hi"})
+        assert isinstance(executor, Executor), executor
+        held = gc.get_referents(*executor.async_helpers)
+        assert executor in held, "async_helpers no longer holds the executor: no cycle to break"
+        release_async_helpers(executor)
+        assert executor.async_helpers is None, "async_helpers is not an attribute to let go of"
 
 
 def test_strawberry_execution_context_is_a_graphql_core_executor() -> None:

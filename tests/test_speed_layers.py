@@ -9,8 +9,10 @@ per request, and never a second run of a mutation answered with errors.
 """
 
 import asyncio
+import gc
 import json
 import uuid
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -200,6 +202,39 @@ async def test_a_shared_read_that_fails_fails_for_each_of_its_callers(database: 
     outcomes = await asyncio.gather(*callers, return_exceptions=True)
     assert [type(outcome) for outcome in outcomes] == [NotFound, NotFound]
     assert runs == [1]
+
+
+class Held:
+    """A context the test can watch for being freed."""
+
+
+@strawberry.type
+class Greeting:
+    @strawberry.field
+    async def greeting(self, info: strawberry.Info) -> str:
+        return "hi"
+
+
+@pytest.mark.speed_layer
+@pytest.mark.parametrize("gc_freeze", [True, False])
+async def test_a_query_leaves_no_cycle_for_the_collector_with_gc_freeze(gc_freeze: bool):
+    """With GC_FREEZE, a query's executor, its context and all they refer to are freed as
+    the result is returned, by reference counting; without, they wait for the collector."""
+    settings = Settings(**{**SPEED_LAYERS_ON, "gc_freeze": gc_freeze})
+    schema = ChatSchema(
+        query=Greeting, execution_context_class=speed_layers(settings).execution_context_class
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        context = Held()
+        freed = weakref.ref(context)
+        result = await schema.execute("{ greeting }", context_value=context)
+        assert result.data == {"greeting": "hi"}, result.errors
+        del context, result
+        assert (freed() is None) is gc_freeze
+    finally:
+        gc.enable()
 
 
 async def fields_executed(database: Database, settings: Settings, messages: int) -> int:

@@ -1,5 +1,7 @@
 """Refuse request bodies over a size limit before they are read into memory."""
 
+from collections.abc import Awaitable
+
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,10 +40,11 @@ class BodySizeLimit:
                 raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        # Not a coroutine of its own: it hands on `send`'s, once per message sent.
+        def tracking_send(message: Message) -> Awaitable[None]:
             nonlocal started
             started = started or message["type"] == "http.response.start"
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, counting_receive, tracking_send)

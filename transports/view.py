@@ -7,6 +7,7 @@ GraphQL error with a code (transports/refusals.py), from one place: `answer_http
 may name a trusted document instead of sending its text (transports/trusted_documents.py).
 """
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -76,6 +77,9 @@ STREAMED_MEDIA_TYPES = {
     "text/event-stream": GRAPHQL_SSE_PROTOCOL,
     "multipart/mixed": MULTIPART_SUBSCRIPTION_PROTOCOL,
 }
+
+# Finds a streamed media type's name in an Accept value.
+_NAMES_STREAMED = re.compile("|".join(re.escape(media_type) for media_type in STREAMED_MEDIA_TYPES))
 
 # Answers a request's parsed JSON body, with the request's context, without Strawberry; or
 # None (speed/fast_queries.py).
@@ -319,7 +323,7 @@ class ChatGraphQL(GraphQL[Context, None]):
             return True
         accept = (request.headers.get("accept") or "").lower()
         # Read as media ranges only when it names a streamed media type at all.
-        return any(media_type in accept for media_type in STREAMED_MEDIA_TYPES) and any(
+        return _NAMES_STREAMED.search(accept) is not None and any(
             STREAMED_MEDIA_TYPES.get(media_range) in self.protocols
             for media_range in accepted_ranges(accept)
         )
