@@ -153,6 +153,23 @@ class Database:
         """
         if not self.shared_reads:
             return await self.read(query, *args, **kwargs)
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.answer_shared(waiter, key, query, *args, **kwargs)
+        return await waiter
+
+    def answer_shared(
+        self,
+        waiter: "asyncio.Future[T]",
+        key: Hashable,
+        query: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        """`read_shared`, answering `waiter`: one who waits already (on a future made for
+        something else) can be given a read to wait for, without a turn of its own to start
+        it. Without `shared_reads`, a read of its own."""
+        if not self.shared_reads:
+            key = object()
         waiters = self._shared.get(key)
         if waiters is None:
             waiters = self._shared[key] = []
@@ -160,9 +177,7 @@ class Database:
             shared.add_done_callback(partial(self._answer_shared, key, waiters))
         # Each caller waits on a future of its own, as asyncio.shield would have it: one
         # going away does not cancel the read of the others. One callback answers them all.
-        waiter = asyncio.get_running_loop().create_future()
         waiters.append(waiter)
-        return await waiter
 
     def _answer_shared(
         self, key: Hashable, waiters: list[asyncio.Future[Any]], shared: asyncio.Future[Any]
