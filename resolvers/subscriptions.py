@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from compat.prometheus_client import CounterChild, HistogramChild
 from core.errors import BadUserInput, NotFound
 from core.metrics import CATCH_UP_EVENTS, EVENTS_DELIVERED
 from db.messages import list_messages_after, list_tool_messages_after
@@ -41,8 +42,12 @@ class Positioned(Protocol):
 
 Event = TypeVar("Event", bound=Positioned)
 
-# Bound once: a catch-up read is counted per subscriber.
-CATCH_UP = {reason: CATCH_UP_EVENTS.labels(reason) for reason in ("replay", "news", "resync")}
+# Bound once, their checks made once (compat/prometheus_client.py): a catch-up read is
+# counted per subscriber.
+CATCH_UP = {
+    reason: HistogramChild(CATCH_UP_EVENTS.labels(reason))
+    for reason in ("replay", "news", "resync")
+}
 ReadPast = Callable[..., Awaitable[list[Event]]]
 
 
@@ -111,9 +116,10 @@ def _past_cursor(
 _INF = float("inf")
 
 
-# Bound once: the events each subscription field yields.
+# Bound once, likewise: the events each subscription field yields.
 DELIVERED = {
-    field: EVENTS_DELIVERED.labels(field) for field in ("toolMessageUpdated", "sessionEvents")
+    field: CounterChild(EVENTS_DELIVERED.labels(field))
+    for field in ("toolMessageUpdated", "sessionEvents")
 }
 
 
