@@ -73,8 +73,8 @@ class Database:
     alone (a PreparedRead) on a pooled connection without SQLAlchemy's Connection around
     it; `single_statement_append` lets a one-message append on PostgreSQL be one statement,
     and `single_statement_chunk` a streamed chunk; `shared_reads` lets concurrent
-    `read_shared` calls under one key share one query. With a `tracer` (OpenTelemetry), the
-    statements asyncpg runs itself get a span each.
+    `read_shared` (or `answer_shared`) calls under one key share one query. With a `tracer`
+    (OpenTelemetry), the statements asyncpg runs itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
