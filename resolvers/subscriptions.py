@@ -207,7 +207,8 @@ async def replay_then_live(
             ):
                 database.answer_shared(
                     found,
-                    (read, key, revision, sequence, arrived.revision),
+                    # The session by its number: a UUID hashes and compares in Python.
+                    (read, key.int, revision, sequence, arrived.revision),
                     read,
                     session_id=key,
                     revision=revision,
