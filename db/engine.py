@@ -73,10 +73,10 @@ class Database:
     alone (a PreparedRead) or a write of one (a PreparedWrite) on a pooled connection
     without SQLAlchemy's Connection around it; `single_statement_append` lets a
     one-message append on PostgreSQL be one statement, and `single_statement_chunk` a
-    streamed chunk; `shared_reads` lets concurrent `read_shared` calls under one key share
-    one query, and `answers_from_writes` (with it) lets a write's own rows answer such a
-    read (`answer_shared`). With a `tracer` (OpenTelemetry), the statements asyncpg runs
-    itself get a span each.
+    streamed chunk; `shared_reads` lets concurrent `read_shared` (or `read_shared_into`)
+    calls under one key share one query, and `answers_from_writes` (with it) lets a write's
+    own rows answer such a read (`offer_answer`). With a `tracer` (OpenTelemetry), the
+    statements asyncpg runs itself get a span each.
 
     The pool's connections in use and the requests waiting for one are gauges
     (core/metrics.py).
@@ -159,9 +159,28 @@ class Database:
         """
         if not self.shared_reads:
             return await self.read(query, *args, **kwargs)
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.read_shared_into(waiter, key, query, *args, **kwargs)
+        return await waiter
+
+    def read_shared_into(
+        self,
+        waiter: "asyncio.Future[T]",
+        key: Hashable,
+        query: Query[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> None:
+        """`read_shared`, answering `waiter`: one who waits already (on a future made for
+        something else) can be given a read to wait for, without a turn of its own to start
+        it. An answer a write offered under the key answers at once (`offer_answer`).
+        Without `shared_reads`, a read of its own."""
         answer = self._answers.get(key)
         if answer is not None:
-            return answer()  # type: ignore[no-any-return]
+            waiter.set_result(answer())
+            return
+        if not self.shared_reads:
+            key = object()
         waiters = self._shared.get(key)
         if waiters is None:
             waiters = self._shared[key] = []
@@ -169,19 +188,18 @@ class Database:
             shared.add_done_callback(partial(self._answer_shared, key, waiters))
         # Each caller waits on a future of its own, as asyncio.shield would have it: one
         # going away does not cancel the read of the others. One callback answers them all.
-        waiter = asyncio.get_running_loop().create_future()
         waiters.append(waiter)
-        return await waiter
 
-    def answer_shared(self, key: Hashable, answer: Callable[[], Any]) -> None:
+    def offer_answer(self, key: Hashable, answer: Callable[[], Any]) -> None:
         """Let `answer()`, built once on first use, be what `read_shared(key)` returns to
         the callers that ask before the event loop's next turn is over, and forget it then
         (`answers_from_writes`; the caller vouches that it is what the read would return).
 
-        A write offers it before it announces its revision: the subscriptions the news
-        wakes ask in the loop's next turn, their first step, in which nothing else has
-        run that they could wait for. A read of the same key already in flight is left to
-        answer. Held for one turn, the answers of a busy process's writes stay few.
+        A write offers it before it announces its revision: a subscription waiting for
+        news asks as the news arrives (`read_shared_into`), one busy sending when it next
+        waits, and later ones read the database. A read of the same key already in flight
+        is left to answer. Held for a turn, the answers of a busy process's writes stay
+        few.
         """
         if not self.answers_from_writes or key in self._shared or key in self._answers:
             return

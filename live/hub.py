@@ -9,9 +9,11 @@ database by revision: every message's latest state, in order, once.
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import Context, copy_context
 from dataclasses import dataclass
+from typing import Any
 
 from core.metrics import SUBSCRIPTIONS_OPEN
 
@@ -23,18 +25,28 @@ class Change:
     resync: bool
 
 
+# Given a change and the future its subscriber waits on, answers that future (at once, or
+# when a read it started is done).
+Answer = Callable[[Change, "asyncio.Future[Any]"], None]
+
+
 class Mailbox:
     """The news of one subscription, read by its task alone: a flag and the future that
-    task waits on, if it waits (an asyncio.Event, without its list of waiters)."""
+    task waits on, if it waits (an asyncio.Event, without its list of waiters); and, if it
+    waits to be answered, what answers that future."""
 
-    __slots__ = ("_deleted", "_news", "_resync", "_revision", "_waiter")
+    __slots__ = ("_answer", "_context", "_deleted", "_news", "_resync", "_revision", "_waiter")
 
     def __init__(self) -> None:
         self._revision = -1
         self._deleted = False
         self._resync = False
         self._news = False
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiter: asyncio.Future[Any] | None = None
+        self._answer: Answer | None = None
+        # The waiting task's: `_answer` runs in it, as if that task ran it (a read it starts
+        # logs with the subscriber's request id, and traces under its operation).
+        self._context: Context | None = None
 
     def offer(self, revision: int) -> None:
         if revision > self._revision:
@@ -53,8 +65,21 @@ class Mailbox:
     def _notify(self) -> None:
         self._news = True
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        if waiter is None or waiter.done():
+            return
+        answer = self._answer
+        if answer is None:
             waiter.set_result(None)
+            return
+        context = self._context
+        assert context is not None
+        # The waiter is the answer's now: later news waits for the next wait.
+        self._waiter = self._answer = self._context = None
+        try:
+            context.run(answer, self._take(), waiter)
+        except Exception as error:  # the subscriber's to raise, not the notifier's
+            if not waiter.done():
+                waiter.set_exception(error)
 
     async def next_change(self) -> Change:
         if not self._news:
@@ -63,6 +88,25 @@ class Mailbox:
                 await self._waiter
             finally:
                 self._waiter = None
+        return self._take()
+
+    async def answer_next_change(self, answer: Answer) -> Any:
+        """What `answer` gives for the next change: it is handed the change as soon as the
+        change arrives, with the future this waits on. So a read the change prompts starts
+        at once, and the subscriber wakes once, to what was read, not first to the news."""
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if self._news:
+            answer(self._take(), waiter)
+        else:
+            self._waiter, self._answer, self._context = waiter, answer, copy_context()
+        try:
+            return await waiter
+        finally:
+            self._waiter = self._answer = self._context = None
+            waiter.cancel()  # if given up: what it waited for then has nobody to tell
+
+    def _take(self) -> Change:
+        """The news, which is then no longer news."""
         self._news = False
         change = Change(revision=self._revision, deleted=self._deleted, resync=self._resync)
         self._resync = False

@@ -8,6 +8,7 @@ prompts a read of everything past the cursor, so news that arrives late, twice, 
 not at all (caught up by a resync or the periodic recheck) loses nothing.
 """
 
+import asyncio
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
@@ -15,6 +16,7 @@ from typing import Protocol, TypeVar
 
 import strawberry
 
+from compat.prometheus_client import CounterChild, HistogramChild
 from core.errors import BadUserInput, NotFound
 from core.metrics import CATCH_UP_EVENTS, EVENTS_DELIVERED
 from db.engine import Database
@@ -22,6 +24,7 @@ from db.messages import list_messages_after, list_tool_messages_after
 from db.prepared import Connection, PreparedRead
 from db.sessions import SESSION_NOT_FOUND, get_revision, get_session_of_anyone
 from db.tables import Row
+from live.hub import Change
 from resolvers.arguments import parse_id
 from schema.context import Info
 from schema.events import SessionEvent
@@ -41,8 +44,12 @@ class Positioned(Protocol):
 
 Event = TypeVar("Event", bound=Positioned)
 
-# Bound once: a catch-up read is counted per subscriber.
-CATCH_UP = {reason: CATCH_UP_EVENTS.labels(reason) for reason in ("replay", "news", "resync")}
+# Bound once, their checks made once (compat/prometheus_client.py): a catch-up read is
+# counted per subscriber.
+CATCH_UP = {
+    reason: HistogramChild(CATCH_UP_EVENTS.labels(reason))
+    for reason in ("replay", "news", "resync")
+}
 ReadPast = Callable[..., Awaitable[list[Event]]]
 
 
@@ -114,8 +121,8 @@ def answer_from_write(
     subscriber at another cursor or with other news reads the database as ever.
     """
     revision = session["revision"]
-    database.answer_shared(
-        (session_events_after, session_id, revision - 1, None, revision),
+    database.offer_answer(
+        (session_events_after, session_id.int, revision - 1, None, revision),
         partial(session_events_of, session, rows, revision - 1, None),
     )
 
@@ -143,9 +150,10 @@ def _past_cursor(
 _INF = float("inf")
 
 
-# Bound once: the events each subscription field yields.
+# Bound once, likewise: the events each subscription field yields.
 DELIVERED = {
-    field: EVENTS_DELIVERED.labels(field) for field in ("toolMessageUpdated", "sessionEvents")
+    field: CounterChild(EVENTS_DELIVERED.labels(field))
+    for field in ("toolMessageUpdated", "sessionEvents")
 }
 
 
@@ -212,24 +220,37 @@ async def replay_then_live(
         revision = current if after_revision is None else after_revision
         sequence = after_sequence
 
-        async def read_past_cursor(reason: str, news: int | None = None) -> list[Event]:
-            """Everything past the cursor. Subscribers woken by the same news with the same
-            cursor (every live tab of a session, usually) share one read."""
-            if news is None:
-                found = await database.read(
-                    read, session_id=key, revision=revision, sequence=sequence
-                )
-            else:
+        async def read_past_cursor(reason: str) -> list[Event]:
+            """Everything past the cursor."""
+            found = await database.read(read, session_id=key, revision=revision, sequence=sequence)
+            CATCH_UP[reason].observe(len(found))
+            return found
+
+        change: Change | None = None
+
+        def read_news(arrived: Change, found: "asyncio.Future[list[Event] | None]") -> None:
+            """Answers `found` with everything past the cursor when `arrived` is news past
+            it, else None. Run by the mailbox as the news arrives: the read starts at once,
+            and this subscriber wakes once, to what it found. Subscribers given the same
+            news with the same cursor (every live tab of a session, usually) share one
+            read."""
+            nonlocal change
+            change = arrived
+            if not (arrived.deleted or arrived.resync) and _past_cursor(
+                arrived.revision, None, revision, sequence
+            ):
                 # answer_from_write offers a write's events under the same key.
-                found = await database.read_shared(
-                    (read, key, revision, sequence, news),
+                database.read_shared_into(
+                    found,
+                    # The session by its number: a UUID hashes and compares in Python.
+                    (read, key.int, revision, sequence, arrived.revision),
                     read,
                     session_id=key,
                     revision=revision,
                     sequence=sequence,
                 )
-            CATCH_UP[reason].observe(len(found))
-            return found
+            else:
+                found.set_result(None)
 
         events = [] if after_revision is None else await read_past_cursor("replay")
         while True:
@@ -237,7 +258,8 @@ async def replay_then_live(
                 revision, sequence = event.revision, event.sequence
                 delivered.inc()
                 yield event
-            change = await mailbox.next_change()
+            found = await mailbox.answer_next_change(read_news)
+            assert change is not None
             if change.deleted:
                 if deleted is not None:
                     delivered.inc()
@@ -245,7 +267,8 @@ async def replay_then_live(
                 return
             if change.resync:
                 events = await read_past_cursor("resync")
-            elif _past_cursor(change.revision, None, revision, sequence):
-                events = await read_past_cursor("news", news=change.revision)
-            else:
+            elif found is None:
                 events = []
+            else:
+                CATCH_UP["news"].observe(len(found))
+                events = found

@@ -11,9 +11,9 @@ holds no rule of its own (permissions, limits and validation stay where they are
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
 - RESPONSE_CACHE_BYTES (0: off): session reads kept by revision (speed/response_cache.py).
 - SHARED_FANOUT: one read, one execution and one encoding of an event for all of its
-  subscribers (speed/fanout.py, speed/shared_data.py, Database.read_shared).
+  subscribers (speed/fanout.py, speed/shared_data.py, Database.read_shared_into).
 - EVENTS_FROM_WRITES: a streamed chunk's rows, returned by its write, answer the shared
-  read of the sessionEvents subscribers it wakes here (Database.answer_shared,
+  read of the sessionEvents subscribers it wakes here (Database.offer_answer,
   resolvers/subscriptions.py's answer_from_write; needs SHARED_FANOUT).
 - EXTENSION_HOOKS_ONCE: the schema extensions' hooks for each result of a subscription
   looked up once per operation, not once per result (speed/extension_hooks.py).

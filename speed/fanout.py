@@ -54,7 +54,7 @@ from speed.shared_data import SharedData
 # Distinct operations (or variables) remembered per event; others just execute.
 MAX_RESULTS_PER_EVENT = 16
 
-Remembered = tuple[GraphQLSchema, OperationDefinitionNode, ExecutionResult]
+Remembered = tuple[GraphQLSchema, OperationDefinitionNode, "_Answered"]
 
 
 class EventResults:
@@ -116,7 +116,7 @@ class SharedEvents(ExecutionContext):
         # needs none.
         remembered = self._remembered(payload)
         if remembered is not None:
-            return cast(Executor, _Answered(remembered))
+            return cast(Executor, remembered)
         return super().build_per_event_executor(payload)
 
     def execute_operation(
@@ -136,12 +136,13 @@ class SharedEvents(ExecutionContext):
             and not result.errors
             and len(results) < MAX_RESULTS_PER_EVENT
         ):
-            result = ExecutionResult(SharedData(result.data, self.dumps))
-            results[key] = (self.schema, self.operation, result)
+            answered = _Answered(SharedData(result.data, self.dumps))
+            results[key] = (self.schema, self.operation, answered)
+            result = answered.execute_operation()
         return result
 
-    def _remembered(self, event: object) -> ExecutionResult | None:
-        """The result remembered for `event` and this executor's key, if any."""
+    def _remembered(self, event: object) -> "_Answered | None":
+        """What answers for `event` and this executor's key, if it is remembered."""
         results = None if self.event_key is None else event_results.of(event)
         remembered = None if results is None else results.get(self.event_key)
         # The key holds the schema's id: its identity makes sure it still names this schema.
@@ -170,13 +171,13 @@ class SharedEvents(ExecutionContext):
 
 
 class _Answered:
-    """Stands in for the per-event executor of a remembered event: graphql-core only asks
-    it to execute the operation."""
+    """Stands in for the per-event executor of a remembered event, for every subscriber:
+    graphql-core only asks it to execute the operation."""
 
     __slots__ = ("_data",)
 
-    def __init__(self, remembered: ExecutionResult) -> None:
-        self._data = remembered.data
+    def __init__(self, data: SharedData) -> None:
+        self._data = data
 
     def execute_operation(self, serially: bool | None = None) -> ExecutionResult:
         return ExecutionResult(self._data)

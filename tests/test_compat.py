@@ -23,6 +23,7 @@ from graphql import (
     validate,
 )
 from graphql.execution import Executor
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy.pool import Pool
 from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
@@ -30,6 +31,7 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
 from compat.graphql_core import OVERRIDDEN, error_count, release_async_helpers
+from compat.prometheus_client import CounterChild, HistogramChild
 from compat.sqlalchemy import greenlet_spawn
 from compat.strawberry import (
     DEFINITION_KEY,
@@ -386,3 +388,28 @@ async def test_strawberry_resolves_as_compiled_resolver_mirrors_it(
         got = await compiled.execute(document, variable_values=variables, root_value="root")
         assert answer(got) == answer(expected)
         assert expected.data is not None or expected.errors, expected
+
+
+def test_prometheus_children_added_to_directly_expose_what_their_methods_would() -> None:
+    """resolvers/subscriptions.py: CounterChild and HistogramChild add to a labelled child's
+    values as its `inc` and `observe` do (counts in and between buckets, past the last
+    bound, zero)."""
+    with fenced("prometheus-client"):
+        expositions = []
+        for direct in (False, True):
+            registry = CollectorRegistry()
+            counter = Counter("c", "c", ["l"], registry=registry).labels("x")
+            histogram = Histogram("h", "h", ["l"], buckets=(0, 1, 5), registry=registry)
+            child = histogram.labels("x")
+            counted = CounterChild(counter) if direct else counter
+            observed = HistogramChild(child) if direct else child
+            for count in (0, 1, 1, 2, 5, 6, 1000):
+                counted.inc()
+                observed.observe(count)
+            counted.inc(3)
+            text = generate_latest(registry).decode()
+            expositions.append(
+                "\n".join(line for line in text.splitlines() if "_created" not in line)
+            )
+        assert expositions[0] == expositions[1]
+        assert 'h_bucket{l="x",le="1.0"} 3.0' in expositions[1]

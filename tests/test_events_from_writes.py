@@ -126,9 +126,9 @@ async def test_an_answer_offered_for_a_shared_read_is_taken_within_the_next_turn
         built.append(1)
         return ["offered"]
 
-    key = (session_events_after, session_id, 0, None, 1)
+    key = (session_events_after, session_id.int, 0, None, 1)
     reads: dict[str, Any] = {"session_id": session_id, "revision": 0, "sequence": None}
-    database.answer_shared(key, answer)
+    database.offer_answer(key, answer)
     await asyncio.sleep(0)  # the turn the news wakes its subscribers in
     first = await database.read_shared(key, session_events_after, **reads)
     second = await database.read_shared(key, session_events_after, **reads)

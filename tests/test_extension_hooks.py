@@ -49,6 +49,11 @@ class Rewrites(Recorded):
         self.log.append(f"rewritten {result.data}")
 
 
+class Notes(Recorded):
+    def on_stream_result(self, result: Any) -> None:  # type: ignore[override]
+        self.log.append(f"note {result.data}")
+
+
 class Awaits(Recorded):
     async def on_stream_result(self, result: Any) -> AsyncIterator[None]:
         self.log.append(f"await {result.data}")
@@ -78,7 +83,15 @@ async def streamed(schema: ChatSchema, query: str) -> list[Any]:
 
 @pytest.mark.parametrize(
     "extensions",
-    [(), (Rewrites,), (Awaits,), (Reports,), (Rewrites, Awaits, Reports), (Awaits, Rewrites)],
+    [
+        (),
+        (Rewrites,),
+        (Notes,),
+        (Awaits,),
+        (Reports,),
+        (Rewrites, Awaits, Reports),
+        (Awaits, Rewrites),
+    ],
     ids=lambda extensions: "+".join(e.__name__ for e in extensions) or "none",
 )
 @pytest.mark.parametrize("query", ["subscription { counts }", "subscription { counts(failAt: 1) }"])
@@ -93,3 +106,37 @@ async def test_results_go_through_the_same_hooks_as_with_strawberrys_runner(
         outcomes.append((results, log))
     assert outcomes[0] == outcomes[1]
     assert outcomes[1][0], "the subscription streamed nothing"
+
+
+class Cleans(Recorded):
+    """A generator hook that sees what leaves the block around each result."""
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self.log.append(f"enter {result.data}")
+        try:
+            yield
+        except BaseException as error:
+            self.log.append(f"{type(error).__name__} {result.data}")
+            raise
+        self.log.append(f"leave {result.data}")
+
+
+@pytest.mark.parametrize(
+    "extensions", [(Cleans,), (Rewrites,), (Notes,)], ids=["Cleans", "Rewrites", "Notes"]
+)
+async def test_a_stream_closed_in_the_middle_of_a_result_leaves_the_hooks_as_strawberrys(
+    extensions: tuple[type[Recorded], ...],
+):
+    """A client gone while a result is out: the hook's generator is thrown what leaves the
+    block, as Strawberry's runner throws it."""
+    logs = []
+    for runner in (None, HooksOnce):
+        log: list[str] = []
+        recorded = [type(e.__name__, (e,), {"log": log}) for e in extensions]
+        stream = await schema_with(*recorded, runner=runner).subscribe("subscription { counts }")
+        async for _result in stream:
+            break
+        await stream.aclose()  # type: ignore[attr-defined]
+        logs.append(log)
+    assert logs[0] == logs[1]
+    assert logs[0], "no hook ran"
