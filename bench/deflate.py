@@ -34,12 +34,6 @@ async def measure(deflate: bool, subscriptions: int) -> dict[str, Any]:
             config,
             clients,
             secret,
-            history=1,
-            big=1,
-            append_sessions=1,
-            batch_reps=1,
-            listed=1,
-            listed_messages=1,
             tool_sessions=100,
         ) as ctx:
             option = "true" if deflate else "false"

@@ -38,13 +38,6 @@ async def run(subscribers: int, rounds: int, profile: bool, subscription: Subscr
             config,
             clients,
             secret,
-            history=1,
-            big=1,
-            append_sessions=1,
-            batch_reps=1,
-            listed=1,
-            listed_messages=1,
-            tool_sessions=1,
         ) as ctx:
             async with uvicorn_server(
                 database_dsn=ctx.dsn, jwt_secret=secret, label="fanout"

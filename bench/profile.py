@@ -208,10 +208,6 @@ async def run(seconds: int, loads: Sequence[str] = LOADS) -> None:
             history=1000,
             big=1000,
             append_sessions=64,
-            batch_reps=1,
-            listed=1,
-            listed_messages=1,
-            tool_sessions=1,
             streams=config.streams,
         ) as ctx:
             async with uvicorn_server(

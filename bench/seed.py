@@ -148,15 +148,17 @@ class Data:
 async def seed(
     conn: asyncpg.Connection,
     *,
-    history: int,
-    big: int,
-    append_sessions: int,
-    batch_reps: int,
-    listed: int,
-    listed_messages: int,
-    tool_sessions: int,
+    history: int = 1,
+    big: int = 1,
+    append_sessions: int = 1,
+    batch_reps: int = 1,
+    listed: int = 1,
+    listed_messages: int = 1,
+    tool_sessions: int = 1,
     streams: int = 0,
 ) -> Data:
+    """The bench's data, through COPY. Each size not given is the least a figure run alone
+    needs of it (one of each, no streams)."""
     now = datetime.now(UTC)
     data = Data()
     data.streams = [Stream() for _ in range(streams)]

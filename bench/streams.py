@@ -34,13 +34,6 @@ async def run(config: Config, tree: Path, settings: dict[str, str], floor: bool)
             clients,
             secret,
             tree=tree,
-            history=1,
-            big=1,
-            append_sessions=1,
-            batch_reps=1,
-            listed=1,
-            listed_messages=1,
-            tool_sessions=1,
             streams=config.streams,
         ) as ctx:
             async with uvicorn_server(
