@@ -156,7 +156,17 @@ async def run(runs: int, count: int) -> None:
                 caller=caller,
                 new=[NewMessage({"role": "ASSISTANT", "content": "", "status": "STREAMING"})],
             )
-            reply_id = reply[0]["id"]
+            chunk = partial(
+                append_chunk,
+                database,
+                session_id=key,
+                caller=caller,
+                message_id=reply[0]["id"],
+                text="tok ",
+                done=False,
+                deadline=None,
+                max_content_bytes=settings.max_content_bytes,
+            )
             operations: dict[str, Callable[[], Awaitable[object]]] = {
                 "appendMessage through the app": lambda: post(app, body, token),
                 "db.messages.append of one message": lambda: append(
@@ -165,18 +175,9 @@ async def run(runs: int, count: int) -> None:
                 "a session row through Database.read": lambda: database.read(
                     get_session, session_id=key, caller=caller
                 ),
-                "db.streaming.append_chunk of a 4-byte chunk": lambda: append_chunk(
-                    database,
-                    session_id=key,
-                    caller=caller,
-                    message_id=reply_id,
-                    text="tok ",
-                    done=False,
-                    deadline=None,
-                    max_content_bytes=settings.max_content_bytes,
-                ),
+                "db.streaming.append_chunk of a 4-byte chunk": chunk,
             }
-            operations |= chunk_and_events(database, key, caller, reply_id, settings)
+            operations |= chunk_and_events(database, key, chunk)
             for name, operation in operations.items():
                 print(f"{await best_cpu_us(operation, runs, count):7.0f} µs CPU  {name}")
             for name, cpu_us in (await session_reads_cpu_us(app, token, runs)).items():
@@ -186,30 +187,20 @@ async def run(runs: int, count: int) -> None:
 
 
 def chunk_and_events(
-    database: Any, key: uuid.UUID, caller: Any, reply_id: uuid.UUID, settings: "Settings"
+    database: Any, key: uuid.UUID, chunk: Callable[..., Awaitable[Any]]
 ) -> dict[str, Callable[[], Awaitable[object]]]:
-    """A chunk, then the events its subscriber's shared read gets: read from the database
-    (EVENTS_FROM_WRITES off), or built from the rows the chunk's write returned (on)."""
-    from db.streaming import append_chunk
-    from resolvers.subscriptions import answer_from_write, session_events_after
+    """`chunk` (db.streaming.append_chunk of session `key`'s reply), then the events its
+    subscriber's shared read gets: read from the database (EVENTS_FROM_WRITES off), or built
+    from the rows the chunk's write returned (on), under the key the subscriber reads by."""
+    from resolvers.subscriptions import answer_from_write, session_events_after, shared_read_key
 
     async def chunk_and_read(*, from_write: bool) -> object:
-        chunked = await append_chunk(
-            database,
-            session_id=key,
-            caller=caller,
-            message_id=reply_id,
-            text="tok ",
-            done=False,
-            deadline=None,
-            max_content_bytes=settings.max_content_bytes,
-            with_session=from_write,
-        )
+        chunked = await chunk(with_session=from_write)
         if chunked.session is not None:
             answer_from_write(database, key, chunked.session, [chunked.message])
         revision = chunked.message["revision"]
         events = await database.read_shared(
-            (session_events_after, key, revision - 1, None, revision),
+            shared_read_key(session_events_after, key, revision - 1, None, revision),
             session_events_after,
             session_id=key,
             revision=revision - 1,

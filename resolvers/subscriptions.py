@@ -10,9 +10,9 @@ not at all (caught up by a resync or the periodic recheck) loses nothing.
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import strawberry
 
@@ -105,6 +105,15 @@ def session_events_of(
     return events
 
 
+def shared_read_key(
+    read: "ReadPast[Any]", session_id: uuid.UUID, revision: int, sequence: int | None, news: int
+) -> Hashable:
+    """The key of the read past the cursor (revision, sequence) that subscribers given the
+    same news share (Database.read_shared_into), and under which a write offers its answer.
+    The session goes by its number: a UUID hashes and compares in Python."""
+    return (read, session_id.int, revision, sequence, news)
+
+
 def answer_from_write(
     database: Database, session_id: uuid.UUID, session: Row, rows: list[Row]
 ) -> None:
@@ -122,7 +131,7 @@ def answer_from_write(
     """
     revision = session["revision"]
     database.offer_answer(
-        (session_events_after, session_id.int, revision - 1, None, revision),
+        shared_read_key(session_events_after, session_id, revision - 1, None, revision),
         partial(session_events_of, session, rows, revision - 1, None),
     )
 
@@ -242,8 +251,7 @@ async def replay_then_live(
                 # answer_from_write offers a write's events under the same key.
                 database.read_shared_into(
                     found,
-                    # The session by its number: a UUID hashes and compares in Python.
-                    (read, key.int, revision, sequence, arrived.revision),
+                    shared_read_key(read, key, revision, sequence, arrived.revision),
                     read,
                     session_id=key,
                     revision=revision,

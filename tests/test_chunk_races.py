@@ -24,11 +24,12 @@ from core.identity import Identity
 from db.engine import Database, create_engine
 from db.messages import NewMessage, append
 from db.migrate import migrate
-from db.sessions import create_session, delete_session
+from db.sessions import delete_session
 from db.streaming import append_chunk
 from db.tables import Row, messages, sessions
 from tests.clients import WAIT
 from tests.servers import database_url
+from tests.stored import stored_reply
 
 CALLER = Identity("chunk-races")
 LIMIT = 10  # max_content_bytes
@@ -47,14 +48,6 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             yield database
         finally:
             await database.dispose()
-
-
-async def streaming_reply(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
-    """A new session's id, and its STREAMING message's, holding "so far"."""
-    session = await database.write(create_session, caller=CALLER, session_id=None, title=None)
-    new = NewMessage({"role": "ASSISTANT", "content": "so far", "status": "STREAMING"})
-    [reply] = await append(database, session_id=session["id"], caller=CALLER, new=[new])
-    return session["id"], reply["id"]
 
 
 async def chunk(
@@ -123,7 +116,7 @@ async def revision_and_content(database: Database, message_id: uuid.UUID) -> tup
 async def test_a_chunk_queued_behind_a_change_to_its_message_is_refused_and_changes_nothing(
     database: Database, first: dict[str, Any], refused: type[Exception]
 ) -> None:
-    session_id, message_id = await streaming_reply(database)
+    session_id, message_id = await stored_reply(database, CALLER)
     revision, _ = await revision_and_content(database, message_id)
     ahead, behind = await queued_in_order(
         database,
@@ -142,7 +135,7 @@ async def test_a_chunk_queued_behind_a_change_to_its_message_is_refused_and_chan
 async def test_a_chunk_queued_behind_its_sessions_deletion_is_not_found(
     database: Database,
 ) -> None:
-    session_id, message_id = await streaming_reply(database)
+    session_id, message_id = await stored_reply(database, CALLER)
     deleted, behind = await queued_in_order(
         database,
         session_id,
@@ -156,7 +149,7 @@ async def test_a_chunk_queued_behind_its_sessions_deletion_is_not_found(
 async def test_a_chunk_queued_behind_a_write_to_another_message_is_taken(
     database: Database,
 ) -> None:
-    session_id, message_id = await streaming_reply(database)
+    session_id, message_id = await stored_reply(database, CALLER)
     revision, _ = await revision_and_content(database, message_id)
     other = NewMessage({"role": "USER", "content": "meanwhile"})
     written, taken = await queued_in_order(

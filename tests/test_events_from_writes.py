@@ -9,7 +9,6 @@ cursor reads the database, and still gets every change once.
 
 import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,9 @@ from websockets.asyncio.client import ClientConnection
 
 from core.identity import Identity
 from db.engine import Database, create_engine
-from db.messages import NewMessage, append
 from db.migrate import migrate
-from db.sessions import create_session as create_stored_session
 from db.streaming import append_chunk, fail
-from resolvers.subscriptions import session_events_after, session_events_of
+from resolvers.subscriptions import session_events_after, session_events_of, shared_read_key
 from tests.clients import (
     SESSION_EVENTS,
     TRANSPORT_WS,
@@ -42,6 +39,7 @@ from tests.clients import (
 )
 from tests.processes import RedisServer
 from tests.servers import SPEED_LAYERS_ON, database_url, running_server
+from tests.stored import stored_reply
 
 CALLER = Identity("events-from-writes")
 # Text a JavaScript client and a Python one count differently, and an empty chunk.
@@ -76,19 +74,11 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             await database.dispose()
 
 
-async def stored_reply(database: Database) -> tuple[uuid.UUID, uuid.UUID]:
-    """A new session's id, and its STREAMING message's, holding "so far"."""
-    session = await database.write(create_stored_session, caller=CALLER, session_id=None, title="t")
-    new = NewMessage({"role": "ASSISTANT", "content": "so far", "status": "STREAMING"})
-    [reply] = await append(database, session_id=session["id"], caller=CALLER, new=[new])
-    return session["id"], reply["id"]
-
-
 @pytest.mark.speed_layer
 async def test_a_chunks_events_from_its_rows_are_those_the_database_read_returns(
     database: Database,
 ):
-    session_id, message_id = await stored_reply(database)
+    session_id, message_id = await stored_reply(database, CALLER)
     for index, text in enumerate(CHUNKS):
         chunked = await append_chunk(
             database,
@@ -116,7 +106,7 @@ async def test_a_chunks_events_from_its_rows_are_those_the_database_read_returns
 async def test_an_answer_offered_for_a_shared_read_is_taken_within_the_next_turn_only(
     database: Database,
 ):
-    session_id, message_id = await stored_reply(database)
+    session_id, message_id = await stored_reply(database, CALLER)
     await database.write(
         fail, session_id=session_id, caller=CALLER, message_id=message_id, reason="stopped"
     )
@@ -126,14 +116,15 @@ async def test_an_answer_offered_for_a_shared_read_is_taken_within_the_next_turn
         built.append(1)
         return ["offered"]
 
-    key = (session_events_after, session_id.int, 0, None, 1)
+    key = shared_read_key(session_events_after, session_id, 0, None, 1)
     reads: dict[str, Any] = {"session_id": session_id, "revision": 0, "sequence": None}
     database.offer_answer(key, answer)
     await asyncio.sleep(0)  # the turn the news wakes its subscribers in
     first = await database.read_shared(key, session_events_after, **reads)
     second = await database.read_shared(key, session_events_after, **reads)
     assert first == ["offered"] and first is second and built == [1]
-    other = await database.read_shared((*key[:-1], 2), session_events_after, **reads)
+    other_news = shared_read_key(session_events_after, session_id, 0, None, 2)
+    other = await database.read_shared(other_news, session_events_after, **reads)
     assert [event.kind.value for event in other] == ["MESSAGE", "SESSION"]
     await asyncio.sleep(0)
     await asyncio.sleep(0)
