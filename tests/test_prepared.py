@@ -49,6 +49,21 @@ def observed_by_sqlalchemy(database: Database, record: Callable[[str], None]) ->
         remove(database.engine.sync_engine, "before_cursor_execute", before_cursor_execute)
 
 
+@contextmanager
+def sqlalchemy_connections(database: Database) -> Iterator[list[object]]:
+    """The connections SQLAlchemy's engine hands out meanwhile (its Connection objects)."""
+    connections: list[object] = []
+
+    def engine_connect(connection: object) -> None:
+        connections.append(connection)
+
+    listen(database.engine.sync_engine, "engine_connect", engine_connect)
+    try:
+        yield connections
+    finally:
+        remove(database.engine.sync_engine, "engine_connect", engine_connect)
+
+
 async def new_session(database: Database) -> uuid.UUID:
     row = await database.write(create_session, caller=CALLER, session_id=None, title="t")
     return row["id"]
@@ -91,21 +106,13 @@ async def test_a_prepared_read_runs_on_a_pooled_connection_and_gives_it_back(
     """Database.read runs a PreparedRead without SQLAlchemy's Connection around it."""
     assert isinstance(get_session, PreparedRead) and isinstance(get_revision, PreparedRead)
     key = await new_session(database)
-    connections: list[object] = []
-
-    def engine_connect(connection: object) -> None:
-        connections.append(connection)
-
-    listen(database.engine.sync_engine, "engine_connect", engine_connect)
-    try:
+    with sqlalchemy_connections(database) as connections:
         row = await database.read(get_session, session_id=key, caller=CALLER)
         revision = await database.read(get_revision, session_id=key, caller=CALLER)
         shared = await database.read_shared(
             ("revision", key), get_revision, session_id=key, caller=CALLER
         )
         unknown = await database.read(get_session, session_id=uuid.uuid4(), caller=CALLER)
-    finally:
-        remove(database.engine.sync_engine, "engine_connect", engine_connect)
     assert connections == []
     assert row is not None and row["id"] == key and row["title"] == "t"
     assert revision == shared == 0 and unknown is None
@@ -120,13 +127,7 @@ async def test_a_prepared_write_runs_on_a_pooled_connection_commits_and_gives_it
     assert isinstance(append_message_at_once, PreparedWrite)
     assert isinstance(append_content_at_once, PreparedWrite)
     key = await new_session(database)
-    connections: list[object] = []
-
-    def engine_connect(connection: object) -> None:
-        connections.append(connection)
-
-    listen(database.engine.sync_engine, "engine_connect", engine_connect)
-    try:
+    with sqlalchemy_connections(database) as connections:
         [stored] = await append(
             database, session_id=key, caller=CALLER, new=[NewMessage({"role": "USER"})]
         )
@@ -139,8 +140,6 @@ async def test_a_prepared_write_runs_on_a_pooled_connection_commits_and_gives_it
             return await again.first(conn, {})
 
         refused = await database.write_at_once(insert_again)
-    finally:
-        remove(database.engine.sync_engine, "engine_connect", engine_connect)
     assert connections == [] and refused is None
     assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
     assert await database.read(get_revision, session_id=key, caller=CALLER) == 1
