@@ -157,8 +157,6 @@ class Database:
         The key must identify the answer, including what the read has to have seen: a
         caller joins only a read that started after what it waits for had committed.
         """
-        if not self.shared_reads:
-            return await self.read(query, *args, **kwargs)
         waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.read_shared_into(waiter, key, query, *args, **kwargs)
         return await waiter
