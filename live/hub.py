@@ -81,6 +81,11 @@ class Mailbox:
             if not waiter.done():
                 waiter.set_exception(error)
 
+    @property
+    def waiting(self) -> bool:
+        """True when its task waits for news (rather than being busy with the last)."""
+        return self._waiter is not None and not self._waiter.done()
+
     async def next_change(self) -> Change:
         if not self._news:
             self._waiter = asyncio.get_running_loop().create_future()
@@ -122,6 +127,11 @@ class Hub:
     @property
     def subscription_count(self) -> int:
         return sum(len(mailboxes) for mailboxes in self._mailboxes.values())
+
+    def waiting(self, session_id: uuid.UUID) -> int:
+        """How many subscriptions of the session wait for news: those that news arriving now
+        would wake, and whose reads it prompts could be shared."""
+        return sum(mailbox.waiting for mailbox in self._mailboxes.get(session_id, ()))
 
     def sessions(self) -> list[uuid.UUID]:
         return list(self._mailboxes)

@@ -96,6 +96,25 @@ async def test_an_answered_wait_given_up_cancels_its_future_and_leaves_the_mailb
     assert await asyncio.wait_for(mailbox.next_change(), 5) == Change(2, False, False)
 
 
+async def test_the_hub_counts_the_subscriptions_that_wait_for_news_not_those_busy():
+    hub = Hub()
+    session = uuid.uuid4()
+
+    def answer(change: Change, waiter: asyncio.Future[object]) -> None:
+        waiter.set_result(change)
+
+    with hub.subscribe(session) as one, hub.subscribe(session) as two:
+        assert hub.waiting(session) == 0
+        plain = asyncio.ensure_future(one.next_change())
+        answered = asyncio.ensure_future(two.answer_next_change(answer))
+        await asyncio.sleep(0)
+        assert hub.waiting(session) == 2 and hub.waiting(uuid.uuid4()) == 0
+        hub.offer(session, 7)  # both woken: busy with it until they wait again
+        assert hub.waiting(session) == 0
+        assert [await plain, await answered] == [Change(7, False, False)] * 2
+        assert hub.waiting(session) == 0
+
+
 async def test_an_answer_that_fails_fails_the_wait_not_the_offer() -> None:
     hub = Hub()
     session = uuid.uuid4()

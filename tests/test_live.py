@@ -22,6 +22,7 @@ from tests.clients import (
     LEGACY_WS,
     QUIET,
     TRANSPORT_WS,
+    WAIT,
     Api,
     Subscriber,
     append,
@@ -514,12 +515,25 @@ async def test_tabs_of_one_session_woken_by_one_write_share_one_read(
         await append(api, session_id, tool("c1", "pending"))
         for tab in tabs:  # every tab is live, with the same cursor
             assert (await tab.next_tool_message())["content"] == "pending"
+        # And waits: a tab's client can have the event before the server's task is back from
+        # sending it, and news that finds a tab busy is read when it returns, maybe after the
+        # others' read is over.
+        await until_waiting(server, session_id, len(tabs))
         with counted_statements(server) as statements:
             await complete_tool(api, session_id, "c1", "done")
             for tab in tabs:
                 assert (await tab.next_tool_message())["content"] == "done"
     reads = [s for s in statements if "FROM chat_message" in s and "revision >" in s]
     assert len(reads) == 1, statements
+
+
+async def until_waiting(server: RunningServer, session_id: str, count: int) -> None:
+    """Polls (bounded) until `count` subscriptions of the session wait for news."""
+    hub = server.app.state.events.hub
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while (found := hub.waiting(uuid.UUID(session_id))) != count:
+        assert asyncio.get_running_loop().time() < deadline, f"{found} waiting, not {count}"
+        await asyncio.sleep(0.01)
 
 
 # --- Documents a WebSocket cannot run -------------------------------------------------------
