@@ -682,6 +682,15 @@ class Reader:
 # --- What the app ran -----------------------------------------------------------------------
 
 
+async def until_waiting(server: RunningServer, session_id: str, count: int) -> None:
+    """Polls (bounded) until `count` subscriptions of the session wait for news."""
+    hub = server.app.state.events.hub
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while (found := hub.waiting(uuid.UUID(session_id))) != count:
+        assert asyncio.get_running_loop().time() < deadline, f"{found} waiting, not {count}"
+        await asyncio.sleep(0.01)
+
+
 @contextmanager
 def counted_statements(server: RunningServer) -> Iterator[list[str]]:
     """The SQL statements the app's engine runs inside the block, but for the periodic look

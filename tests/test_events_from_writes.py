@@ -36,6 +36,7 @@ from tests.clients import (
     streaming_reply,
     subscribed,
     token_for,
+    until_waiting,
 )
 from tests.processes import RedisServer
 from tests.servers import SPEED_LAYERS_ON, database_url, running_server
@@ -174,6 +175,8 @@ async def test_the_frames_of_each_chunk_are_the_same_with_the_layer_on_and_off(
                 ):
                     assert await frames(ours.ws, 2) == await frames(theirs.ws, 2)
                     for index, text in enumerate(CHUNKS):
+                        # Its task back from sending, to be woken by the chunk's write.
+                        await until_waiting(on, session_id, 1)
                         with counted_statements(on) as statements:
                             await chunk(
                                 api, session_id, reply["id"], text, done=index == len(CHUNKS) - 1

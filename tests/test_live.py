@@ -22,7 +22,6 @@ from tests.clients import (
     LEGACY_WS,
     QUIET,
     TRANSPORT_WS,
-    WAIT,
     Api,
     Subscriber,
     append,
@@ -40,6 +39,7 @@ from tests.clients import (
     subscribed,
     token_for,
     tool,
+    until_waiting,
     websocket,
 )
 from tests.servers import RunningServer
@@ -525,15 +525,6 @@ async def test_tabs_of_one_session_woken_by_one_write_share_one_read(
                 assert (await tab.next_tool_message())["content"] == "done"
     reads = [s for s in statements if "FROM chat_message" in s and "revision >" in s]
     assert len(reads) == 1, statements
-
-
-async def until_waiting(server: RunningServer, session_id: str, count: int) -> None:
-    """Polls (bounded) until `count` subscriptions of the session wait for news."""
-    hub = server.app.state.events.hub
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while (found := hub.waiting(uuid.UUID(session_id))) != count:
-        assert asyncio.get_running_loop().time() < deadline, f"{found} waiting, not {count}"
-        await asyncio.sleep(0.01)
 
 
 # --- Documents a WebSocket cannot run -------------------------------------------------------
