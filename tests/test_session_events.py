@@ -32,6 +32,7 @@ from tests.clients import (
     subscribed,
     token_for,
     tool,
+    until_waiting,
 )
 from tests.servers import RunningServer
 
@@ -47,7 +48,7 @@ async def test_every_kind_of_change_arrives_live_in_commit_order(
     session_id = (await create_session(api))["id"]
     variables = {"sessionId": session_id}
     async with subscribed(server.ws_url, api.token, variables, protocol, SESSION_EVENTS) as sub:
-        await asyncio.sleep(QUIET)  # live only: nothing comes before the first write
+        await until_waiting(server, session_id, 1)  # live only: from the first write
         reply = await append(api, session_id, {"role": "ASSISTANT", "content": "Hello!"})
         first = await events_until(sub, reply["revision"])
         assert [e["kind"] for e in first] == ["MESSAGE", "SESSION"]
