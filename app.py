@@ -148,8 +148,9 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
             token = issue_token(secret, "dev", ttl=lifetime)
             logger.warning(dev_mode_directions(token, lifetime, served_at()))
         try:
-            with drain_on(signal.SIGTERM, drain):
-                yield
+            async with speed.idle_compressors():
+                with drain_on(signal.SIGTERM, drain):
+                    yield
         finally:
             recheck.cancel()
             expiry.cancel()

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     gc_freeze: bool = True
     fast_json: bool = True
     database_json: bool = True  # PostgreSQL only; needs compiled_reads and fast_json
+    # A WebSocket that sent nothing for this long lets go of its compressor. 0: never.
+    idle_compressor_seconds: float = Field(30.0, ge=0)
 
     # Limits per caller, each held by every server process on its own (README: Limits per
     # caller). A request rate of 0 turns that limit off.

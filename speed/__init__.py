@@ -26,12 +26,16 @@ holds no rule of its own (permissions, limits and validation stay where they are
   mutation's executor freed as its request ends, not left to the collector (speed/gc.py).
 - FAST_JSON: responses written, and JSON columns read, by orjson instead of the standard
   library (speed/json_text.py).
+- IDLE_COMPRESSOR_SECONDS (0: off): a WebSocket idle that long lets go of its
+  permessage-deflate compressor (speed/idle_compressors.py, compat/uvicorn.py).
 - DATABASE_JSON: on PostgreSQL, with COMPILED_READS and FAST_JSON, a list of plain messages
   written as JSON text by the database and spliced into the response
   (speed/database_json.py, db/message_json.py).
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -42,6 +46,7 @@ from strawberry import Schema
 from strawberry.extensions import SchemaExtension
 
 from compat.strawberry import ExecutionContext, SchemaExtensionsRunner
+from compat.uvicorn import deflate_factory
 from core.settings import Settings
 from schema.context import Context
 from speed.arguments import compile_root_fields
@@ -52,6 +57,7 @@ from speed.extension_hooks import HooksOnce
 from speed.fanout import SharedEvents
 from speed.fast_queries import FastQueries, KnownQueries, ValidatedQueries
 from speed.gc import FreedExecutors
+from speed.idle_compressors import ReleasableDeflateFactory, release_idle_compressors_forever
 from speed.json_text import fast_dumps, fast_dumps_utf8, fast_loads, standard_dumps
 from speed.response_cache import CachedReads, LruData
 from speed.shared_data import encode_shared, encode_shared_body
@@ -78,6 +84,24 @@ class SpeedLayers:
     validated: ValidatedQueries | None
     # Convert the root fields' arguments by plans made once (COMPILED_ARGUMENTS).
     compiled_arguments: bool
+    # How long a WebSocket sends nothing before it lets go of its compressor; 0: never.
+    idle_compressor_seconds: float
+
+    @asynccontextmanager
+    async def idle_compressors(self) -> AsyncIterator[None]:
+        """While open, WebSockets idle for IDLE_COMPRESSOR_SECONDS let go of their
+        compressors (speed/idle_compressors.py)."""
+        if not self.idle_compressor_seconds:
+            yield
+            return
+        with deflate_factory(ReleasableDeflateFactory):
+            sweep = asyncio.create_task(
+                release_idle_compressors_forever(self.idle_compressor_seconds)
+            )
+            try:
+                yield
+            finally:
+                sweep.cancel()
 
     def compile_arguments(self, schema: Schema) -> None:
         """Convert the arguments of `schema`'s root queries and mutations by plans made
@@ -160,4 +184,5 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         loads=fast_loads if settings.fast_json else None,
         validated=validated,
         compiled_arguments=settings.compiled_arguments,
+        idle_compressor_seconds=settings.idle_compressor_seconds,
     )

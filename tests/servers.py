@@ -43,9 +43,11 @@ SPEED_LAYERS_ON: dict[str, Any] = {
     "gc_freeze": True,
     "fast_json": True,
     "database_json": True,
+    "idle_compressor_seconds": Settings.model_fields["idle_compressor_seconds"].default,
 }
 SPEED_LAYERS_OFF: dict[str, Any] = {
-    name: 0 if name == "response_cache_bytes" else False for name in SPEED_LAYERS_ON
+    name: 0 if name in ("response_cache_bytes", "idle_compressor_seconds") else False
+    for name in SPEED_LAYERS_ON
 }
 
 

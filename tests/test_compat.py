@@ -29,6 +29,8 @@ from strawberry.extensions import FieldExtension, SchemaExtension
 from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
+from uvicorn.protocols.websockets import websockets_sansio_impl
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 from compat.graphql_core import OVERRIDDEN, error_count, release_async_helpers
 from compat.prometheus_client import CounterChild, HistogramChild
@@ -48,6 +50,8 @@ from compat.strawberry import (
     raw_info,
     validation_errors,
 )
+from compat.uvicorn import FACTORY_NAME, deflate_factory
+from speed.idle_compressors import ReleasableDeflateFactory
 
 
 @contextmanager
@@ -413,3 +417,15 @@ def test_prometheus_children_added_to_directly_expose_what_their_methods_would()
             )
         assert expositions[0] == expositions[1]
         assert 'h_bucket{l="x",le="1.0"} 3.0' in expositions[1]
+
+
+def test_uvicorn_makes_its_deflate_extension_through_the_name_compat_replaces() -> None:
+    # That the factory installed is the one its sockets get: tests/test_idle_compressors.py.
+    with fenced("uvicorn"):
+        factory = getattr(websockets_sansio_impl, FACTORY_NAME)
+        assert issubclass(factory, ServerPerMessageDeflateFactory), factory
+        source = inspect.getsource(websockets_sansio_impl.WebSocketsSansIOProtocol.__init__)
+        assert f"{FACTORY_NAME}(" in source, "the protocol no longer calls the factory by name"
+        with deflate_factory(ReleasableDeflateFactory):
+            assert getattr(websockets_sansio_impl, FACTORY_NAME) is ReleasableDeflateFactory
+        assert getattr(websockets_sansio_impl, FACTORY_NAME) is factory
