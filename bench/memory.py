@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.memory [--subscriptions N] [--deflate] [--ws IMPL] [--by lineno]
                                      [--subscription toolMessageUpdated|sessionEvents]
+                                     [--idle-compressor SECONDS]
 
 Unlike the other figures the app runs in this process, under uvicorn, so that tracemalloc
 sees its allocations; the subscribers are the suite's own client processes. Prints the RSS
@@ -55,7 +56,9 @@ async def session_ids(http: httpx.AsyncClient, token: str, count: int) -> list[s
     return ids
 
 
-async def run(subscriptions: int, deflate: bool, ws: str, by: str, subscription: str) -> None:
+async def run(
+    subscriptions: int, deflate: bool, ws: str, by: str, subscription: str, idle: float
+) -> None:
     from app import create_app
     from core.identity import issue_token
     from core.settings import Settings
@@ -72,6 +75,7 @@ async def run(subscriptions: int, deflate: bool, ws: str, by: str, subscription:
                 log_level="WARNING",
                 max_sockets_per_user=100_000,
                 rate_limit_per_second=0,
+                idle_compressor_seconds=idle,
             )
             app = create_app(settings)
             sock = socket.socket()
@@ -98,7 +102,8 @@ async def run(subscriptions: int, deflate: bool, ws: str, by: str, subscription:
             tracemalloc.start()
             rss_before, before = rss_kib(), tracemalloc.take_snapshot()
             opened = await open_all(clients, specs[50:])
-            await asyncio.sleep(1)
+            # Idle long enough for every socket to let go of its compressor, when they do.
+            await asyncio.sleep(2 * idle + 1)
             gc.collect()
             rss_after, after = rss_kib(), tracemalloc.take_snapshot()
             tracemalloc.stop()
@@ -135,6 +140,13 @@ def main() -> None:
     )
     parser.add_argument("--by", choices=["filename", "lineno"], default="filename")
     parser.add_argument("--subscription", choices=list(SUBSCRIPTIONS), default="toolMessageUpdated")
+    parser.add_argument(
+        "--idle-compressor",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="IDLE_COMPRESSOR_SECONDS (default 0: compressors kept); measured once idle twice that",
+    )
     arguments = parser.parse_args()
     asyncio.run(
         run(
@@ -143,6 +155,7 @@ def main() -> None:
             arguments.ws,
             arguments.by,
             arguments.subscription,
+            arguments.idle_compressor,
         )
     )
 
