@@ -41,6 +41,7 @@ async def measure(deflate: bool, subscriptions: int) -> dict[str, Any]:
                 database_dsn=ctx.dsn,
                 jwt_secret=secret,
                 label=f"deflate-{option}",
+                settings=figures.IDLE_SETTINGS,
                 options=["--ws-per-message-deflate", option],
             ) as server:
                 idle = await figures.capacity(ctx, server, SESSION_EVENTS, beside=False)

@@ -135,7 +135,11 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                     figs["5_session_list"], "statements", figures.statements(ctx, counted)
                 )
             async with uvicorn_server(
-                database_dsn=ctx.dsn, jwt_secret=secret, tree=tree, label=f"{stamp}-capacity"
+                database_dsn=ctx.dsn,
+                jwt_secret=secret,
+                tree=tree,
+                label=f"{stamp}-capacity",
+                settings=figures.IDLE_SETTINGS,
             ) as server:
                 step(f"7 capacity ({config.idle} idle subscriptions)")
                 await attempt(figs, "7_capacity", figures.capacity(ctx, server))
@@ -146,6 +150,7 @@ async def run(config: Config, tree: Path, stamp: str) -> dict[str, Any]:
                 jwt_secret=secret,
                 tree=tree,
                 label=f"{stamp}-capacity-session-events",
+                settings=figures.IDLE_SETTINGS,
             ) as server:
                 step(f"7 capacity: sessionEvents ({config.idle} idle subscriptions)")
                 await attempt(
