@@ -7,6 +7,10 @@ go, and its next message is compressed by a new one. RFC 7692 allows this: a com
 starts afresh refers to nothing sent before it, which the client's decompressor, keeping its
 own window, reads as ever. Only that first message loses the earlier window's savings.
 
+The socket's decompressor goes too: the layer asks the client to compress each of its
+messages on its own (client_no_context_takeover), and websockets then makes a decompressor
+per message received and drops it after.
+
 uvicorn makes the extension through websockets' factory (compat/uvicorn.py); this layer's
 factory makes the same extension, of a class that can let go of its compressor. The sweep
 then asks the C allocator to give what was freed back to the system: glibc keeps freed
@@ -67,8 +71,17 @@ class ReleasableDeflate(PerMessageDeflate):
 
 
 class ReleasableDeflateFactory(ServerPerMessageDeflateFactory):
-    """websockets' server factory, called as uvicorn calls it, negotiating as it does; the
-    extension it makes is a ReleasableDeflate."""
+    """websockets' server factory, called as uvicorn calls it, negotiating as it does but
+    for one parameter; the extension it makes is a ReleasableDeflate.
+
+    The parameter: the client compresses each of its messages on its own
+    (client_no_context_takeover, which RFC 7692 lets a server ask for), so the socket keeps
+    no decompressor between the messages it receives. A client sends few and small ones
+    (subscribe, pong, complete): their compression gains little from the earlier window.
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**{**settings, "client_no_context_takeover": True})
 
     def process_request_params(
         self, params: Sequence[tuple[str, str | None]], accepted_extensions: Sequence[Extension]
