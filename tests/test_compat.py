@@ -23,6 +23,7 @@ from graphql import (
     validate,
 )
 from graphql.execution import Executor
+from graphql.pyutils import Path
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy.pool import Pool
 from strawberry.extensions import FieldExtension, SchemaExtension
@@ -30,7 +31,12 @@ from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 
-from compat.graphql_core import OVERRIDDEN, error_count, release_async_helpers
+from compat.graphql_core import (
+    OVERRIDDEN,
+    collected_root_fields,
+    error_count,
+    release_async_helpers,
+)
 from compat.prometheus_client import CounterChild, HistogramChild
 from compat.sqlalchemy import greenlet_spawn
 from compat.strawberry import (
@@ -117,6 +123,32 @@ def test_graphql_core_executor_counts_the_errors_it_collected() -> None:
         assert error_count(executor) == 0
         executor.execute_operation()
         assert error_count(executor) == 1, "collected_errors.errors misses the field error"
+
+
+def test_graphql_core_collects_and_executes_one_root_field_as_execute_operation_does() -> None:
+    """speed/root_fields.py collects a root selection once, then executes its one field
+    with Executor.execute_field and builds the response with build_response."""
+    with fenced("graphql-core"):
+        schema = build_schema("type Query { greeting(name: String!): String }")
+        document = parse("query($name: String!) { hello: greeting(name: $name) }")
+        executor = Executor.build(
+            schema,
+            document,
+            {"greeting": lambda info, name: f"hi {name}"},
+            raw_variable_values={"name": "Ada"},
+        )
+        assert isinstance(executor, Executor), executor
+        assert schema.query_type is not None
+        grouped = collected_root_fields(
+            schema, executor.variable_values, schema.query_type, executor.operation
+        )
+        assert grouped is not None and list(grouped) == ["hello"]
+        path = Path(None, "hello", "Query")
+        value = executor.execute_field(
+            schema.query_type, executor.root_value, grouped["hello"], path, None
+        )
+        assert executor.build_response({"hello": value}) == executor.execute_operation()
+        assert value == "hi Ada"
 
 
 def test_graphql_core_executor_helpers_hold_it_until_released() -> None:
