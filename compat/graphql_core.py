@@ -10,8 +10,9 @@ from graphql.execution import Executor
 from graphql.execution.collect_fields import collect_fields
 from graphql.execution.values import VariableValues
 
-# Each method a speed layer overrides, with its parameters (after self) as graphql-core
-# 3.3 declares them; speed/root_fields.py calls execute_field and build_response too.
+# Each method a speed layer overrides or calls, with its parameters (after self) as
+# graphql-core 3.3 declares them; speed/root_fields.py calls complete_value,
+# handle_field_error and build_response.
 COMPLETION = ("return_type", "field_details_list", "info", "path", "result", "position_context")
 OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "build_per_event_executor": ("payload",),
@@ -22,6 +23,8 @@ OVERRIDDEN: dict[str, tuple[str, ...]] = {
     "execute_field": ("parent_type", "source", "field_details_list", "path", "position_context"),
     "build_resolve_info": ("field_def", "field_nodes", "parent_type", "path"),
     "build_response": ("data",),
+    "complete_value": COMPLETION,
+    "handle_field_error": ("raw_error", "return_type", "field_details_list", "path"),
 }
 
 

@@ -11,7 +11,8 @@ permission and field extension runs as on the full path, and a mutation's write 
 published event happen there, once.
 
 With ROOT_FIELD_PLANS, a query whose root selection is one field is executed from a plan
-made once per text (speed/root_fields.py): the same executor, the same field execution.
+made once per text (speed/root_fields.py): the same resolver, run once, and the same
+executor wherever the answer is not the response cache's.
 
 Only an answer without errors is sent from here. An answer with errors goes to the full
 path, which takes it as its execution's result (KnownQueries.on_execute) instead of
@@ -193,9 +194,9 @@ class FastQueries:
             return None
         plan = self._plan(query, operation_name, document) if self.plans_root_fields else None
         if plan is not None:
-            result = plan.execute(self.schema, self.executor, variables, context, extensions)
+            result = await plan.execute(self.schema, self.executor, variables, context, extensions)
         else:
-            result = execute(
+            executed = execute(
                 self.schema,
                 document,
                 variable_values=variables,
@@ -205,8 +206,7 @@ class FastQueries:
                 executor_class=self.executor,
                 operation_extensions=extensions,
             )
-        if not isinstance(result, ExecutionResult):
-            result = await result
+            result = executed if isinstance(executed, ExecutionResult) else await executed
         if result.errors:
             _left_to_full_path.set((context, query, result))
             return None
