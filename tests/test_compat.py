@@ -52,6 +52,7 @@ from compat.strawberry import (
     graphql_core_schema,
     max_aliases_rule,
     raw_info,
+    root_info,
     validation_errors,
 )
 
@@ -125,30 +126,38 @@ def test_graphql_core_executor_counts_the_errors_it_collected() -> None:
         assert error_count(executor) == 1, "collected_errors.errors misses the field error"
 
 
-def test_graphql_core_collects_and_executes_one_root_field_as_execute_operation_does() -> None:
-    """speed/root_fields.py collects a root selection once, then executes its one field
-    with Executor.execute_field and builds the response with build_response."""
-    with fenced("graphql-core"):
-        schema = build_schema("type Query { greeting(name: String!): String }")
-        document = parse("query($name: String!) { hello: greeting(name: $name) }")
-        executor = Executor.build(
-            schema,
-            document,
-            {"greeting": lambda info, name: f"hi {name}"},
-            raw_variable_values={"name": "Ada"},
+def test_root_fields_are_collected_and_their_info_built_as_the_executors() -> None:
+    """speed/root_fields.py collects a root selection once, and builds its field's info
+    as Strawberry's executor does (but for the helpers, which it hands to the executor's)."""
+    with fenced("graphql-core"), fenced("strawberry-graphql"):
+        core = graphql_core_schema(SCHEMA)
+        document = parse("query($c: Choice!) { p: pick(choice: $c) }")
+        executor = ExecutionContext.build(
+            core, document, None, "context", {"c": {"a": 1}}, operation_extensions={"x": 1}
         )
-        assert isinstance(executor, Executor), executor
-        assert schema.query_type is not None
-        grouped = collected_root_fields(
-            schema, executor.variable_values, schema.query_type, executor.operation
+        assert isinstance(executor, ExecutionContext), executor
+        query = core.query_type
+        assert query is not None
+        grouped = collected_root_fields(core, executor.variable_values, query, executor.operation)
+        assert grouped is not None and list(grouped) == ["p"]
+        nodes = [details.node for details in grouped["p"]]
+        path = Path(None, "p", query.name)
+        field = query.fields["pick"]
+        built = executor.build_resolve_info(field, nodes, query, path)
+        ours = root_info(
+            core,
+            field,
+            nodes,
+            query,
+            path,
+            executor.operation,
+            executor.variable_values.coerced,
+            "context",
+            executor.is_awaitable,
+            executor.async_helpers,
+            {"x": 1},
         )
-        assert grouped is not None and list(grouped) == ["hello"]
-        path = Path(None, "hello", "Query")
-        value = executor.execute_field(
-            schema.query_type, executor.root_value, grouped["hello"], path, None
-        )
-        assert executor.build_response({"hello": value}) == executor.execute_operation()
-        assert value == "hi Ada"
+        assert type(ours) is type(built) and ours == built
 
 
 def test_graphql_core_executor_helpers_hold_it_until_released() -> None:

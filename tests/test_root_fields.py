@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import pytest
 import strawberry
-from graphql import parse
+from graphql import OperationDefinitionNode, OperationType, parse
+from graphql.execution import Executor
 from strawberry.permission import BasePermission
 
 import resolvers.sessions
-from compat.strawberry import graphql_core_schema
+from compat.strawberry import graphql_core_schema, raw_info
 from core.errors import NotFound
 from core.settings import Settings
 from db.sessions import SESSION_NOT_FOUND
@@ -21,7 +22,9 @@ from schema.build import build_schema
 from schema.context import Info
 from schema.root import Query
 from schema.types import ChatSession
-from speed.root_fields import RootFieldPlan, root_field_plan
+from speed import speed_layers
+from speed.fast_queries import FastQueries, ValidatedQueries, _left_to_full_path
+from speed.root_fields import RootFieldPlan, _Execution, root_field_plan
 from tests.clients import (
     Api,
     append_many,
@@ -222,3 +225,121 @@ def test_only_a_query_of_one_plain_root_field_is_planned():
         assert plan is not None and plan.key == key, query
     for query in NOT_PLANNED:
         assert root_field_plan(schema, parse(query), None) is None, query
+
+
+# --- In process: the plan's results are graphql-core's, field errors included ---------
+
+things: list[str] = []
+
+
+@strawberry.type
+class Thing:
+    """Revisioned, as ChatSession is: the response cache keeps its completions."""
+
+    name: str
+    revision: int
+
+    @property
+    def key(self) -> str:
+        return self.name
+
+
+async def thing_of(info: strawberry.Info, kind: str) -> Thing | None:
+    things.append(kind)
+    if kind == "missing":
+        return None
+    if kind == "not found":
+        raise NotFound("no such thing")
+    if kind == "broken":
+        raise ValueError("broken")
+    if kind == "helpers":  # a resolver that awaits through graphql-core's helpers
+        [name] = await raw_info(info).async_helpers.gather([_named(kind)])
+        return Thing(name=name, revision=1)
+    return Thing(name=kind, revision=1)
+
+
+async def _named(kind: str) -> str:
+    return kind
+
+
+@strawberry.type
+class ThingQuery:
+    thing: Thing | None = strawberry.field(resolver=thing_of)
+    required: Thing = strawberry.field(resolver=thing_of)
+
+
+class Caller:
+    identity = "someone"
+
+
+THING_QUERIES: dict[str, list[Any]] = {
+    "query($kind: String!) { thing(kind: $kind) { name revision } }": [
+        "plain",
+        "plain",
+        "missing",
+        "not found",
+        "broken",
+        "helpers",
+        "helpers",
+    ],
+    "query($kind: String!) { required(kind: $kind) { name } }": [
+        "plain",
+        "plain",
+        "missing",
+        "not found",
+    ],
+    "query($kind: String!) { t: thing(kind: $kind) { name } }": [None, 7],
+}
+
+
+async def fast_answers(plans: bool) -> list[Any]:
+    """What FastQueries answers, or hands to the full path, for each of THING_QUERIES."""
+    layers = speed_layers(Settings(**SPEED_LAYERS_ON))
+    schema = strawberry.Schema(ThingQuery, execution_context_class=layers.execution_context_class)
+    validated = ValidatedQueries(frozenset({OperationType.QUERY}))
+    fast = FastQueries(schema, validated, plans_root_fields=plans)
+    answers: list[Any] = []
+    for query, kinds in THING_QUERIES.items():
+        document = parse(query)
+        (operation,) = document.definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        validated.remember(query, operation, document)
+        for kind in kinds:
+            things.clear()
+            body = {"query": query, "variables": {"kind": kind}}
+            answered = await fast.answer(body, Caller())  # type: ignore[arg-type]
+            left = _left_to_full_path.get()
+            _left_to_full_path.set(None)
+            result = answered if left is None else left[2].formatted
+            answers.append((query, kind, json.dumps(result, default=repr), list(things)))
+    return answers
+
+
+@pytest.mark.speed_layer
+async def test_a_plan_answers_what_graphql_core_executes_and_resolves_once(
+    planned: list[RootFieldPlan], monkeypatch: pytest.MonkeyPatch
+):
+    built: list[Executor] = []
+    build = _Execution.built
+
+    def watched(self: _Execution) -> Executor:
+        if self.executor is None:
+            built.append(build(self))
+        return build(self)
+
+    monkeypatch.setattr(_Execution, "built", watched)
+    answers = await fast_answers(True)
+    requests = sum(len(kinds) for kinds in THING_QUERIES.values())
+    assert len(planned) == requests
+    # The repeated plain read of each field is the response cache's, with no executor
+    # (a resolver that used the executor's helpers has one, and completes through it),
+    # and the variables that do not coerce need none.
+    assert len(built) == requests - 2 - 2
+    assert answers == await fast_answers(False)
+    for query, kind, _, resolved_kinds in answers:
+        # Each request resolves its field once; variables that do not coerce, never.
+        assert resolved_kinds == ([] if kind in (None, 7) else [kind]), (query, kind)
+    results = {(query, kind): json.loads(result) for query, kind, result, _ in answers}
+    required = "query($kind: String!) { required(kind: $kind) { name } }"
+    assert results[required, "not found"]["data"] is None
+    assert results[required, "not found"]["errors"][0]["path"] == ["required"]
