@@ -163,16 +163,22 @@ class FastQueries:
         self, query: str, operation_name: str | None, document: DocumentNode
     ) -> RootFieldPlan | None:
         """The root field plan of a remembered query (speed/root_fields.py), made once for
-        each document the text is remembered with; as many as the remembered documents."""
+        each document the text is remembered with. Making one forgets those of documents
+        no longer remembered, so that the plans hold no document that the remembered
+        queries have let go since (a walk of at most CACHED_DOCUMENTS plans, once per
+        text, which has just been parsed and validated on the full path)."""
         key = (query, operation_name)
         known = self._plans.get(key)
         if known is None or known[0] is not document:
+            self._plans = {
+                remembered: plan
+                for remembered, plan in self._plans.items()
+                if self.validated.get(remembered) is plan[0]
+            }
             known = self._plans[key] = (
                 document,
                 root_field_plan(self.schema, document, operation_name),
             )
-            while len(self._plans) > CACHED_DOCUMENTS:
-                del self._plans[next(iter(self._plans))]
         return known[1]
 
     async def answer(self, body: Mapping[str, Any], context: Context) -> dict[str, Any] | None:

@@ -101,7 +101,7 @@ class RootFieldPlan:
         info = root_info(
             schema,
             self.field,
-            self.nodes,
+            list(self.nodes),  # a list of its own, as the executor gives each field
             self.root_type,
             self.path,
             self.operation,

@@ -23,6 +23,7 @@ from schema.context import Info
 from schema.root import Query
 from schema.types import ChatSession
 from speed import speed_layers
+from speed.documents import CACHED_DOCUMENTS
 from speed.fast_queries import FastQueries, ValidatedQueries, _left_to_full_path
 from speed.root_fields import RootFieldPlan, _Execution, root_field_plan
 from tests.clients import (
@@ -343,3 +344,23 @@ async def test_a_plan_answers_what_graphql_core_executes_and_resolves_once(
     required = "query($kind: String!) { required(kind: $kind) { name } }"
     assert results[required, "not found"]["data"] is None
     assert results[required, "not found"]["errors"][0]["path"] == ["required"]
+
+
+@pytest.mark.speed_layer
+async def test_the_plans_hold_no_document_the_remembered_queries_let_go():
+    layers = speed_layers(Settings(**SPEED_LAYERS_ON))
+    schema = strawberry.Schema(ThingQuery, execution_context_class=layers.execution_context_class)
+    validated = ValidatedQueries(frozenset({OperationType.QUERY}))
+    fast = FastQueries(schema, validated, plans_root_fields=True)
+    for n in range(CACHED_DOCUMENTS + 100):
+        query = f"query Q{n}($kind: String!) {{ thing(kind: $kind) {{ name }} }}"
+        document = parse(query)
+        (operation,) = document.definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        validated.remember(query, operation, document)
+        body = {"query": query, "operationName": f"Q{n}", "variables": {"kind": "plain"}}
+        assert await fast.answer(body, Caller()) == {  # type: ignore[arg-type]
+            "data": {"thing": {"name": "plain"}}
+        }
+    assert len(fast._plans) <= CACHED_DOCUMENTS
+    assert all(validated.get(key) is document for key, (document, _) in fast._plans.items())
