@@ -6,9 +6,9 @@ holds no rule of its own (permissions, limits and validation stay where they are
   alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
 - FAST_MUTATIONS: the same for a mutation (an append, a chunk, a tool result) whose text
   the full path has validated before (speed/fast_queries.py; needs FAST_QUERIES).
-- ROOT_FIELD_PLANS: a remembered query of one root field executed from that field, its
-  operation, root type and selection worked out once per text (speed/root_fields.py;
-  needs FAST_QUERIES and RESPONSE_CACHE_BYTES).
+- ROOT_FIELD_PLANS: a remembered query of one root object field resolved from a plan
+  made once per text, its cached completion answered without building an executor
+  (speed/root_fields.py; needs FAST_QUERIES and RESPONSE_CACHE_BYTES).
 - COMPILED_ARGUMENTS: a root field's arguments (a query's or a mutation's) converted to
   their input types by a plan made once per field (speed/arguments.py).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).

@@ -26,7 +26,9 @@ conversion, the resolver) with the info Strawberry's executor would build for it
 
 The resolver's `info.async_helpers` build the executor when a resolver first uses them,
 and hand the call to the executor's own helpers; the executor then completes the value
-too, whatever it is.
+too, whatever it is. The info is the one Strawberry's executor builds: a speed layer that
+changed the info of a root object field would need its change made here too (the only one
+that changes an info, speed/database_json.py, changes a list field's, never planned).
 """
 
 from collections.abc import Awaitable, Sequence
