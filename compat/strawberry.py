@@ -13,10 +13,16 @@ from typing import Any
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    FieldNode,
     GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     GraphQLSchema,
+    OperationDefinitionNode,
 )
+from graphql.pyutils import Path
 from strawberry import Schema
 from strawberry.extensions.field_extension import build_field_extension_resolvers
 from strawberry.relay.types import GlobalID
@@ -37,7 +43,11 @@ try:
     from strawberry.extensions.max_aliases import create_validator
     from strawberry.extensions.runner import SchemaExtensionsRunner
     from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+    from strawberry.schema.schema import (
+        StrawberryGraphQLCoreExecutionContext,
+        _OperationContextAwareGraphQLResolveInfo,
+        validate_document,
+    )
     from strawberry.schema.schema_converter import GraphQLCoreConverter
     from strawberry.types.arguments import (
         _is_leaf_type,
@@ -67,6 +77,7 @@ __all__ = [
     "graphql_core_schema",
     "max_aliases_rule",
     "raw_info",
+    "root_info",
     "validation_errors",
 ]
 
@@ -274,3 +285,39 @@ def raw_info(info: Any) -> GraphQLResolveInfo:
     """graphql-core's info that Strawberry's `info` wraps: what the executor built for this
     field (speed/database_json.py adds to it)."""
     return info._raw_info
+
+
+def root_info(
+    schema: GraphQLSchema,
+    field: GraphQLField,
+    field_nodes: list[FieldNode],
+    root_type: GraphQLObjectType,
+    path: Path,
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+    context: Any,
+    is_awaitable: Callable[[Any], bool],
+    helpers: GraphQLResolveInfoHelpers,
+    operation_extensions: dict[str, Any] | None,
+) -> GraphQLResolveInfo:
+    """The info that Strawberry's executor (ExecutionContext.build_resolve_info) builds
+    for a root field of an operation without fragments, given the coerced `variables`,
+    with no root value, abort signal or middleware, for speed/root_fields.py, which
+    resolves such a field before it builds an executor, if it builds one."""
+    return _OperationContextAwareGraphQLResolveInfo(  # type: ignore[return-value]
+        field_nodes[0].name.value,
+        field_nodes,
+        field.type,
+        root_type,
+        path,
+        schema,
+        {},
+        None,
+        operation,
+        variables,
+        context,
+        is_awaitable,
+        None,
+        helpers,
+        operation_extensions,  # type: ignore[arg-type]  # None when the request has none
+    )

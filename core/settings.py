@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     document_cache: bool = True
     fast_queries: bool = True
     fast_mutations: bool = True
+    root_field_plans: bool = True  # needs fast_queries and response_cache_bytes
     compiled_arguments: bool = True
     compiled_reads: bool = True
     shared_fanout: bool = True

@@ -6,6 +6,9 @@ holds no rule of its own (permissions, limits and validation stay where they are
   alone, without Strawberry's steps around it (speed/fast_queries.py; needs DOCUMENT_CACHE).
 - FAST_MUTATIONS: the same for a mutation (an append, a chunk, a tool result) whose text
   the full path has validated before (speed/fast_queries.py; needs FAST_QUERIES).
+- ROOT_FIELD_PLANS: a remembered query of one root object field resolved from a plan
+  made once per text, its cached completion answered without building an executor
+  (speed/root_fields.py; needs FAST_QUERIES and RESPONSE_CACHE_BYTES).
 - COMPILED_ARGUMENTS: a root field's arguments (a query's or a mutation's) converted to
   their input types by a plan made once per field (speed/arguments.py).
 - COMPILED_READS: objects of plain fields completed in one step (speed/completion.py).
@@ -84,6 +87,8 @@ class SpeedLayers:
     validated: ValidatedQueries | None
     # Convert the root fields' arguments by plans made once (COMPILED_ARGUMENTS).
     compiled_arguments: bool
+    # Execute a remembered query of one root field from that field (ROOT_FIELD_PLANS).
+    root_field_plans: bool
     # How long a WebSocket sends nothing before it lets go of its compressor; 0: never.
     idle_compressor_seconds: float
 
@@ -115,7 +120,9 @@ class SpeedLayers:
         """What answers a remembered query of `schema` (FastQueries.answer), or None."""
         if self.validated is None:
             return None
-        fast = FastQueries.for_schema(schema, self.validated)
+        fast = FastQueries.for_schema(
+            schema, self.validated, plans_root_fields=self.root_field_plans
+        )
         return None if fast is None else fast.answer
 
 
@@ -184,5 +191,10 @@ def speed_layers(settings: Settings) -> SpeedLayers:
         loads=fast_loads if settings.fast_json else None,
         validated=validated,
         compiled_arguments=settings.compiled_arguments,
+        root_field_plans=(
+            validated is not None
+            and settings.root_field_plans
+            and bool(settings.response_cache_bytes)
+        ),
         idle_compressor_seconds=settings.idle_compressor_seconds,
     )

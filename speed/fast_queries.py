@@ -10,6 +10,10 @@ executor, the same variables and the context the view builds, so every resolver,
 permission and field extension runs as on the full path, and a mutation's write and its
 published event happen there, once.
 
+With ROOT_FIELD_PLANS, a query whose root selection is one field is executed from a plan
+made once per text (speed/root_fields.py): the same resolver, run once, and the same
+executor wherever the answer is not the response cache's.
+
 Only an answer without errors is sent from here. An answer with errors goes to the full
 path, which takes it as its execution's result (KnownQueries.on_execute) instead of
 executing again, so its errors get their codes, masks and logs there, as always, and a
@@ -44,6 +48,7 @@ from schema.errors import ErrorCodes
 from schema.limits import RequestLimits
 from schema.operations import NamedOperation
 from speed.documents import CACHED_DOCUMENTS, MAX_CACHED_CHARS, DocumentCache
+from speed.root_fields import RootFieldPlan, root_field_plan
 
 QueryKey = tuple[str, str | None]  # a document's text, the name of the operation to run
 
@@ -130,13 +135,21 @@ def _extension_class(extension: object) -> object:
 class FastQueries:
     """Answers a request's parsed JSON body when it is a remembered query (or mutation)."""
 
-    def __init__(self, schema: Schema, validated: ValidatedQueries) -> None:
+    def __init__(
+        self, schema: Schema, validated: ValidatedQueries, *, plans_root_fields: bool = False
+    ) -> None:
         self.schema = graphql_core_schema(schema)
         self.executor = schema.execution_context_class
         self.validated = validated
+        # ROOT_FIELD_PLANS: the plans of remembered queries, by text and operation name,
+        # with the document each was made for (None: the query has none).
+        self.plans_root_fields = plans_root_fields
+        self._plans: dict[QueryKey, tuple[DocumentNode, RootFieldPlan | None]] = {}
 
     @classmethod
-    def for_schema(cls, schema: Schema, validated: ValidatedQueries) -> "FastQueries | None":
+    def for_schema(
+        cls, schema: Schema, validated: ValidatedQueries, *, plans_root_fields: bool = False
+    ) -> "FastQueries | None":
         """The fast path for `schema`, or None when it has a step this path would skip."""
         extensions = [_extension_class(extension) for extension in schema.extensions]
         if schema.directives or not all(
@@ -144,7 +157,29 @@ class FastQueries:
             for extension in extensions
         ):
             return None
-        return cls(schema, validated)
+        return cls(schema, validated, plans_root_fields=plans_root_fields)
+
+    def _plan(
+        self, query: str, operation_name: str | None, document: DocumentNode
+    ) -> RootFieldPlan | None:
+        """The root field plan of a remembered query (speed/root_fields.py), made once for
+        each document the text is remembered with. Making one forgets those of documents
+        no longer remembered, so that the plans hold no document that the remembered
+        queries have let go since (a walk of at most CACHED_DOCUMENTS plans, once per
+        text, which has just been parsed and validated on the full path)."""
+        key = (query, operation_name)
+        known = self._plans.get(key)
+        if known is None or known[0] is not document:
+            self._plans = {
+                remembered: plan
+                for remembered, plan in self._plans.items()
+                if self.validated.get(remembered) is plan[0]
+            }
+            known = self._plans[key] = (
+                document,
+                root_field_plan(self.schema, document, operation_name),
+            )
+        return known[1]
 
     async def answer(self, body: Mapping[str, Any], context: Context) -> dict[str, Any] | None:
         """`{"data": …}` for `body`, a remembered operation answered without errors in the
@@ -163,18 +198,21 @@ class FastQueries:
         document = self.validated.get((query, operation_name))
         if document is None:
             return None
-        result = execute(
-            self.schema,
-            document,
-            variable_values=variables,
-            operation_name=operation_name,
-            context_value=context,
-            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-            executor_class=self.executor,
-            operation_extensions=extensions,
-        )
-        if not isinstance(result, ExecutionResult):
-            result = await result
+        plan = self._plan(query, operation_name, document) if self.plans_root_fields else None
+        if plan is not None:
+            result = await plan.execute(self.schema, self.executor, variables, context, extensions)
+        else:
+            executed = execute(
+                self.schema,
+                document,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=context,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+                executor_class=self.executor,
+                operation_extensions=extensions,
+            )
+            result = executed if isinstance(executed, ExecutionResult) else await executed
         if result.errors:
             _left_to_full_path.set((context, query, result))
             return None

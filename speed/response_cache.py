@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Hashable
 from typing import Any, ClassVar
 
-from graphql import OperationType
+from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode, OperationType
 from graphql.pyutils import AwaitableOrValue, Path
 
 from compat.graphql_core import error_count
@@ -132,23 +132,56 @@ class CachedReads(ExecutionContext):
     def _key(self, field_details_list: Any, path: Path, result: Any) -> Hashable | None:
         """What the completion of `result` depends on, for a query's root field whose
         value is revisioned; else None."""
-        if (
-            path.prev is not None
-            or self.operation.operation is not OperationType.QUERY
-            or not is_revisioned(result)
-        ):
+        if path.prev is not None:
             return None
-        node = field_details_list[0].node
-        identity = getattr(self.context_value, "identity", None)
-        variables = _variables_key(self.variable_values.coerced)
-        if variables is None:
-            return None
-        return (
-            id(self.schema),
-            operation_source(self.operation),
-            node.loc.start if node.loc else id(node),
-            variables,
-            identity,
-            result.key,
-            result.revision,
+        return read_key(
+            self.schema,
+            self.operation,
+            field_details_list[0].node,
+            self.variable_values.coerced,
+            self.context_value,
+            result,
         )
+
+    @classmethod
+    def cached(
+        cls,
+        schema: GraphQLSchema,
+        operation: OperationDefinitionNode,
+        node: FieldNode,
+        variables: dict[str, Any],
+        context: Any,
+        result: Any,
+    ) -> SharedData | None:
+        """What complete_object_value answers from the cache for `result`, the value of
+        the root field `node`, if it is there (speed/root_fields.py asks before it builds
+        an executor)."""
+        key = read_key(schema, operation, node, variables, context, result)
+        return None if key is None else cls.responses.get(key)
+
+
+def read_key(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    node: FieldNode,
+    variables: dict[str, Any],
+    context: Any,
+    result: Any,
+) -> Hashable | None:
+    """What the completion of `result`, the value of a query's root field `node`, depends
+    on, when it is revisioned; else None."""
+    if operation.operation is not OperationType.QUERY or not is_revisioned(result):
+        return None
+    identity = getattr(context, "identity", None)
+    variables_key = _variables_key(variables)
+    if variables_key is None:
+        return None
+    return (
+        id(schema),
+        operation_source(operation),
+        node.loc.start if node.loc else id(node),
+        variables_key,
+        identity,
+        result.key,
+        result.revision,
+    )

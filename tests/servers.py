@@ -32,6 +32,7 @@ SPEED_LAYERS_ON: dict[str, Any] = {
     "document_cache": True,
     "fast_queries": True,
     "fast_mutations": True,
+    "root_field_plans": True,
     "compiled_arguments": True,
     "compiled_reads": True,
     "shared_fanout": True,

@@ -23,6 +23,7 @@ from graphql import (
     validate,
 )
 from graphql.execution import Executor
+from graphql.pyutils import Path
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy.pool import Pool
 from strawberry.extensions import FieldExtension, SchemaExtension
@@ -32,7 +33,12 @@ from strawberry.types.graphql import OperationType
 from uvicorn.protocols.websockets import websockets_sansio_impl
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
-from compat.graphql_core import OVERRIDDEN, error_count, release_async_helpers
+from compat.graphql_core import (
+    OVERRIDDEN,
+    collected_root_fields,
+    error_count,
+    release_async_helpers,
+)
 from compat.prometheus_client import CounterChild, HistogramChild
 from compat.sqlalchemy import greenlet_spawn
 from compat.strawberry import (
@@ -48,6 +54,7 @@ from compat.strawberry import (
     graphql_core_schema,
     max_aliases_rule,
     raw_info,
+    root_info,
     validation_errors,
 )
 from compat.uvicorn import FACTORY_NAME, deflate_factory
@@ -121,6 +128,40 @@ def test_graphql_core_executor_counts_the_errors_it_collected() -> None:
         assert error_count(executor) == 0
         executor.execute_operation()
         assert error_count(executor) == 1, "collected_errors.errors misses the field error"
+
+
+def test_root_fields_are_collected_and_their_info_built_as_the_executors() -> None:
+    """speed/root_fields.py collects a root selection once, and builds its field's info
+    as Strawberry's executor does (but for the helpers, which it hands to the executor's)."""
+    with fenced("graphql-core"), fenced("strawberry-graphql"):
+        core = graphql_core_schema(SCHEMA)
+        document = parse("query($c: Choice!) { p: pick(choice: $c) }")
+        executor = ExecutionContext.build(
+            core, document, None, "context", {"c": {"a": 1}}, operation_extensions={"x": 1}
+        )
+        assert isinstance(executor, ExecutionContext), executor
+        query = core.query_type
+        assert query is not None
+        grouped = collected_root_fields(core, executor.variable_values, query, executor.operation)
+        assert grouped is not None and list(grouped) == ["p"]
+        nodes = [details.node for details in grouped["p"]]
+        path = Path(None, "p", query.name)
+        field = query.fields["pick"]
+        built = executor.build_resolve_info(field, nodes, query, path)
+        ours = root_info(
+            core,
+            field,
+            nodes,
+            query,
+            path,
+            executor.operation,
+            executor.variable_values.coerced,
+            "context",
+            executor.is_awaitable,
+            executor.async_helpers,
+            {"x": 1},
+        )
+        assert type(ours) is type(built) and ours == built
 
 
 def test_graphql_core_executor_helpers_hold_it_until_released() -> None:
