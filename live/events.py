@@ -9,11 +9,9 @@ a broker reconnect, or by the periodic recheck) costs no data.
 import json
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from live.broker import Broker
-from live.hub import Hub, Mailbox
+from live.hub import Hub, Subscription
 
 logger = logging.getLogger("chatstore.events")
 
@@ -51,11 +49,11 @@ class Events:
         """True when a subscription of this process follows the session."""
         return self.hub.watched(session_id)
 
-    @contextmanager
-    def subscribe(self, session_id: uuid.UUID) -> Iterator[Mailbox]:
+    def subscribe(self, session_id: uuid.UUID) -> Subscription:
         """The session's news from the moment this context is entered until it exits."""
-        with self.hub.subscribe(session_id) as mailbox:
-            yield mailbox
+        # The hub's own context: a subscription holds it for its life, and one wrapped in
+        # another would hold both.
+        return self.hub.subscribe(session_id)
 
     def _receive(self, message: str) -> None:
         try:

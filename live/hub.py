@@ -9,8 +9,7 @@ database by revision: every message's latest state, in order, once.
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from contextvars import Context, copy_context
 from dataclasses import dataclass
 from typing import Any
@@ -140,19 +139,9 @@ class Hub:
         """True when a subscription of this process follows the session."""
         return session_id in self._mailboxes
 
-    @contextmanager
-    def subscribe(self, session_id: uuid.UUID) -> Iterator[Mailbox]:
-        mailbox = Mailbox()
-        self._mailboxes.setdefault(session_id, set()).add(mailbox)
-        SUBSCRIPTIONS_OPEN.inc()
-        try:
-            yield mailbox
-        finally:
-            SUBSCRIPTIONS_OPEN.dec()
-            mailboxes = self._mailboxes[session_id]
-            mailboxes.discard(mailbox)
-            if not mailboxes:
-                del self._mailboxes[session_id]
+    def subscribe(self, session_id: uuid.UUID) -> "Subscription":
+        """A mailbox for the session's news while the context is open."""
+        return Subscription(self._mailboxes, session_id)
 
     def offer(self, session_id: uuid.UUID, revision: int) -> None:
         for mailbox in self._mailboxes.get(session_id, ()):
@@ -174,3 +163,28 @@ class Hub:
                 self.offer(session_id, revisions[session_id])
             else:
                 self.delete(session_id)
+
+
+class Subscription:
+    """A mailbox in the hub's mailboxes of a session while the context is open. A class, not
+    a generator's context manager: every subscription holds one for its life, and a
+    generator would hold its frame too."""
+
+    __slots__ = ("_mailbox", "_mailboxes", "_session_id")
+
+    def __init__(self, mailboxes: dict[uuid.UUID, set[Mailbox]], session_id: uuid.UUID) -> None:
+        self._mailboxes = mailboxes
+        self._session_id = session_id
+        self._mailbox = Mailbox()
+
+    def __enter__(self) -> Mailbox:
+        self._mailboxes.setdefault(self._session_id, set()).add(self._mailbox)
+        SUBSCRIPTIONS_OPEN.inc()
+        return self._mailbox
+
+    def __exit__(self, *exc_info: object) -> None:
+        SUBSCRIPTIONS_OPEN.dec()
+        mailboxes = self._mailboxes[self._session_id]
+        mailboxes.discard(self._mailbox)
+        if not mailboxes:
+            del self._mailboxes[self._session_id]
