@@ -15,6 +15,10 @@ uvicorn makes the extension through websockets' factory (compat/uvicorn.py); thi
 factory makes the same extension, of a class that can let go of its compressor. The sweep
 then asks the C allocator to give what was freed back to the system: glibc keeps freed
 blocks of this size in the process otherwise, and the memory would stay taken.
+
+uvicorn's factory is the process's, and so is the sweep's view: every socket of the
+process. With several apps in one process (as in the tests), each sweeps them all, by its
+own setting.
 """
 
 import asyncio
