@@ -1,11 +1,12 @@
 """Idle WebSockets let go of their compressor (IDLE_COMPRESSOR_SECONDS; 0 turns it off).
 
-permessage-deflate keeps a zlib compressor per socket for the socket's life (uvicorn asks for
-4 KiB windows and memLevel 5: about 39 KiB with its buffers), the larger part of what an
-idle subscription holds. A socket that has sent nothing for IDLE_COMPRESSOR_SECONDS lets it
-go, and its next message is compressed by a new one. RFC 7692 allows this: a compressor that
-starts afresh refers to nothing sent before it, which the client's decompressor, keeping its
-own window, reads as ever. Only that first message loses the earlier window's savings.
+permessage-deflate keeps a zlib compressor per socket for the socket's life (its window, hash
+chains and buffers, sized by what uvicorn asks for), the larger part of what an idle
+subscription holds (`python -m bench.memory --deflate` lists it). A socket that has sent
+nothing for IDLE_COMPRESSOR_SECONDS lets it go, and its next message is compressed by a new
+one. RFC 7692 allows this: a compressor that starts afresh refers to nothing sent before it,
+which the client's decompressor, keeping its own window, reads as ever. Only that first
+message loses the earlier window's savings.
 
 The socket's decompressor goes too: the layer asks the client to compress each of its
 messages on its own (client_no_context_takeover), and websockets then makes a decompressor
