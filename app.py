@@ -106,6 +106,7 @@ def create_app(settings: Settings, *, query: type = Query) -> Starlette:
         encode=speed.encode,
         encode_body=speed.encode_body,
         dumps=speed.dumps,
+        loads=speed.loads,
         answer_query=speed.fast_queries(schema),
         allowed_origins=settings.allowed_origins,
         keep_alive=True,  # "ka" messages for legacy graphql-ws clients

@@ -27,8 +27,8 @@ holds no rule of its own (permissions, limits and validation stay where they are
   (db/streaming.py).
 - GC_FREEZE: garbage collection tuned once start-up is done, and each query's and
   mutation's executor freed as its request ends, not left to the collector (speed/gc.py).
-- FAST_JSON: responses written, and JSON columns read, by orjson instead of the standard
-  library (speed/json_text.py).
+- FAST_JSON: responses written, and JSON columns, request bodies and WebSocket messages
+  read, by orjson instead of the standard library (speed/json_text.py).
 - IDLE_COMPRESSOR_SECONDS (0: off): a WebSocket idle that long lets go of its
   permessage-deflate compressor (speed/idle_compressors.py, compat/uvicorn.py).
 - DATABASE_JSON: on PostgreSQL, with COMPILED_READS and FAST_JSON, a list of plain messages
@@ -81,8 +81,9 @@ class SpeedLayers:
     encode_body: Callable[[object], bytes | None] | None
     # Encodes any other response; None: as Strawberry does.
     dumps: Callable[[object], str] | None
-    # Reads a JSON column's text; None: as the standard library does.
-    loads: Callable[[str], Any] | None
+    # Reads a JSON column's text, a request body, a WebSocket message; None: as the
+    # standard library does.
+    loads: Callable[[str | bytes], Any] | None
     # The queries that passed validation, for the fast path; None: no fast path.
     validated: ValidatedQueries | None
     # Convert the root fields' arguments by plans made once (COMPILED_ARGUMENTS).

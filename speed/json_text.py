@@ -9,10 +9,12 @@ JSON. A value orjson refuses (an integer beyond 64 bits in a `JSON` scalar, say)
 by the standard library (text written already, an `orjson.Fragment` of speed/database_json.py,
 as the standard library writes what it holds).
 
-A JSON column's text (a session's credentials, a message's tool calls) is read by orjson
-too, where it reads the same values as the standard library: a text with a run of 19 digits
-or more (which may be an integer beyond 64 bits, which orjson reads as a float) or one it
-refuses (`1e400`, the standard library's infinity) is read by the standard library.
+A JSON column's text (a session's credentials, a message's tool calls) and a request's
+JSON body are read by orjson too, where it reads the same values as the standard library:
+a text with a run of 19 digits or more (which may be an integer beyond 64 bits, which orjson
+reads as a float) or one it refuses (`1e400`, the standard library's infinity, `NaN`, a lone
+surrogate, a byte order mark, UTF-16, nesting deeper than 1,024) is read by the standard
+library, which then reads it or raises as it always does.
 """
 
 import json
@@ -51,13 +53,15 @@ def fast_dumps_utf8(value: object) -> bytes:
         return _standard_with_fragments(value).encode()
 
 
-# A run of digits that may be an integer orjson reads otherwise.
+# A run of digits that may be an integer orjson reads otherwise, in a text and in bytes.
 _LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGIT_BYTES = re.compile(rb"\d{19}")
 
 
-def fast_loads(text: str) -> Any:
+def fast_loads(text: str | bytes) -> Any:
     """`json.loads(text)`, by orjson where it reads the same (see above)."""
-    if _LONG_DIGITS.search(text) is None:
+    long_digits = _LONG_DIGIT_BYTES if isinstance(text, bytes) else _LONG_DIGITS
+    if long_digits.search(text) is None:  # type: ignore[arg-type]
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

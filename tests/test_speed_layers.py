@@ -746,3 +746,28 @@ def test_fast_loads_reads_what_the_standard_library_reads(text: str) -> None:
     the same types: an integer beyond 64 bits, which orjson would read as a float, and a
     number orjson refuses are read by the standard library."""
     assert repr(fast_loads(text)) == repr(json.loads(text))
+    assert repr(fast_loads(text.encode())) == repr(json.loads(text.encode()))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"query": "{ me }", "variables": {"n": NaN, "s": "\\ud800"}}',
+        b'\xef\xbb\xbf{"query": "{ me }"}',
+        '{"query": "{ me }"}'.encode("utf-16"),
+        b'{"variables": {"big": 123456789012345678901234567890}}',
+    ],
+)
+def test_fast_loads_reads_a_body_as_the_standard_library_does(body: bytes) -> None:
+    """A request body orjson refuses (NaN, a lone surrogate, a byte order mark, UTF-16) or
+    would read otherwise (an integer beyond 64 bits) is the standard library's to read."""
+    assert repr(fast_loads(body)) == repr(json.loads(body))
+
+
+@pytest.mark.parametrize("body", [b'{"query": ', b'{"query": "\xff"}', b"[" * 100_000])
+def test_fast_loads_refuses_a_body_as_the_standard_library_does(body: bytes) -> None:
+    """What the standard library refuses raises its own error (the view's coded 400)."""
+    with pytest.raises((ValueError, RecursionError)) as standard:
+        json.loads(body)
+    with pytest.raises(standard.type):
+        fast_loads(body)

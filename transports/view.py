@@ -124,6 +124,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         encode: Callable[[object], str | None] | None = None,
         encode_body: Callable[[object], bytes | None] | None = None,
         dumps: Callable[[object], str] | None = None,
+        loads: Callable[[str | bytes], Any] | None = None,
         answer_query: AnswerQuery | None = None,
         known_operations: frozenset[str] = frozenset(),
         **options: Any,
@@ -138,6 +139,7 @@ class ChatGraphQL(GraphQL[Context, None]):
         self._encode = encode
         self._encode_body = encode_body
         self._dumps = dumps
+        self._loads = loads
         self._answer_query = answer_query
         self.request_rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
         self.sockets = SocketCounts(settings.max_sockets_per_user)
@@ -517,6 +519,12 @@ class ChatGraphQL(GraphQL[Context, None]):
     def _dumped(self, data: object) -> str | bytes:
         """`data` by the speed layers' encoder (speed/json_text.py), else Strawberry's."""
         return self._dumps(data) if self._dumps is not None else super().encode_json(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A request body or WebSocket message by the speed layers' reader
+        (speed/json_text.py), which raises what the standard library raises; else as
+        Strawberry reads it."""
+        return self._loads(data) if self._loads is not None else super().decode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         """A request body: one operation, a JSON object. json.loads raises RecursionError
