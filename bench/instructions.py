@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.instructions --callgrind [--reads 1000] [--document ChatPage]
 
 Creates a throwaway database on TEST_POSTGRES_URL's server and a session of 1,000 messages
-of 200-500 characters, serves `bench.cpu`'s app (no rate limit, log level WARNING), warms
-up with 50 reads, then posts `--reads` GetSession requests through the ASGI app, each
-answered by the response cache after the `session` field's permission and resolver.
+of 200-500 characters, serves `bench.cpu`'s app (no rate limit, log level WARNING, no
+periodic duty due while it runs), warms up with 50 reads, then posts `--reads` GetSession
+requests through the ASGI app, each answered by the response cache after the `session`
+field's permission and resolver.
 
 With `--callgrind` it runs itself twice under `valgrind --tool=callgrind`, with the reads
 and without them, and prints the difference per read: what one repeat read costs in
@@ -41,7 +42,10 @@ async def session_read(document: str) -> AsyncIterator[Callable[[], Awaitable[by
 
     secret = secrets.token_urlsafe(48)
     async with throwaway_database() as dsn:
-        app = create_app(app_settings(dsn, secret))
+        # No periodic duty (overdue operations' expiry each second, the subscriptions'
+        # recheck) runs in between: a run under callgrind lasts minutes, and theirs would be
+        # counted against the reads.
+        app = create_app(app_settings(dsn, secret, expiry_seconds=3600, recheck_seconds=3600))
         token = issue_token(secret, "bench-instructions")
         async with app.router.lifespan_context(app):
             session_id = await session_of_1000(app, token)

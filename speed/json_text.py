@@ -18,7 +18,6 @@ library, which then reads it or raises as it always does.
 """
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -53,15 +52,23 @@ def fast_dumps_utf8(value: object) -> bytes:
         return _standard_with_fragments(value).encode()
 
 
-# A run of digits that may be an integer orjson reads otherwise, in a text and in bytes.
-_LONG_DIGITS = re.compile(r"\d{19}")
-_LONG_DIGIT_BYTES = re.compile(rb"\d{19}")
+# Each ASCII digit as "0" and any other byte as " ": a run of 19 digits, which may be an
+# integer orjson reads otherwise, is then a run of 19 zeros, which the bytes' own search
+# finds many times faster than a regular expression trying every position.
+_DIGITS_AS_ZEROS = bytes(
+    ord("0") if ord("0") <= byte <= ord("9") else ord(" ") for byte in range(256)
+)
+_LONG_DIGITS = b"0" * 19
+
+
+def _has_long_digits(text: str | bytes) -> bool:
+    data = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    return _LONG_DIGITS in data.translate(_DIGITS_AS_ZEROS)
 
 
 def fast_loads(text: str | bytes) -> Any:
     """`json.loads(text)`, by orjson where it reads the same (see above)."""
-    long_digits = _LONG_DIGIT_BYTES if isinstance(text, bytes) else _LONG_DIGITS
-    if long_digits.search(text) is None:  # type: ignore[arg-type]
+    if not _has_long_digits(text):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
